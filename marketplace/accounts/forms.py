@@ -1,0 +1,38 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from marketplace.core.i18n import LOCALES
+
+
+class SignupForm(FlaskForm):
+    identifier = StringField(_l("邮箱或手机号"), validators=[DataRequired(_l("请填写邮箱或手机号。")), Length(max=254)])
+    display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请设置密码。")), Length(max=200)])
+    confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致。"))])
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(_l("邮箱或手机号"), validators=[DataRequired(_l("请填写邮箱或手机号。")), Length(max=254)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码。")), Length(max=200)])
+    remember = BooleanField(_l("记住我"))
+    next = HiddenField()
+
+
+class ResetRequestForm(FlaskForm):
+    identifier = StringField(_l("邮箱或手机号"), validators=[DataRequired(_l("请填写邮箱或手机号。")), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请设置新密码。")), Length(max=200)])
+    confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致。"))])
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100)])
+    locale = SelectField(_l("语言"), choices=[SelectChoice(code, name) for code, name in LOCALES.items()])
+
+
+class LogoutForm(FlaskForm):
+    pass

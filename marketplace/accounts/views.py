@@ -1,0 +1,142 @@
+"""Sign-up, login, logout, password reset and the resident's account page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from marketplace.accounts import services
+from marketplace.accounts.authz import grants_of
+from marketplace.accounts.forms import LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
+from marketplace.accounts.models import User
+from marketplace.core.themes import render_themed
+from marketplace.core.views import safe_next
+from marketplace.extensions import db, login_manager
+
+blueprint = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+def _field_error(form, error: services.AccountError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+@blueprint.route("/signup", methods=["GET", "POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(form.identifier.data, form.password.data, form.display_name.data,
+                                          locale=request.cookies.get("locale"))
+        except services.AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("注册成功，欢迎来到网上商都！"), "success")
+            return redirect(url_for("accounts.account"))
+    return render_themed("accounts/signup.html", form=form), 400 if form.errors or form.form_errors else 200
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.identifier.data, form.password.data,
+                                         remote_addr=request.remote_addr or "")
+        except services.AccountError as error:
+            db.session.commit()  # the failed attempt is recorded for throttling
+            form.form_errors.append(str(error))
+            status = 429 if isinstance(error, services.LoginThrottled) else 400
+        else:
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(form.next.data, url_for("accounts.account")))
+    elif form.errors:
+        status = 400
+    return render_themed("accounts/login.html", form=form), status
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    return redirect(url_for("storefront.portal"))
+
+
+@blueprint.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        try:
+            services.parse_identifier(form.identifier.data)
+        except services.AccountError as error:
+            _field_error(form, error)
+        else:
+            user = services.request_password_reset(
+                form.identifier.data, lambda token: url_for("accounts.reset_password", token=token, _external=True)
+            )
+            db.session.commit()
+            if user is not None and not user.email:
+                flash(_("该账号只绑定了手机号。短信重设暂未开通，请联系所在市场的运营方协助重设。"), "info")
+            else:
+                flash(_("如果该账号存在，我们已发送重设密码的邮件，请查收。"), "info")
+            return redirect(url_for("accounts.login"))
+    return render_themed("accounts/reset_request.html", form=form), 400 if form.errors else 200
+
+
+@blueprint.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        services.user_for_reset_token(token)
+    except services.AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("accounts.reset_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except services.AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("密码已重设，请用新密码登录。"), "success")
+            return redirect(url_for("accounts.login"))
+    return render_themed("accounts/reset_password.html", form=form), 400 if form.errors else 200
+
+
+@blueprint.route("/", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.locale.data = current_user.locale or "zh_CN"
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data.strip()
+        current_user.locale = form.locale.data
+        db.session.commit()
+        flash(_("已保存。"), "success")
+        return redirect(url_for("accounts.account"))
+    return render_themed("accounts/account.html", form=form, grants=grants_of(current_user)), \
+        400 if form.errors else 200
+
+
+def register(app) -> None:
+    app.register_blueprint(blueprint)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("请先登录。")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None

@@ -1,0 +1,142 @@
+"""Merchant console (/merchant/) and operator console (/operator/). Never themed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.accounts.authz import Permission, can, permission_required, require
+from marketplace.console import services
+from marketplace.console.forms import ShopProfileForm, TenantBrandForm, TenantStatusForm
+from marketplace.extensions import db
+from marketplace.shops import services as shops
+from marketplace.shops.models import WEEKDAYS
+from marketplace.tenancy.context import current_tenant
+
+merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
+operator = Blueprint("operator", __name__, url_prefix="/operator")
+
+
+def _tenant_shop_or_404(shop_slug: str):
+    shop = shops.shop_by_slug(shop_slug)
+    if shop is None:
+        abort(404)
+    return shop
+
+
+# -- merchant -----------------------------------------------------------------------------------------
+
+@merchant.route("/")
+@login_required
+@permission_required(Permission.merchant_console)
+def dashboard():
+    return render_template("console/merchant/dashboard.html", shops=services.shops_for_user(current_user))
+
+
+@merchant.route("/<tenant_slug>/<shop_slug>/")
+@login_required
+def shop(shop_slug: str):
+    found = _tenant_shop_or_404(shop_slug)
+    require(Permission.view_shop, found)
+    return render_template("console/merchant/shop.html", shop=found,
+                           can_edit=can(current_user, Permission.edit_shop, found))
+
+
+@merchant.route("/<tenant_slug>/<shop_slug>/profile", methods=["GET", "POST"])
+@login_required
+def shop_profile(shop_slug: str):
+    found = _tenant_shop_or_404(shop_slug)
+    require(Permission.edit_shop, found)
+    form = ShopProfileForm(obj=found)
+    if request.method == "GET":
+        for day in WEEKDAYS:
+            getattr(form, f"hours_{day}").data = (found.opening_hours or {}).get(day, "")
+    if form.validate_on_submit():
+        try:
+            shops.update_shop_profile(
+                found, name_zh=form.name_zh.data, name_en=form.name_en.data,
+                description_zh=form.description_zh.data, description_en=form.description_en.data,
+                phone=form.phone.data,
+                opening_hours={day: getattr(form, f"hours_{day}").data for day in WEEKDAYS},
+            )
+        except shops.ShopError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "", None)
+            (field.errors if field is not None else form.form_errors).append(str(error))
+        else:
+            db.session.commit()
+            flash(_("店铺资料已保存。"), "success")
+            return redirect(url_for("merchant.shop", shop_slug=found.slug))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("console/merchant/profile.html", shop=found, form=form, weekdays=WEEKDAYS), status
+
+
+# -- operator -----------------------------------------------------------------------------------------
+
+@operator.route("/")
+@login_required
+@permission_required(Permission.operator_console)
+def tenants():
+    return render_template("console/operator/tenants.html", rows=services.tenants_for_operator(current_user),
+                           is_admin=can(current_user, Permission.manage_platform))
+
+
+@operator.route("/<tenant_slug>/")
+@login_required
+def tenant():
+    require(Permission.operate_tenant, current_tenant)
+    return render_template("console/operator/tenant.html", tenant=current_tenant,
+                           shops=shops.shops_of_current_tenant(include_suspended=True),
+                           status_form=TenantStatusForm(status=current_tenant.status),
+                           brand_form=TenantBrandForm(primary_color=current_tenant.brand.get("primary_color"),
+                                                      accent_color=current_tenant.brand.get("accent_color"),
+                                                      timezone=current_tenant.timezone),
+                           can_suspend=can(current_user, Permission.manage_platform))
+
+
+@operator.route("/<tenant_slug>/status", methods=["POST"])
+@login_required
+def tenant_status():
+    require(Permission.operate_tenant, current_tenant)
+    form = TenantStatusForm()
+    if form.validate_on_submit():
+        try:
+            services.change_tenant_status(current_tenant, form.status.data,
+                                          may_suspend=can(current_user, Permission.manage_platform))
+        except services.ConsoleError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("operator.tenant")), 303
+        db.session.commit()
+        flash(_("状态已更新。"), "success")
+        return redirect(url_for("operator.tenant")), 303
+    flash(_("请选择有效的状态。"), "error")
+    return redirect(url_for("operator.tenant")), 303
+
+
+@operator.route("/<tenant_slug>/brand", methods=["POST"])
+@login_required
+def tenant_brand():
+    require(Permission.operate_tenant, current_tenant)
+    form = TenantBrandForm()
+    if form.validate_on_submit():
+        try:
+            services.update_tenant_brand(current_tenant, primary_color=form.primary_color.data,
+                                         accent_color=form.accent_color.data, timezone=form.timezone.data)
+        except services.ConsoleError as error:
+            db.session.rollback()
+            form.timezone.errors = [*form.timezone.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("operator.tenant")), 303
+    return render_template("console/operator/tenant.html", tenant=current_tenant,
+                           shops=shops.shops_of_current_tenant(include_suspended=True),
+                           status_form=TenantStatusForm(status=current_tenant.status), brand_form=form,
+                           can_suspend=can(current_user, Permission.manage_platform)), 400
+
+
+def register(app) -> None:
+    app.register_blueprint(merchant)
+    app.register_blueprint(operator)

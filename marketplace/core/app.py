@@ -1,0 +1,21 @@
+"""The Flask application class: Flask, plus URLs without the tenant prefix on a tenant's own host."""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request
+
+#: WSGI environ key set by ``TenantHostMiddleware`` when the Host named a tenant.
+HOST_TENANT_KEY = "marketplace.host_tenant"
+
+
+class MarketplaceFlask(Flask):
+    def url_for(self, /, endpoint: str, **values) -> str:
+        url = super().url_for(endpoint, **values)
+        slug = request.environ.get(HOST_TENANT_KEY) if has_request_context() else None
+        if slug:
+            # The middleware added /t/<slug> to the path; links on the tenant's host drop it again.
+            marker = f"{request.script_root}/t/{slug}/"
+            at = url.find(marker)
+            if at == 0 or (at > 0 and url[:at] == request.host_url.rstrip("/")):
+                url = url[:at] + request.script_root + "/" + url[at + len(marker):]
+        return url

@@ -1,0 +1,145 @@
+"""Configuration: one default for every setting, overlaid by ``MARKETPLACE_*`` environment variables.
+
+Every setting has an embedded default so that ``make run`` needs nothing else; secrets are the
+exception and only get a default in development, where a random key is generated once and kept
+under ``instance/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PREFIX = "MARKETPLACE_"
+ENVIRONMENTS = ("development", "testing", "production")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: object
+    kind: type = str
+    help: str = ""
+
+
+#: Every setting the platform reads, by name without the prefix.
+SETTINGS: dict[str, Setting] = {
+    "ENV": Setting("development", help="development | testing | production"),
+    "SECRET_KEY": Setting(None, help="signs sessions and tokens; required in production"),
+    "INSTANCE_PATH": Setting(str(PROJECT_ROOT / "instance"), help="writable folder for the embedded database, media and mail"),
+    "DATABASE_URL": Setting(None, help="SQLAlchemy URL; default: SQLite (WAL) under the instance folder"),
+    "REDIS_URL": Setting(None, help="redis://… when Redis is used; reported by /healthz"),
+    "PLATFORM_DOMAIN": Setting("localhost", help="tenants are also served at <slug>.<PLATFORM_DOMAIN>"),
+    "TENANTS_PATH": Setting(str(PROJECT_ROOT / "tenants"), help="folder of tenants/<slug>/tenant.toml manifests"),
+    "THEMES_PATH": Setting(str(PROJECT_ROOT / "themes"), help="folder of storefront themes"),
+    "DEFAULT_LOCALE": Setting("zh_CN"),
+    "DEFAULT_TIMEZONE": Setting("Asia/Shanghai"),
+    "DEFAULT_CURRENCY": Setting("CNY"),
+    "MAIL_SENDER": Setting("log", help="log (writes mail to the log and instance/mail/)"),
+    "MAIL_FROM": Setting("noreply@shangdu.example"),
+    "SQLITE_BUSY_TIMEOUT_MS": Setting(30000, int, help="how long SQLite waits for a lock before giving up"),
+    "LOGIN_MAX_FAILURES": Setting(10, int, help="failed logins allowed per account in the window"),
+    "LOGIN_FAILURE_WINDOW_S": Setting(900, int, help="window for LOGIN_MAX_FAILURES, in seconds"),
+    "PASSWORD_RESET_MAX_AGE_S": Setting(3600, int),
+    "SESSION_COOKIE_SECURE": Setting(None, bool, help="default: on in production"),
+    "ARGON2_PROFILE": Setting("RFC_9106_LOW_MEMORY", help="argon2 parameters; tests use a cheaper profile"),
+}
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{PREFIX}{name} must be true or false, not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None, overrides: dict[str, object] | None = None) -> dict:
+    """Resolve every setting: defaults, then the environment, then explicit overrides (tests).
+
+    Raises ``ConfigError`` with a message naming the variable when a value is unusable.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, setting in SETTINGS.items():
+        raw = environ.get(PREFIX + name)
+        values[name] = setting.default if raw is None else _parse(name, raw, setting.kind)
+    for key in environ:
+        if key.startswith(PREFIX) and key[len(PREFIX):] not in SETTINGS and not key.startswith(PREFIX + "TEST_"):
+            log.warning("Ignoring unknown setting %s (known: %s)", key, ", ".join(sorted(SETTINGS)))
+    values.update(overrides or {})
+    _validate(values)
+    return values
+
+
+def _validate(values: dict) -> None:
+    env = values["ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    if not values["SECRET_KEY"]:
+        if env == "production":
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY is not set. In production the platform needs a secret key to sign sessions "
+                f"and tokens: generate one with `python -c 'import secrets; print(secrets.token_hex(32))'` "
+                f"and set {PREFIX}SECRET_KEY in the environment."
+            )
+        values["SECRET_KEY"] = _development_secret(Path(values["INSTANCE_PATH"]))
+    elif env == "production" and len(str(values["SECRET_KEY"])) < 32:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is too short: use at least 32 random characters in production.")
+    if values["SESSION_COOKIE_SECURE"] is None:
+        values["SESSION_COOKIE_SECURE"] = env == "production"
+    if values["MAIL_SENDER"] not in ("log",):
+        raise ConfigError(f"{PREFIX}MAIL_SENDER {values['MAIL_SENDER']!r} is unknown (known: log)")
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A random key kept under instance/ so development sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def flask_config(values: dict) -> dict:
+    """Map platform settings onto the keys Flask and its extensions read."""
+    instance = Path(values["INSTANCE_PATH"])
+    database_url = values["DATABASE_URL"] or f"sqlite:///{instance / 'marketplace.sqlite3'}"
+    return {
+        "MARKETPLACE": values,
+        "SECRET_KEY": values["SECRET_KEY"],
+        "TESTING": values["ENV"] == "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": values["SESSION_COOKIE_SECURE"],
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, so a slow form is not refused
+        "BABEL_DEFAULT_LOCALE": values["DEFAULT_LOCALE"],
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "marketplace" / "translations"),
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }

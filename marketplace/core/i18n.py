@@ -1,0 +1,42 @@
+"""Locales, time zones and money formatting. zh_CN first, English complete."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from marketplace.tenancy.context import current_tenant
+
+#: Locales the platform speaks, with their own names for the language switcher.
+LOCALES = {"zh_CN": "中文", "en": "English"}
+LOCALE_COOKIE = "locale"
+
+
+def select_locale() -> str:
+    """The user's choice (account, then cookie); otherwise the platform default, zh_CN."""
+    if has_request_context():
+        if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+            return current_user.locale
+        chosen = request.cookies.get(LOCALE_COOKIE)
+        if chosen in LOCALES:
+            return chosen
+    return current_app.config["MARKETPLACE"]["DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    tenant = current_tenant._get_current_object()
+    return tenant.timezone if tenant is not None else current_app.config["MARKETPLACE"]["DEFAULT_TIMEZONE"]
+
+
+def to_major_units(amount_minor: int, currency: str) -> Decimal:
+    """Fen to yuan (and likewise for any currency), exactly."""
+    return Decimal(int(amount_minor)).scaleb(-get_currency_precision(currency))
+
+
+def format_money(amount_minor: int, currency: str = "CNY", locale: str | None = None) -> str:
+    """Format an integer amount in minor units, e.g. ``format_money(12345)`` → ``¥123.45``."""
+    return format_currency(to_major_units(amount_minor, currency), currency, locale=str(locale or get_locale()))

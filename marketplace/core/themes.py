@@ -1,0 +1,114 @@
+"""Storefront themes: folders ``themes/<name>/`` with ``theme.toml`` (name, parent), templates and static files.
+
+Templates are looked up by names that carry the theme (``street/home.html``, then the parent's, then
+``base/…``), so Jinja's template cache can never hand one tenant's page to another. A tenant may
+override single templates in ``tenants/<slug>/templates/``, looked up first as ``@<slug>/…``.
+Consoles (merchant, operator) are never themed: they render from the application's own templates.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+from marketplace.tenancy.context import current_tenant
+
+BASE_THEME = "base"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    parent: str | None
+    path: Path
+    label: str
+
+
+class ThemeError(RuntimeError):
+    """A theme folder that cannot be used; the message names it."""
+
+
+def discover(root: Path) -> dict[str, Theme]:
+    themes: dict[str, Theme] = {}
+    for manifest in sorted(root.glob("*/theme.toml")):
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        name = data.get("name", manifest.parent.name)
+        if name != manifest.parent.name:
+            raise ThemeError(f"{manifest}: name {name!r} must match its folder")
+        parent = data.get("parent") or (None if name == BASE_THEME else BASE_THEME)
+        themes[name] = Theme(name=name, parent=parent, path=manifest.parent, label=data.get("label", name))
+    if BASE_THEME not in themes:
+        raise ThemeError(f"no {BASE_THEME!r} theme under {root}")
+    for theme in themes.values():
+        chain(themes, theme.name)  # unknown parents and loops fail at start-up, not on a page
+    return themes
+
+
+def chain(themes: dict[str, Theme], name: str) -> list[str]:
+    """The theme, its parent, …, ending with base. Unknown themes fall back to base."""
+    names: list[str] = []
+    current: str | None = name if name in themes else BASE_THEME
+    while current is not None:
+        if current in names:
+            raise ThemeError(f"theme {name!r} has a parent loop: {' → '.join([*names, current])}")
+        if current not in themes:
+            raise ThemeError(f"theme {names[-1]!r} names unknown parent {current!r}")
+        names.append(current)
+        current = themes[current].parent
+    return names
+
+
+def init_app(app) -> None:
+    settings = app.config["MARKETPLACE"]
+    themes = discover(Path(settings["THEMES_PATH"]))
+    loaders = {name: FileSystemLoader(theme.path / "templates") for name, theme in themes.items()}
+    tenants_root = Path(settings["TENANTS_PATH"])
+    overrides = {path.parent.name for path in tenants_root.glob("*/templates") if path.is_dir()}
+    for slug in overrides:
+        loaders[f"@{slug}"] = FileSystemLoader(tenants_root / slug / "templates")
+    app.extensions["themes"] = themes
+    app.extensions["theme_overrides"] = overrides
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(Path(app.root_path) / "templates"), PrefixLoader(loaders)])
+    app.register_blueprint(_static_blueprint())
+    # Inside theme templates: {% include themed("tenant/_location.html") %} follows the theme chain too.
+    app.jinja_env.globals["themed"] = themed
+
+
+def themed(template: str):
+    return current_app.jinja_env.select_template(template_chain(template))
+
+
+def template_chain(template: str) -> list[str]:
+    """Template names to try for the current tenant, most specific first."""
+    tenant = current_tenant._get_current_object()
+    themes = current_app.extensions["themes"]
+    names = [f"{theme}/{template}" for theme in chain(themes, tenant.theme if tenant else BASE_THEME)]
+    if tenant is not None and tenant.slug in current_app.extensions["theme_overrides"]:
+        names.insert(0, f"@{tenant.slug}/{template}")
+    return names
+
+
+def render_themed(template: str, **context) -> str:
+    """Render a storefront page in the current tenant's theme (base on platform pages)."""
+    return render_template(themed(template), layout=themed("layout.html"), **context)
+
+
+def _static_blueprint() -> Blueprint:
+    blueprint = Blueprint("themes", __name__)
+
+    @blueprint.route("/themes/<theme>/<path:filename>")
+    def static(theme: str, filename: str):
+        themes = current_app.extensions["themes"]
+        if theme not in themes:
+            abort(404)
+        for name in chain(themes, theme):
+            folder = themes[name].path / "static"
+            if (folder / filename).is_file():
+                return send_from_directory(folder, filename, max_age=3600)
+        abort(404)
+
+    return blueprint

@@ -1,0 +1,28 @@
+"""``flask demo``: the demo city, idempotently, with its logins printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from marketplace.demo.loader import load_demo
+from marketplace.extensions import db
+from marketplace.tenancy.cli import sync_all
+
+
+@click.command("demo")
+def demo_command():
+    """Create the demo tenants, operators, merchants, shops and residents (safe to run again)."""
+    sync_all(Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]))
+    report = load_demo()
+    db.session.commit()
+    click.echo(f"demo: {len(report.created)} records created" if report.created else "demo: already loaded, nothing changed")
+    click.echo("\nDemo logins (login / password):")
+    for role, name, login, password in report.logins:
+        click.echo(f"  {role:16} {login:42} {password:20} {name}")
+
+
+def register(app) -> None:
+    app.cli.add_command(demo_command)

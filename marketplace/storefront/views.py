@@ -1,0 +1,61 @@
+"""Resident-facing pages: the city portal, a tenant's home and its shops. Rendered in the tenant's theme."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from marketplace.accounts.authz import Permission, can
+from marketplace.accounts.models import Role
+from marketplace.core.themes import render_themed
+from marketplace.shops import services as shops
+from marketplace.shops.models import STREET_SIDES, WEEKDAY_LABELS, ShopStatus
+from marketplace.tenancy.context import current_tenant
+from marketplace.tenancy.models import TenantKind, TenantStatus
+
+portal_blueprint = Blueprint("storefront", __name__)
+tenant_blueprint = Blueprint("tenant", __name__, url_prefix="/t/<tenant_slug>")
+
+
+@portal_blueprint.route("/")
+def portal():
+    return render_themed("portal.html", tenants=shops.live_tenants_with_shop_counts())
+
+
+@tenant_blueprint.before_request
+def _tenant_must_be_open():
+    """Draft tenants exist only for their operators; suspended ones say so."""
+    tenant = current_tenant._get_current_object()
+    if tenant.status == TenantStatus.live or can(current_user, Permission.operate_tenant, tenant):
+        return None
+    if tenant.status == TenantStatus.suspended:
+        abort(503)
+    abort(404)
+
+
+@tenant_blueprint.route("/")
+def home():
+    return render_themed("tenant/home.html", shops=shops.shops_of_current_tenant())
+
+
+@tenant_blueprint.route("/s/<shop_slug>/")
+def shop(shop_slug: str):
+    found = shops.shop_by_slug(shop_slug)
+    if found is None or not found.is_active:
+        abort(404)
+    return render_themed("tenant/shop.html", shop=found)
+
+
+def _label(labels):
+    return lambda value: str(labels.get(value, value or ""))
+
+
+def register(app) -> None:
+    app.register_blueprint(portal_blueprint)
+    app.register_blueprint(tenant_blueprint)
+    app.add_template_filter(_label(TenantKind.__labels__), "tenant_kind_label")
+    app.add_template_filter(_label(TenantStatus.__labels__), "tenant_status_label")
+    app.add_template_filter(_label(STREET_SIDES), "street_side_label")
+    app.add_template_filter(_label(ShopStatus.__labels__), "shop_status_label")
+    app.add_template_filter(_label(Role.__labels__), "role_label")
+    app.jinja_env.globals["weekday_labels"] = WEEKDAY_LABELS

@@ -1,0 +1,91 @@
+"""The tenant guard: every ORM query of a tenant-owned model is filtered to the current tenant.
+
+Installed on SQLAlchemy's Session class, it
+
+- adds ``tenant_id = <current tenant>`` to every SELECT, UPDATE and DELETE that touches a model with
+  the ``TenantScoped`` mixin (joins, subqueries and relationship loads included);
+- raises ``TenantRequired`` when such a query runs with no current tenant, unless the code opted out
+  visibly with ``all_tenants()`` or ``.execution_options(all_tenants=True)``;
+- refuses to flush a tenant-owned row that belongs to another tenant, or to move a row between
+  tenants, and fills in ``tenant_id`` on new rows from the current tenant.
+
+Failing closed turns a forgotten filter into an error a test sees, instead of a data leak.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.schema import Table
+
+from marketplace.tenancy.context import all_tenants_allowed, current_tenant_id
+from marketplace.tenancy.models import TenantScoped
+
+
+class TenantRequired(RuntimeError):
+    """A tenant-owned model was queried or written with no tenant set and no visible opt-out."""
+
+
+class TenantMismatch(RuntimeError):
+    """A tenant-owned row was about to be written under another tenant."""
+
+
+def install() -> None:
+    """Attach the guard to every SQLAlchemy session (idempotent)."""
+    if not event.contains(Session, "do_orm_execute", _filter_query):
+        event.listen(Session, "do_orm_execute", _filter_query)
+        event.listen(Session, "before_flush", _check_writes)
+
+
+def _tenant_tables() -> set[str]:
+    from marketplace.extensions import db
+
+    return {
+        mapper.local_table.name
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, TenantScoped) and isinstance(mapper.local_table, Table)
+    }
+
+
+def _touches_tenant_tables(statement) -> bool:
+    names = _tenant_tables()
+    return any(isinstance(element, Table) and element.name in names for element in visitors.iterate(statement))
+
+
+def _filter_query(state: ORMExecuteState) -> None:
+    if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("all_tenants") or all_tenants_allowed():
+        return
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        if _touches_tenant_tables(state.statement):
+            raise TenantRequired(
+                "A tenant-owned table was queried with no current tenant. Run it inside tenant_scope(tenant), "
+                "or opt out visibly with all_tenants() where the page is platform-wide."
+            )
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+def _check_writes(session: Session, _flush_context, _instances) -> None:
+    tenant_id = current_tenant_id()
+    opted_out = all_tenants_allowed()
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        owner = obj.tenant_id
+        if owner is None and obj.__dict__.get("tenant") is not None:
+            owner = obj.__dict__["tenant"].id
+        if owner is None:
+            if tenant_id is None:
+                raise TenantRequired(f"New {type(obj).__name__} has no tenant and no tenant is current.")
+            obj.tenant_id = tenant_id
+        elif tenant_id is not None and owner != tenant_id and not opted_out:
+            raise TenantMismatch(f"New {type(obj).__name__} belongs to tenant {owner}, current is {tenant_id}.")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and inspect(obj).attrs.tenant_id.history.deleted:
+            raise TenantMismatch(f"{type(obj).__name__} cannot move to another tenant.")
