@@ -20,7 +20,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 # Compiled message catalogues are build output (not committed): rebuilt when a .po file changes.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard marketplace/translations/*/LC_MESSAGES/messages.po))
 %.mo: %.po $(VENV)/.runtime
-	$(BIN)/pybabel compile -q -f -i $< -o $@
+	$(BIN)/pybabel compile -f -i $< -o $@
 
 translations: $(MO_FILES)
 
@@ -44,8 +44,8 @@ lint: $(VENV)/.dev
 
 # Refresh the English catalogue from the Chinese source strings, then translate what is new.
 extract-messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o marketplace/translations/messages.pot .
-	$(BIN)/pybabel update -q -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel update --ignore-obsolete -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> MarketplaceFlask:
     settings = load_settings(overrides=config)
     app = MarketplaceFlask(__name__, instance_path=str(Path(settings["INSTANCE_PATH"]).resolve()))
     app.config.update(flask_config(settings))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the embedded database, media and mail live here
     _init_extensions(app)
     _init_tenancy(app)
     _init_domains(app)

@@ -4,11 +4,12 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectChoice, Sele
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from marketplace.core.i18n import LOCALES
+from marketplace.core.text import plain_text
 
 
 class SignupForm(FlaskForm):
     identifier = StringField(_l("邮箱或手机号"), validators=[DataRequired(_l("请填写邮箱或手机号。")), Length(max=254)])
-    display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100)])
+    display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100), plain_text])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请设置密码。")), Length(max=200)])
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致。"))])
 
@@ -30,7 +31,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100)])
+    display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100), plain_text])
     locale = SelectField(_l("语言"), choices=[SelectChoice(code, name) for code, name in LOCALES.items()])
 
 

@@ -11,6 +11,7 @@ from marketplace.accounts import services
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.forms import LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 from marketplace.accounts.models import User
+from marketplace.core.i18n import LOCALE_COOKIE, LOCALES
 from marketplace.core.themes import render_themed
 from marketplace.core.views import safe_next
 from marketplace.extensions import db, login_manager
@@ -31,8 +32,9 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
+            chosen = request.cookies.get(LOCALE_COOKIE)  # the cookie is the visitor's to forge
             user = services.register_user(form.identifier.data, form.password.data, form.display_name.data,
-                                          locale=request.cookies.get("locale"))
+                                          locale=chosen if chosen in LOCALES else None)
         except services.AccountError as error:
             db.session.rollback()
             _field_error(form, error)

@@ -3,13 +3,15 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from marketplace.core.text import plain_text
 from marketplace.shops.models import WEEKDAY_LABELS, WEEKDAYS
 from marketplace.tenancy.models import TenantStatus
 
 
 class ShopProfileForm(FlaskForm):
-    name_zh = StringField(_l("店铺名称（中文）"), validators=[DataRequired(_l("请填写店铺中文名称。")), Length(max=200)])
-    name_en = StringField(_l("店铺名称（英文）"), validators=[Length(max=200)])
+    name_zh = StringField(_l("店铺名称（中文）"),
+                          validators=[DataRequired(_l("请填写店铺中文名称。")), Length(max=200), plain_text])
+    name_en = StringField(_l("店铺名称（英文）"), validators=[Length(max=200), plain_text])
     description_zh = TextAreaField(_l("店铺介绍（中文）"), validators=[Length(max=5000)])
     description_en = TextAreaField(_l("店铺介绍（英文）"), validators=[Length(max=5000)])
     phone = StringField(_l("电话"), validators=[Length(max=32)])
@@ -24,8 +26,8 @@ class TenantStatusForm(FlaskForm):
 
 
 class TenantBrandForm(FlaskForm):
-    primary_color = StringField(_l("主色"), validators=[Optional(), Regexp(r"^#[0-9a-fA-F]{6}$",
+    primary_color = StringField(_l("主色"), validators=[Optional(), Regexp(r"^#[0-9a-fA-F]{6}\Z",
                                                                         message=_l("颜色格式应为 #RRGGBB。"))])
-    accent_color = StringField(_l("辅色"), validators=[Optional(), Regexp(r"^#[0-9a-fA-F]{6}$",
+    accent_color = StringField(_l("辅色"), validators=[Optional(), Regexp(r"^#[0-9a-fA-F]{6}\Z",
                                                                        message=_l("颜色格式应为 #RRGGBB。"))])
     timezone = StringField(_l("时区"), validators=[DataRequired(_l("请填写时区。")), Length(max=63)])

@@ -19,3 +19,14 @@ class MarketplaceFlask(Flask):
             if at == 0 or (at > 0 and url[:at] == request.host_url.rstrip("/")):
                 url = url[:at] + request.script_root + "/" + url[at + len(marker):]
         return url
+
+
+def visible_path(with_query: bool = False) -> str:
+    """The path as the visitor's browser shows it (without the /t/<slug> the host middleware added)."""
+    path = request.path
+    slug = request.environ.get(HOST_TENANT_KEY)
+    if slug and (path == f"/t/{slug}" or path.startswith(f"/t/{slug}/")):
+        path = path[len(slug) + 3:] or "/"
+    if with_query and request.query_string:
+        path += "?" + request.query_string.decode("utf-8", "replace")
+    return path

@@ -1,6 +1,10 @@
 """Text that users send: rich text is sanitised before it is stored or shown."""
 
+import re
+
 import nh3
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
 
 #: Tags a merchant may use in descriptions; everything else is stripped with its attributes.
 ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h3", "h4", "blockquote", "a", "span"}
@@ -11,3 +15,15 @@ def sanitise_html(html: str) -> str:
     """Keep harmless formatting, drop scripts, styles, event handlers and unsafe links."""
     return nh3.clean(html or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener nofollow").strip()
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain_text(_form, field) -> None:
+    """Form validator for names and other plain text: no control characters (NUL and the like).
+
+    Nobody types them, they break pages and exports, and PostgreSQL cannot store NUL at all.
+    """
+    if field.data and _CONTROL_CHARACTERS.search(field.data):
+        raise ValidationError(_l("含有无法识别的字符，请修改后重试。"))

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from marketplace.core import errors, health
+from marketplace.core.app import visible_path
 from marketplace.core.i18n import LOCALE_COOKIE, LOCALES, format_money
 from marketplace.extensions import db
 from marketplace.tenancy.context import current_tenant
@@ -29,6 +30,9 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    # Browsers read "\" as "/" and drop tabs and newlines; control characters cannot go in a header at all.
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
         return fallback
     return target
 
@@ -51,7 +55,7 @@ def register(app) -> None:
     app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.globals.update(LOCALES=LOCALES, csrf_token=generate_csrf)
+    app.jinja_env.globals.update(LOCALES=LOCALES, csrf_token=generate_csrf, visible_path=visible_path)
 
     @app.context_processor
     def _globals():

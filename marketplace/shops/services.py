@@ -14,7 +14,7 @@ from marketplace.shops.models import WEEKDAYS, Shop, ShopStatus
 from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant, TenantStatus
 
-_HOURS = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d")
+_HOURS = re.compile(r"([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)")
 
 
 class ShopError(ValueError):

@@ -15,7 +15,7 @@ Failing closed turns a forgotten filter into an error a test sees, instead of a 
 from __future__ import annotations
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import MANYTOONE, ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Table
 
@@ -87,5 +87,16 @@ def _check_writes(session: Session, _flush_context, _instances) -> None:
         elif tenant_id is not None and owner != tenant_id and not opted_out:
             raise TenantMismatch(f"New {type(obj).__name__} belongs to tenant {owner}, current is {tenant_id}.")
     for obj in session.dirty:
-        if isinstance(obj, TenantScoped) and inspect(obj).attrs.tenant_id.history.deleted:
+        if isinstance(obj, TenantScoped) and (inspect(obj).attrs.tenant_id.history.deleted or _reassigned(obj)):
             raise TenantMismatch(f"{type(obj).__name__} cannot move to another tenant.")
+
+
+def _reassigned(obj) -> bool:
+    """Whether a many-to-one relationship that sets ``tenant_id`` (``shop.tenant = …``) now names another tenant."""
+    state = inspect(obj)
+    for relationship in state.mapper.relationships:
+        if relationship.direction is MANYTOONE and any(c.key == "tenant_id" for c in relationship.local_columns):
+            added = state.attrs[relationship.key].history.added
+            if added and (added[0] is None or added[0].id != obj.tenant_id):
+                return True
+    return False

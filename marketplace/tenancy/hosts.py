@@ -30,7 +30,11 @@ class TenantHostMiddleware:
         slug = self.slug_for_host(environ.get("HTTP_HOST", ""))
         path = environ.get("PATH_INFO", "") or "/"
         if slug and not path.startswith(PLATFORM_PATHS) and path != "/account":
-            environ["PATH_INFO"] = f"/t/{slug}{path}"
+            own = f"/t/{slug}"
+            # ``request.path`` holds the prefixed path, so "next" links built from it (login, language)
+            # come back with the prefix: serve those too rather than doubling it.
+            if path != own and not path.startswith(own + "/"):
+                environ["PATH_INFO"] = own + path
             environ[HOST_TENANT_KEY] = slug
         return self.wsgi_app(environ, start_response)
 

@@ -94,7 +94,10 @@ class TenantScoped:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True, nullable=False)
+        # active_history: assigning to an expired tenant_id loads the old value first, so the guard can
+        # still see (and refuse) a move to another tenant.
+        return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True, nullable=False,
+                             active_history=True)
 
 
 class TenantSetting(TenantScoped, db.Model):

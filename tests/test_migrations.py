@@ -1,0 +1,70 @@
+"""Migrations are the only way the schema changes: one head, upgrade from empty, and no drift from the models."""
+
+import uuid
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from marketplace.extensions import db
+from tests.fixtures.app import configured_database_url, make_test_app
+
+EXPECTED_TABLES = {"tenants", "tenant_domains", "tenant_settings", "users", "role_grants", "login_attempts",
+                   "merchants", "shops", "categories"}
+
+
+def _script(app) -> ScriptDirectory:
+    with app.app_context():
+        return ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+
+
+def test_there_is_exactly_one_head(app):
+    assert len(_script(app).get_heads()) == 1
+
+
+def test_every_migration_file_is_dated(app):
+    for revision in _script(app).walk_revisions():
+        name = revision.path.rsplit("/", 1)[-1]
+        assert name[:8].isdigit(), f"{name} should start with its date (YYYYMMDD_)"
+
+
+def _upgrade_and_check(app):
+    with app.app_context():
+        flask_migrate.upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert tables >= EXPECTED_TABLES
+        with db.engine.connect() as connection:
+            drift = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                     db.metadata)
+        assert drift == [], f"models and migrations differ: {drift}"
+        flask_migrate.downgrade(revision="base")
+        assert not EXPECTED_TABLES & set(inspect(db.engine).get_table_names())
+        flask_migrate.upgrade()
+
+
+@pytest.mark.no_transaction
+def test_upgrade_from_empty_on_sqlite_matches_the_models(tmp_path):
+    _upgrade_and_check(make_test_app(tmp_path))
+
+
+@pytest.mark.postgres
+@pytest.mark.no_transaction
+def test_upgrade_from_empty_on_postgresql_matches_the_models(tmp_path):
+    url = make_url(configured_database_url())
+    name = f"migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        app = make_test_app(tmp_path, url.set(database=name).render_as_string(hide_password=False))
+        _upgrade_and_check(app)
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
