@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -48,6 +50,15 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def credentials_fingerprint(self) -> str:
+        """Changes whenever the password does. Sessions and reset links carry it, so a new password ends
+        every other session and spends every earlier link. One-way: cookies and links are readable."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:20]
+
+    def get_id(self) -> str:  # what Flask-Login keeps in the session and the remember-me cookie
+        return f"{self.id}:{self.credentials_fingerprint}"
 
     @property
     def login_name(self) -> str:

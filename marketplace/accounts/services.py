@@ -166,11 +166,6 @@ def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
-def _reset_fingerprint(user: User) -> str:
-    # Part of the current hash: once the password changes, earlier links stop working.
-    return user.password_hash[-16:]
-
-
 def request_password_reset(identifier: str, reset_url_for) -> User | None:
     """Mail a reset link to an email account. Answers the same whether or not the account exists.
 
@@ -183,7 +178,7 @@ def request_password_reset(identifier: str, reset_url_for) -> User | None:
         return None
     if user is None or not user.active or not user.email:
         return user
-    token = _reset_serializer().dumps({"user": user.id, "fp": _reset_fingerprint(user)})
+    token = _reset_serializer().dumps({"user": user.id, "fp": user.credentials_fingerprint})
     minutes = current_app.config["MARKETPLACE"]["PASSWORD_RESET_MAX_AGE_S"] // 60
     send_mail(
         user.email,
@@ -203,7 +198,7 @@ def user_for_reset_token(token: str) -> User:
     except BadSignature:
         raise AccountError(_("重设链接无效，请重新申请。"), code="token_invalid") from None
     user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
-    if user is None or not user.active or data.get("fp") != _reset_fingerprint(user):
+    if user is None or not user.active or data.get("fp") != user.credentials_fingerprint:
         raise AccountError(_("重设链接无效或已使用，请重新申请。"), code="token_invalid")
     return user
 

@@ -139,6 +139,9 @@ def register(app) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def _load_user(user_id: str):
+    def _load_user(session_id: str):
+        user_id, _, fingerprint = session_id.partition(":")
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        if user is None or not user.active or fingerprint != user.credentials_fingerprint:
+            return None  # deleted, deactivated, or the password changed since this session began
+        return user

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.core.i18n import localised
 from marketplace.extensions import db
-from marketplace.tenancy.models import TenantScoped, _is_english
+from marketplace.tenancy.models import TenantScoped
 
 
 class Category(TenantScoped, db.Model):
@@ -26,4 +27,4 @@ class Category(TenantScoped, db.Model):
     children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.position")
 
     def name(self, locale: str | None = None) -> str:
-        return self.name_en if _is_english(locale) and self.name_en else self.name_zh
+        return localised(self.name_zh, self.name_en, locale)

@@ -32,6 +32,13 @@ def select_timezone() -> str:
     return tenant.timezone if tenant is not None else current_app.config["MARKETPLACE"]["DEFAULT_TIMEZONE"]
 
 
+def localised(zh: str, en: str, locale=None) -> str:
+    """Pick the English or Chinese text of a bilingual field; Chinese when English is missing."""
+    if locale is None:
+        locale = get_locale()
+    return en if en and str(locale).startswith("en") else zh
+
+
 def to_major_units(amount_minor: int, currency: str) -> Decimal:
     """Fen to yuan (and likewise for any currency), exactly."""
     return Decimal(int(amount_minor)).scaleb(-get_currency_precision(currency))

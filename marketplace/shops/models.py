@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import TimestampMixin
 from marketplace.core.enums import LabelledEnum, _l, labelled
+from marketplace.core.i18n import localised
 from marketplace.extensions import db
-from marketplace.tenancy.models import Tenant, TenantScoped, _is_english
+from marketplace.tenancy.models import Tenant, TenantScoped
 
 
 @labelled({"enterprise": _l("企业"), "individual_business": _l("个体工商户"), "natural_person": _l("自然人")})
@@ -96,10 +97,10 @@ class Shop(TenantScoped, TimestampMixin, db.Model):
     category = relationship("Category")
 
     def name(self, locale: str | None = None) -> str:
-        return self.name_en if _is_english(locale) and self.name_en else self.name_zh
+        return localised(self.name_zh, self.name_en, locale)
 
     def description(self, locale: str | None = None) -> str:
-        return self.description_en if _is_english(locale) and self.description_en else self.description_zh
+        return localised(self.description_zh, self.description_en, locale)
 
     @property
     def is_active(self) -> bool:

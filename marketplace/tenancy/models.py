@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from marketplace.core.db import TimestampMixin
 from marketplace.core.enums import LabelledEnum, _l, labelled
+from marketplace.core.i18n import localised
 from marketplace.extensions import db
 
 
@@ -57,13 +58,13 @@ class Tenant(TimestampMixin, db.Model):
     )
 
     def name(self, locale: str | None = None) -> str:
-        return self.name_en if _is_english(locale) and self.name_en else self.name_zh
+        return localised(self.name_zh, self.name_en, locale)
 
     def district(self, locale: str | None = None) -> str:
-        return self.district_en if _is_english(locale) and self.district_en else self.district_zh
+        return localised(self.district_zh, self.district_en, locale)
 
     def address(self, locale: str | None = None) -> str:
-        return self.address_en if _is_english(locale) and self.address_en else self.address_zh
+        return localised(self.address_zh, self.address_en, locale)
 
     @property
     def is_live(self) -> bool:
@@ -111,10 +112,3 @@ class TenantSetting(TenantScoped, db.Model):
     name: Mapped[str] = mapped_column(String(63))
     value: Mapped[Any] = mapped_column(JSON)
 
-
-def _is_english(locale) -> bool:
-    if locale is None:
-        from flask_babel import get_locale
-
-        locale = get_locale()
-    return str(locale).startswith("en")

@@ -229,3 +229,22 @@ def test_a_reset_lifts_the_login_lock(client, make_client, make_user, outbox):
     assert db.session.scalar(select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.identifier == "lockedout@example.com")) == 0
     assert login_status(make_client, "lockedout@example.com", NEW_PASSWORD) == 302
+
+
+def test_a_new_password_ends_sessions_signed_in_elsewhere(client, make_client, make_user, outbox):
+    make_user("shared-phone@example.com")
+    other_device = make_client()
+    other_device.login("shared-phone@example.com", PASSWORD)
+    other_device.submit("/account/login", {"identifier": "shared-phone@example.com", "password": PASSWORD,
+                                           "remember": "y"})
+    assert other_device.get("/account/").status_code == 200
+
+    request_reset(client, "shared-phone@example.com")
+    set_password(client, outbox.reset_path())
+
+    response = other_device.get("/account/")  # neither the session nor the remember-me cookie still works
+    assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+    assert "remember_token" in [c.key for c in other_device._cookies.values()]
+    fresh = make_client()
+    fresh.login("shared-phone@example.com", NEW_PASSWORD)
+    assert fresh.get("/account/").status_code == 200
