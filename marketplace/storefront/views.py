@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_from_directory
 from flask_login import current_user
 
 from marketplace.accounts.authz import Permission, can
@@ -36,6 +38,15 @@ def _tenant_must_be_open():
 @tenant_blueprint.route("/")
 def home():
     return render_themed("tenant/home.html", shops=shops.shops_of_current_tenant())
+
+
+@tenant_blueprint.route("/brand/<path:filename>")
+def brand_file(filename: str):
+    """The tenant's own images (its logo), from ``tenants/<slug>/static/``."""
+    folder = Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]) / current_tenant.slug / "static"
+    response = send_from_directory(folder, filename, max_age=3600)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"  # inert SVG
+    return response
 
 
 @tenant_blueprint.route("/s/<shop_slug>/")

@@ -140,6 +140,14 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
     for key in ("primary_color", "accent_color"):
         if key in brand and not COLOUR.fullmatch(str(brand[key])):
             problems.append(f"brand.{key} must be a colour like #9e2a2b")
+    unknown_brand = set(brand) - {"primary_color", "accent_color", "logo"}
+    if unknown_brand:
+        problems.append(f"[brand] has unknown keys: {', '.join(sorted(unknown_brand))}")
+    if "logo" in brand:
+        logo = str(brand["logo"])
+        static = path.parent / "static"
+        if not re.fullmatch(r"[\w.-]+\.(svg|png|jpg|jpeg|webp)", logo) or not (static / logo).is_file():
+            problems.append(f"brand.logo {logo!r} must name an image file in {static}")
     modules: dict[str, dict[str, Any]] = {}
     for module_kind, spec in (data.get("modules") or {}).items():
         if module_kind not in MODULE_KINDS:

@@ -50,7 +50,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator.tenant_brand", "POST"): Route("/operator/{tenant}/brand", login=True, form=BRAND_FORM),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
-NOT_TENANT_PAGES = {"static", "themes.static"}
+NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py
 
 SHOP_ROUTES = {key: route for key, route in ROUTES.items() if route.has_shop}
 TENANT_ROUTES = {key: route for key, route in ROUTES.items() if not route.has_shop}
