@@ -35,6 +35,23 @@ if context.is_offline_mode():
         context.run_migrations()
 else:
     with migrate.db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying and dropping it; with foreign keys on, the drop would
+            # cascade into (or be refused by) the rows that point at it. Off for the migration, checked after.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=metadata, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows with dangling foreign keys: {broken[:10]}")
+            if connection.in_transaction():
+                connection.commit()
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

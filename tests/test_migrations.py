@@ -68,3 +68,46 @@ def test_upgrade_from_empty_on_postgresql_matches_the_models(tmp_path):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.mark.no_transaction
+def test_a_batch_table_rebuild_on_sqlite_keeps_the_rows_that_point_at_it(tmp_path):
+    """SQLite rebuilds a table to alter it; with foreign keys on, dropping the old copy would cascade."""
+    import shutil
+    from pathlib import Path
+
+    migrations = tmp_path / "migrations"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "migrations", migrations)
+    head = ScriptDirectory(str(migrations)).get_current_head()
+    (migrations / "versions" / "20990101_rebuild_tenants.py").write_text(f'''
+from alembic import op
+import sqlalchemy as sa
+
+revision = "rebuild_tenants"
+down_revision = "{head}"
+
+
+def upgrade():
+    with op.batch_alter_table("tenants", recreate="always") as batch_op:
+        batch_op.add_column(sa.Column("motto", sa.String(50), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("tenants", recreate="always") as batch_op:
+        batch_op.drop_column("motto")
+''')
+    app = make_test_app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(migrations), revision=head)
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO tenants (id, slug, kind, status, name_zh, name_en, district_zh, "
+                                    "district_en, address_zh, address_en, theme, timezone, currency, brand, layout, "
+                                    "created_at, updated_at) VALUES (1, 'dehua', 'street', 'live', '德化', 'Dehua', "
+                                    "'', '', '', '', 'base', 'Asia/Shanghai', 'CNY', '{}', '{}', '2026-01-01', "
+                                    "'2026-01-01')"))
+            connection.execute(text("INSERT INTO tenant_domains (tenant_id, domain) VALUES (1, 'dehua.example.cn')"))
+        flask_migrate.upgrade(directory=str(migrations))
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM tenant_domains")).scalar() == 1
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on for the app
+        db.engine.dispose()

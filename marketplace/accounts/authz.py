@@ -13,6 +13,7 @@ from enum import StrEnum
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.local import LocalProxy
 
 from marketplace.accounts.models import Role, RoleGrant, User
 from marketplace.extensions import db, login_manager
@@ -49,6 +50,8 @@ def can(user: User, permission: Permission, obj=None) -> bool:
     """Whether ``user`` holds ``permission``, on ``obj`` (a Tenant or Shop) where it needs one."""
     if not user or not user.is_authenticated:
         return False
+    if isinstance(obj, LocalProxy):  # e.g. current_tenant: decide on what it stands for, None included
+        obj = obj._get_current_object()
     if has_role(user, Role.platform_admin):
         return True
     match permission:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select
 
 from marketplace.accounts.models import LoginAttempt, Role, RoleGrant, User
 from marketplace.core.db import utcnow
+from marketplace.core.i18n import LOCALES
 from marketplace.core.mail import send_mail
 from marketplace.extensions import db
 
@@ -110,11 +111,11 @@ def register_user(identifier: str, password: str, display_name: str, *, locale: 
     display_name = (display_name or "").strip()
     if not display_name:
         raise AccountError(_("请填写称呼。"), field="display_name")
+    password_hash = hash_password(password)  # before the first query: on SQLite a POST holds the write lock
     column = User.email if kind == "email" else User.mobile
     if db.session.scalar(select(User.id).where(column == value)) is not None:
         raise AccountError(_("该邮箱或手机号已注册，请直接登录。"), field="identifier", code="taken")
-    user = User(display_name=display_name[:100], password_hash=hash_password(password), locale=locale,
-                **{kind: value})
+    user = User(display_name=display_name[:100], password_hash=password_hash, locale=locale, **{kind: value})
     db.session.add(user)
     db.session.flush()
     return user
@@ -169,13 +170,11 @@ def _reset_serializer() -> URLSafeTimedSerializer:
 def request_password_reset(identifier: str, reset_url_for) -> User | None:
     """Mail a reset link to an email account. Answers the same whether or not the account exists.
 
-    ``reset_url_for(token)`` builds the absolute link. Accounts with only a mobile number would need an
-    SMS sender; until one is configured they are told to contact the operator (see the view).
+    ``reset_url_for(token)`` builds the absolute link. Raises AccountError for something that is no login
+    name at all. Accounts with only a mobile number would need an SMS sender; until one is configured
+    they are told to contact the operator (see the view).
     """
-    try:
-        user = find_user(identifier)
-    except AccountError:
-        return None
+    user = find_user(identifier)
     if user is None or not user.active or not user.email:
         return user
     token = _reset_serializer().dumps({"user": user.id, "fp": user.credentials_fingerprint})
@@ -215,6 +214,16 @@ def reset_password(token: str, new_password: str) -> User:
 
 
 # -- roles --------------------------------------------------------------------------------------------
+
+def update_profile(user: User, *, display_name: str, locale: str | None) -> None:
+    """Change what the account is called and the language its pages use. Flushes; the caller commits."""
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise AccountError(_("请填写称呼。"), field="display_name")
+    user.display_name = display_name[:100]
+    user.locale = locale if locale in LOCALES else None
+    db.session.flush()
+
 
 def grant_role(user: User, role: Role, *, tenant=None, shop=None) -> RoleGrant:
     """Give ``user`` a role (idempotent). Merchant roles name a shop; operator roles a tenant."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -11,20 +11,28 @@ from marketplace.accounts import services
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.forms import LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 from marketplace.accounts.models import User
+from marketplace.core.forms import add_form_error
 from marketplace.core.i18n import LOCALE_COOKIE, LOCALES
 from marketplace.core.themes import render_themed
 from marketplace.core.views import safe_next
 from marketplace.extensions import db, login_manager
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/account")
+language = Blueprint("language", __name__)
 
 
-def _field_error(form, error: services.AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
+@language.route("/lang", methods=["POST"])
+def choose_language():
+    """The language switch in every page header: kept in a cookie, and on the account when signed in."""
+    locale = request.form.get("locale", "")
+    response = redirect(safe_next(request.form.get("next"), url_for("storefront.portal")))
+    if locale in LOCALES:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        if current_user.is_authenticated:
+            services.update_profile(current_user, display_name=current_user.display_name, locale=locale)
+            db.session.commit()
+    return response
 
 
 @blueprint.route("/signup", methods=["GET", "POST"])
@@ -37,7 +45,7 @@ def signup():
                                           locale=chosen if chosen in LOCALES else None)
         except services.AccountError as error:
             db.session.rollback()
-            _field_error(form, error)
+            add_form_error(form, str(error), error.field)
         else:
             db.session.commit()
             login_user(user)
@@ -78,13 +86,12 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         try:
-            services.parse_identifier(form.identifier.data)
-        except services.AccountError as error:
-            _field_error(form, error)
-        else:
             user = services.request_password_reset(
                 form.identifier.data, lambda token: url_for("accounts.reset_password", token=token, _external=True)
             )
+        except services.AccountError as error:
+            add_form_error(form, str(error), error.field)
+        else:
             db.session.commit()
             if user is not None and not user.email:
                 flash(_("该账号只绑定了手机号。短信重设暂未开通，请联系所在市场的运营方协助重设。"), "info")
@@ -107,7 +114,7 @@ def reset_password(token: str):
             services.reset_password(token, form.password.data)
         except services.AccountError as error:
             db.session.rollback()
-            _field_error(form, error)
+            add_form_error(form, str(error), error.field)
         else:
             db.session.commit()
             flash(_("密码已重设，请用新密码登录。"), "success")
@@ -122,17 +129,22 @@ def account():
     if request.method == "GET":
         form.locale.data = current_user.locale or "zh_CN"
     if form.validate_on_submit():
-        current_user.display_name = form.display_name.data.strip()
-        current_user.locale = form.locale.data
-        db.session.commit()
-        flash(_("已保存。"), "success")
-        return redirect(url_for("accounts.account"))
+        try:
+            services.update_profile(current_user, display_name=form.display_name.data, locale=form.locale.data)
+        except services.AccountError as error:
+            db.session.rollback()
+            add_form_error(form, str(error), error.field)
+        else:
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("accounts.account"))
     return render_themed("accounts/account.html", form=form, grants=grants_of(current_user)), \
         400 if form.errors else 200
 
 
 def register(app) -> None:
     app.register_blueprint(blueprint)
+    app.register_blueprint(language)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("请先登录。")
     login_manager.login_message_category = "info"

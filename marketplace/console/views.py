@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from marketplace.accounts.authz import Permission, can, permission_required, require
 from marketplace.console import services
 from marketplace.console.forms import ShopProfileForm, TenantBrandForm, TenantStatusForm
+from marketplace.core.forms import add_form_error
 from marketplace.extensions import db
 from marketplace.shops import services as shops
 from marketplace.shops.models import WEEKDAYS
@@ -34,7 +35,7 @@ def dashboard():
     return render_template("console/merchant/dashboard.html", shops=services.shops_for_user(current_user))
 
 
-@merchant.route("/<tenant_slug>/<shop_slug>/")
+@merchant.route("/<slug:tenant_slug>/<slug:shop_slug>/")
 @login_required
 def shop(shop_slug: str):
     found = _tenant_shop_or_404(shop_slug)
@@ -43,7 +44,7 @@ def shop(shop_slug: str):
                            can_edit=can(current_user, Permission.edit_shop, found))
 
 
-@merchant.route("/<tenant_slug>/<shop_slug>/profile", methods=["GET", "POST"])
+@merchant.route("/<slug:tenant_slug>/<slug:shop_slug>/profile", methods=["GET", "POST"])
 @login_required
 def shop_profile(shop_slug: str):
     found = _tenant_shop_or_404(shop_slug)
@@ -62,8 +63,7 @@ def shop_profile(shop_slug: str):
             )
         except shops.ShopError as error:
             db.session.rollback()
-            field = getattr(form, error.field or "", None)
-            (field.errors if field is not None else form.form_errors).append(str(error))
+            add_form_error(form, str(error), error.field)
         else:
             db.session.commit()
             flash(_("店铺资料已保存。"), "success")
@@ -82,40 +82,44 @@ def tenants():
                            is_admin=can(current_user, Permission.manage_platform))
 
 
-@operator.route("/<tenant_slug>/")
+def _tenant_page(brand_form: TenantBrandForm | None = None, status: int = 200):
+    tenant = current_tenant._get_current_object()
+    brand_form = brand_form or TenantBrandForm(primary_color=tenant.brand.get("primary_color"),
+                                               accent_color=tenant.brand.get("accent_color"), timezone=tenant.timezone)
+    return render_template("console/operator/tenant.html", tenant=tenant, brand_form=brand_form,
+                           shops=shops.shops_of_current_tenant(include_suspended=True, with_merchants=True),
+                           status_form=TenantStatusForm(status=tenant.status),
+                           can_suspend=can(current_user, Permission.manage_platform)), status
+
+
+@operator.route("/<slug:tenant_slug>/")
 @login_required
 def tenant():
     require(Permission.operate_tenant, current_tenant)
-    return render_template("console/operator/tenant.html", tenant=current_tenant,
-                           shops=shops.shops_of_current_tenant(include_suspended=True),
-                           status_form=TenantStatusForm(status=current_tenant.status),
-                           brand_form=TenantBrandForm(primary_color=current_tenant.brand.get("primary_color"),
-                                                      accent_color=current_tenant.brand.get("accent_color"),
-                                                      timezone=current_tenant.timezone),
-                           can_suspend=can(current_user, Permission.manage_platform))
+    return _tenant_page()
 
 
-@operator.route("/<tenant_slug>/status", methods=["POST"])
+@operator.route("/<slug:tenant_slug>/status", methods=["POST"])
 @login_required
 def tenant_status():
     require(Permission.operate_tenant, current_tenant)
     form = TenantStatusForm()
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        flash(_("请选择有效的状态。"), "error")
+    else:
         try:
             services.change_tenant_status(current_tenant, form.status.data,
                                           may_suspend=can(current_user, Permission.manage_platform))
         except services.ConsoleError as error:
             db.session.rollback()
             flash(str(error), "error")
-            return redirect(url_for("operator.tenant")), 303
-        db.session.commit()
-        flash(_("状态已更新。"), "success")
-        return redirect(url_for("operator.tenant")), 303
-    flash(_("请选择有效的状态。"), "error")
+        else:
+            db.session.commit()
+            flash(_("状态已更新。"), "success")
     return redirect(url_for("operator.tenant")), 303
 
 
-@operator.route("/<tenant_slug>/brand", methods=["POST"])
+@operator.route("/<slug:tenant_slug>/brand", methods=["POST"])
 @login_required
 def tenant_brand():
     require(Permission.operate_tenant, current_tenant)
@@ -126,15 +130,12 @@ def tenant_brand():
                                          accent_color=form.accent_color.data, timezone=form.timezone.data)
         except services.ConsoleError as error:
             db.session.rollback()
-            form.timezone.errors = [*form.timezone.errors, str(error)]
+            add_form_error(form, str(error), "timezone")
         else:
             db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("operator.tenant")), 303
-    return render_template("console/operator/tenant.html", tenant=current_tenant,
-                           shops=shops.shops_of_current_tenant(include_suspended=True),
-                           status_form=TenantStatusForm(status=current_tenant.status), brand_form=form,
-                           can_suspend=can(current_user, Permission.manage_platform)), 400
+    return _tenant_page(form, 400)
 
 
 def register(app) -> None:

@@ -12,6 +12,11 @@ class MarketplaceFlask(Flask):
     def url_for(self, /, endpoint: str, **values) -> str:
         url = super().url_for(endpoint, **values)
         slug = request.environ.get(HOST_TENANT_KEY) if has_request_context() else None
+        if slug and endpoint == "storefront.portal":
+            # On a tenant's host "/" is the tenant's home; the city portal lives on the platform's host.
+            port = request.host.rsplit(":", 1)[1] if request.host.count(":") == 1 else ""
+            domain = self.config["MARKETPLACE"]["PLATFORM_DOMAIN"]
+            return f"{request.scheme}://{domain}{':' + port if port else ''}{url}"
         if slug:
             # The middleware added /t/<slug> to the path; links on the tenant's host drop it again.
             marker = f"{request.script_root}/t/{slug}/"

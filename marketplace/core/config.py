@@ -12,12 +12,18 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import argon2
+from babel.numbers import get_currency_name
 
 log = logging.getLogger(__name__)
 
 PREFIX = "MARKETPLACE_"
 ENVIRONMENTS = ("development", "testing", "production")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Locales with a complete catalogue (zh_CN is the source language).
+LOCALES = ("zh_CN", "en")
 
 
 class ConfigError(RuntimeError):
@@ -107,6 +113,18 @@ def _validate(values: dict) -> None:
         values["SESSION_COOKIE_SECURE"] = env == "production"
     if values["MAIL_SENDER"] not in ("log",):
         raise ConfigError(f"{PREFIX}MAIL_SENDER {values['MAIL_SENDER']!r} is unknown (known: log)")
+    if values["DEFAULT_LOCALE"] not in LOCALES:
+        raise ConfigError(f"{PREFIX}DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {values['DEFAULT_LOCALE']!r}")
+    try:
+        ZoneInfo(values["DEFAULT_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{PREFIX}DEFAULT_TIMEZONE {values['DEFAULT_TIMEZONE']!r} is not a time zone "
+                          f"(e.g. Asia/Shanghai)") from None
+    if not isinstance(getattr(argon2.profiles, values["ARGON2_PROFILE"], None), argon2.Parameters):
+        raise ConfigError(f"{PREFIX}ARGON2_PROFILE {values['ARGON2_PROFILE']!r} is not an argon2 profile "
+                          f"(e.g. RFC_9106_LOW_MEMORY)")
+    if get_currency_name(values["DEFAULT_CURRENCY"], locale="en") == values["DEFAULT_CURRENCY"]:
+        raise ConfigError(f"{PREFIX}DEFAULT_CURRENCY {values['DEFAULT_CURRENCY']!r} is not an ISO 4217 code")
 
 
 def _development_secret(instance_path: Path) -> str:

@@ -7,9 +7,11 @@ import logging
 from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from marketplace.core.themes import render_themed
+from marketplace.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,14 @@ def register(app) -> None:
             return exc
         detail = exc.description if getattr(exc, "show_detail", False) else None
         return _render(exc.code, detail=detail)
+
+    @app.errorhandler(DataError)
+    def _bad_data(exc: DataError):
+        # The database refused a value that slipped past validation (a NUL byte, a number out of range):
+        # that is bad input, not a server fault. Forms validate first; this is the net under them.
+        db.session.rollback()
+        log.warning("database refused request data: %s", exc.orig)
+        return _render(400, "invalid_data", str(_l("提交的内容含有无法保存的字符或数值，请检查后重试。")))
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError):

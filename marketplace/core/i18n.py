@@ -9,10 +9,11 @@ from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
+from marketplace.core.config import LOCALES as SUPPORTED_LOCALES
 from marketplace.tenancy.context import current_tenant
 
 #: Locales the platform speaks, with their own names for the language switcher.
-LOCALES = {"zh_CN": "中文", "en": "English"}
+LOCALES = {code: {"zh_CN": "中文", "en": "English"}[code] for code in SUPPORTED_LOCALES}
 LOCALE_COOKIE = "locale"
 
 

@@ -13,7 +13,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 def sanitise_html(html: str) -> str:
     """Keep harmless formatting, drop scripts, styles, event handlers and unsafe links."""
-    return nh3.clean(html or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+    return nh3.clean((html or "").replace("\x00", ""), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener nofollow").strip()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from marketplace.core.db import writing
 from marketplace.demo.loader import load_demo
 from marketplace.extensions import db
 from marketplace.tenancy.cli import sync_all
@@ -15,9 +16,11 @@ from marketplace.tenancy.cli import sync_all
 @click.command("demo")
 def demo_command():
     """Create the demo tenants, operators, merchants, shops and residents (safe to run again)."""
-    sync_all(Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]))
-    report = load_demo()
-    db.session.commit()
+    # Only missing tenants: what an operator changed in the console since stays as they left it.
+    sync_all(Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]), only_missing=True)
+    with writing():
+        report = load_demo()
+        db.session.commit()
     click.echo(f"demo: {len(report.created)} records created" if report.created else "demo: already loaded, nothing changed")
     click.echo("\nDemo logins (login / password):")
     for role, name, login, password in report.logins:

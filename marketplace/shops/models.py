@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace.core.db import TimestampMixin
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.core.i18n import localised
+from marketplace.core.text import sanitise_html
 from marketplace.extensions import db
 from marketplace.tenancy.models import Tenant, TenantScoped
 
@@ -95,6 +96,11 @@ class Shop(TenantScoped, TimestampMixin, db.Model):
     tenant: Mapped[Tenant] = relationship()
     merchant: Mapped[Merchant] = relationship(back_populates="shops")
     category = relationship("Category")
+
+    @validates("description_zh", "description_en")
+    def _sanitise_description(self, _key: str, value: str) -> str:
+        # Shown with |safe: sanitised here, whoever writes it (console, import, API, demo).
+        return sanitise_html(value)
 
     def name(self, locale: str | None = None) -> str:
         return localised(self.name_zh, self.name_en, locale)

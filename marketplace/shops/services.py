@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from marketplace.core.text import sanitise_html
 from marketplace.extensions import db
 from marketplace.shops.models import WEEKDAYS, Shop, ShopStatus
 from marketplace.tenancy.context import all_tenants
@@ -23,9 +22,11 @@ class ShopError(ValueError):
         self.field = field
 
 
-def shops_of_current_tenant(*, include_suspended: bool = False) -> list[Shop]:
+def shops_of_current_tenant(*, include_suspended: bool = False, with_merchants: bool = False) -> list[Shop]:
     """The current tenant's shops in the order a visitor walks them (street side, then position; stalls)."""
     query = select(Shop).options(selectinload(Shop.category))
+    if with_merchants:
+        query = query.options(selectinload(Shop.merchant))
     if not include_suspended:
         query = query.where(Shop.status == ShopStatus.active)
     query = query.order_by(Shop.building, Shop.floor, Shop.zone, Shop.street_side, Shop.map_x, Shop.stall, Shop.id)
@@ -80,8 +81,8 @@ def update_shop_profile(shop: Shop, *, name_zh: str, name_en: str, description_z
         raise ShopError(_("电话号码只能包含数字、空格和 + - ( )。"), field="phone")
     shop.name_zh = name_zh[:200]
     shop.name_en = (name_en or "").strip()[:200]
-    shop.description_zh = sanitise_html(description_zh)
-    shop.description_en = sanitise_html(description_en)
+    shop.description_zh = description_zh or ""  # sanitised by the model
+    shop.description_en = description_en or ""
     shop.phone = phone
     shop.opening_hours = parse_opening_hours(opening_hours)
     db.session.flush()

@@ -12,11 +12,11 @@ from marketplace.accounts.models import Role
 from marketplace.core.themes import render_themed
 from marketplace.shops import services as shops
 from marketplace.shops.models import STREET_SIDES, WEEKDAY_LABELS, ShopStatus
-from marketplace.tenancy.context import current_tenant
+from marketplace.tenancy.context import activate, current_tenant
 from marketplace.tenancy.models import TenantKind, TenantStatus
 
 portal_blueprint = Blueprint("storefront", __name__)
-tenant_blueprint = Blueprint("tenant", __name__, url_prefix="/t/<tenant_slug>")
+tenant_blueprint = Blueprint("tenant", __name__, url_prefix="/t/<slug:tenant_slug>")
 
 
 @portal_blueprint.route("/")
@@ -32,6 +32,7 @@ def _tenant_must_be_open():
         return None
     if tenant.status == TenantStatus.suspended:
         abort(503)
+    activate(None)  # the 404 page must not show the draft tenant's name or theme
     abort(404)
 
 
@@ -49,7 +50,7 @@ def brand_file(filename: str):
     return response
 
 
-@tenant_blueprint.route("/s/<shop_slug>/")
+@tenant_blueprint.route("/s/<slug:shop_slug>/")
 def shop(shop_slug: str):
     found = shops.shop_by_slug(shop_slug)
     if found is None or not found.is_active:

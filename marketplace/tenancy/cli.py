@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from marketplace.core.db import writing
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy import manifests, services
@@ -18,30 +19,19 @@ from marketplace.tenancy.models import Tenant
 tenants = AppGroup("tenants", help="Create, list and sync tenants (streets and markets).")
 
 
-def sync_all(root: Path, *, echo=click.echo) -> dict[str, str]:
-    """Apply every manifest under ``root`` in one transaction; nothing is applied if one is invalid."""
-    themes = set(current_app.extensions["themes"])
-    paths = manifests.discover_manifests(root)
-    loaded, problems = [], []
-    for path in paths:
-        try:
-            loaded.append(manifests.load_manifest(path, themes))
-        except manifests.ManifestError as error:
-            problems.append(str(error))
-    if problems:
-        raise click.ClickException("invalid manifests, nothing applied:\n" + "\n".join(problems))
-    outcome = {}
+def sync_all(root: Path, *, only_missing: bool = False) -> dict[str, str]:
+    """Apply the manifests under ``root`` in one write transaction, printing one line per tenant."""
     try:
-        for manifest in loaded:
-            tenant, result, changes = manifests.sync_manifest(manifest)
-            outcome[tenant.slug] = result
-            detail = f" ({', '.join(changes)})" if result == "updated" else ""
-            echo(f"{result:9} {tenant.slug}{detail}")
+        with writing():
+            outcome = manifests.sync_folder(root, set(current_app.extensions["themes"]), only_missing=only_missing)
+            db.session.commit()
     except manifests.ManifestError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
-    db.session.commit()
-    return outcome
+    for tenant, result, changes in outcome:
+        detail = f" ({', '.join(changes)})" if result == "updated" else ""
+        click.echo(f"{result:9} {tenant.slug}{detail}")
+    return {tenant.slug: result for tenant, result, _changes in outcome}
 
 
 @tenants.command("sync")
@@ -67,10 +57,11 @@ def create_command(slug, kind, name_zh, name_en, theme):
     if theme and theme not in current_app.extensions["themes"]:
         raise click.BadParameter(f"theme {theme!r} is not installed", param_hint="--theme")
     try:
-        tenant = services.create_tenant(slug, kind, name_zh, name_en, theme=theme)
+        with writing():
+            tenant = services.create_tenant(slug, kind, name_zh, name_en, theme=theme)
+            db.session.commit()
     except services.TenantError as error:
         raise click.ClickException(str(error)) from None
-    db.session.commit()
     click.echo(f"created {tenant.slug} ({tenant.kind}, draft) — /t/{tenant.slug}/")
 
 

@@ -38,14 +38,21 @@ def install() -> None:
         event.listen(Session, "before_flush", _check_writes)
 
 
-def _tenant_tables() -> set[str]:
+_tenant_table_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+
+
+def _tenant_tables() -> frozenset[str]:
+    """Names of the tables with the mixin, recomputed only when models are added."""
+    global _tenant_table_cache
     from marketplace.extensions import db
 
-    return {
-        mapper.local_table.name
-        for mapper in db.Model.registry.mappers
-        if issubclass(mapper.class_, TenantScoped) and isinstance(mapper.local_table, Table)
-    }
+    mappers = db.Model.registry.mappers
+    if _tenant_table_cache[0] != len(mappers):
+        _tenant_table_cache = (len(mappers), frozenset(
+            mapper.local_table.name for mapper in mappers
+            if issubclass(mapper.class_, TenantScoped) and isinstance(mapper.local_table, Table)
+        ))
+    return _tenant_table_cache[1]
 
 
 def _touches_tenant_tables(statement) -> bool:
@@ -54,9 +61,14 @@ def _touches_tenant_tables(statement) -> bool:
 
 
 def _filter_query(state: ORMExecuteState) -> None:
-    if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
+    if state.is_column_load:
         return
     if state.execution_options.get("all_tenants") or all_tenants_allowed():
+        return
+    if state.is_insert:
+        _check_insert_statement(state)
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:
@@ -69,6 +81,23 @@ def _filter_query(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
     )
+
+
+def _check_insert_statement(state: ORMExecuteState) -> None:
+    """INSERT statements (bulk imports) into tenant tables must name the current tenant in every row."""
+    if not _touches_tenant_tables(state.statement):
+        return
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise TenantRequired("Rows were inserted into a tenant-owned table with no current tenant.")
+    params = state.parameters
+    rows = list(params) if isinstance(params, list | tuple) else [params or {}]
+    named = [row.get("tenant_id") for row in rows]
+    for column, value in (getattr(state.statement, "_values", None) or {}).items():
+        if getattr(column, "key", column) == "tenant_id":
+            named = [getattr(value, "value", value)] * len(rows)
+    if not named or any(owner != tenant_id for owner in named):
+        raise TenantMismatch(f"Inserted rows must all belong to the current tenant {tenant_id}: got {set(named)}.")
 
 
 def _check_writes(session: Session, _flush_context, _instances) -> None:
@@ -84,11 +113,25 @@ def _check_writes(session: Session, _flush_context, _instances) -> None:
             if tenant_id is None:
                 raise TenantRequired(f"New {type(obj).__name__} has no tenant and no tenant is current.")
             obj.tenant_id = tenant_id
-        elif tenant_id is not None and owner != tenant_id and not opted_out:
-            raise TenantMismatch(f"New {type(obj).__name__} belongs to tenant {owner}, current is {tenant_id}.")
+        elif not opted_out:
+            _require_current(obj, owner, tenant_id, "created")
     for obj in session.dirty:
-        if isinstance(obj, TenantScoped) and (inspect(obj).attrs.tenant_id.history.deleted or _reassigned(obj)):
+        if not isinstance(obj, TenantScoped) or not session.is_modified(obj):
+            continue
+        if inspect(obj).attrs.tenant_id.history.deleted or _reassigned(obj):
             raise TenantMismatch(f"{type(obj).__name__} cannot move to another tenant.")
+        if not opted_out:
+            _require_current(obj, obj.tenant_id, tenant_id, "changed")
+    for obj in session.deleted:
+        if isinstance(obj, TenantScoped) and not opted_out:
+            _require_current(obj, obj.tenant_id, tenant_id, "deleted")
+
+
+def _require_current(obj, owner: int, tenant_id: int | None, action: str) -> None:
+    if tenant_id is None:
+        raise TenantRequired(f"{type(obj).__name__} of tenant {owner} {action} with no current tenant.")
+    if owner != tenant_id:
+        raise TenantMismatch(f"{type(obj).__name__} of tenant {owner} {action} while tenant {tenant_id} is current.")
 
 
 def _reassigned(obj) -> bool:

@@ -7,15 +7,19 @@ of the links it builds, so the same views serve both forms.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.core.app import HOST_TENANT_KEY
+from marketplace.tenancy.manifests import DOMAIN, SLUG
 
 #: Paths that stay platform-wide on every host (accounts, consoles, API, assets, health).
 PLATFORM_PATHS = ("/account/", "/merchant/", "/operator/", "/api/", "/healthz", "/static/", "/themes/", "/verify/",
-                  "/lang")
+                  "/lang")  # "/account" and the like, without the slash, count too
+log = logging.getLogger(__name__)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 DOMAIN_CACHE_SECONDS = 30
 
@@ -27,15 +31,15 @@ class TenantHostMiddleware:
         self._domains: dict[str, tuple[float, str | None]] = {}
 
     def __call__(self, environ, start_response):
-        slug = self.slug_for_host(environ.get("HTTP_HOST", ""))
         path = environ.get("PATH_INFO", "") or "/"
-        if slug and not path.startswith(PLATFORM_PATHS) and path != "/account":
-            own = f"/t/{slug}"
-            # ``request.path`` holds the prefixed path, so "next" links built from it (login, language)
-            # come back with the prefix: serve those too rather than doubling it.
-            if path != own and not path.startswith(own + "/"):
-                environ["PATH_INFO"] = own + path
+        slug = self.slug_for_host(environ.get("HTTP_HOST", ""))
+        if slug:
             environ[HOST_TENANT_KEY] = slug
+            own = f"/t/{slug}"
+            platform_path = path.startswith(PLATFORM_PATHS) or path + "/" in PLATFORM_PATHS
+            # A path that already carries this tenant's prefix (an old link) is served as it is.
+            if not platform_path and path != own and not path.startswith(own + "/"):
+                environ["PATH_INFO"] = own + path
         return self.wsgi_app(environ, start_response)
 
     def slug_for_host(self, host: str) -> str | None:
@@ -45,12 +49,12 @@ class TenantHostMiddleware:
         elif ":" in host:
             host = host.rsplit(":", 1)[0]
         platform = self.app.config["MARKETPLACE"]["PLATFORM_DOMAIN"].lower()
-        if not host or host in LOCAL_HOSTS or host == platform:
+        if not host or host in LOCAL_HOSTS or host in (platform, f"www.{platform}"):
             return None
         if host.endswith("." + platform):
             label = host[: -len(platform) - 1]
-            return label if label and "." not in label else None
-        return self._custom_domain(host)
+            return label if SLUG.fullmatch(label) else None
+        return self._custom_domain(host) if DOMAIN.fullmatch(host) else None
 
     def _custom_domain(self, host: str) -> str | None:
         cached = self._domains.get(host)
@@ -59,8 +63,12 @@ class TenantHostMiddleware:
         from marketplace.extensions import db
         from marketplace.tenancy.models import Tenant, TenantDomain
 
-        with self.app.app_context():
-            slug = db.session.scalar(select(Tenant.slug).join(TenantDomain).where(TenantDomain.domain == host))
+        try:
+            with self.app.app_context():
+                slug = db.session.scalar(select(Tenant.slug).join(TenantDomain).where(TenantDomain.domain == host))
+        except SQLAlchemyError:  # the database is down: serve the platform, whose /healthz will say so
+            log.exception("could not look up the tenant for host %s", host)
+            return None
         if len(self._domains) > 10_000:  # bound the cache against floods of made-up hosts
             self._domains.clear()
         self._domains[host] = (time.monotonic() + DOMAIN_CACHE_SECONDS, slug)

@@ -181,6 +181,31 @@ def discover_manifests(root: Path) -> list[Path]:
     return sorted(root.glob("*/tenant.toml"))
 
 
+def sync_folder(root: Path, themes: set[str], *, only_missing: bool = False) -> list[tuple[Tenant, str, list[str]]]:
+    """Apply every manifest under ``root``: (tenant, "created" | "updated" | "unchanged", changed fields) each.
+
+    Every manifest is validated first; if any has a problem, ``ManifestError`` lists them all and nothing is
+    applied. With ``only_missing`` (the demo), tenants that exist already are left as the console set them.
+    Flushes; the caller commits.
+    """
+    loaded, problems = [], []
+    for path in discover_manifests(root):
+        try:
+            loaded.append(load_manifest(path, themes))
+        except ManifestError as error:
+            problems.append(str(error))
+    if problems:
+        raise ManifestError(root, ["invalid manifests, nothing applied:", *problems])
+    outcome = []
+    for manifest in loaded:
+        existing = db.session.scalar(select(Tenant).where(Tenant.slug == manifest.slug))
+        if only_missing and existing is not None:
+            outcome.append((existing, "unchanged", []))
+        else:
+            outcome.append(sync_manifest(manifest))
+    return outcome
+
+
 def _assign(obj, values: dict[str, Any], changes: list[str], label: str) -> None:
     for attr, value in values.items():
         if getattr(obj, attr) != value:

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from flask import abort, g, request
 from sqlalchemy import select
+from werkzeug.routing import BaseConverter
 
 from marketplace.core.db import reset_write_intent, set_write_intent
 from marketplace.extensions import db
 from marketplace.tenancy.context import activate
+from marketplace.tenancy.manifests import SLUG
 from marketplace.tenancy.models import Tenant
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+class SlugConverter(BaseConverter):
+    """Tenant and shop slugs in URLs: anything else is a 404 before any query."""
+
+    regex = SLUG.pattern
+
+
 def install_resolution(app) -> None:
+    app.url_map.converters["slug"] = SlugConverter
     @app.url_value_preprocessor
     def _start_request(endpoint, values):
         # First, before anything reads: requests that change data open a write transaction (SQLite).

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
@@ -233,3 +235,24 @@ def test_operator_saves_brand_and_timezone(world, as_role):
     db.session.expire_all()
     assert world.a.brand.get("primary_color") == "#aa3300" and world.a.timezone == "Asia/Urumqi"
     assert "--brand: #aa3300" in operator.get(f"/t/{world.a.slug}/").get_data(as_text=True)
+
+
+def test_console_pages_use_a_fixed_number_of_queries(world, as_role, make_shop, make_merchant, make_user,
+                                                    count_queries):
+    """N+1 guard: more shops, each with its own merchant, must not mean more queries."""
+    operator, owner = as_role("operator"), as_role("owner")
+
+    def load():
+        counts = []
+        for browser, url in ((operator, f"/operator/{world.a.slug}/"), (owner, "/merchant/")):
+            with count_queries() as queries:
+                assert browser.get(url).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    before = load()
+    for n in range(8):
+        shop = make_shop(world.a, merchant=make_merchant(), slug=f"extra-{n}")
+        accounts.grant_role(world.users["owner"], Role.merchant_owner, shop=shop)
+        db.session.commit()
+    assert load() == before

@@ -143,3 +143,15 @@ def test_demo_merchant_in_two_tenants_sees_both_shops(client, demo):
     for shop in shops:
         assert str(escape(shop.name_zh)) in html
         assert client.get(f"/merchant/{shop.tenant.slug}/{shop.slug}/").status_code == 200
+
+
+def test_running_the_demo_again_keeps_what_operators_changed_in_the_console(app, demo):
+    """`make run` loads the demo every time; it must not undo a suspension or a new colour."""
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == "dehua-street")).one()
+    tenant.status = "suspended"
+    tenant.brand = {**tenant.brand, "primary_color": "#123456"}
+    db.session.commit()
+    run_demo(app)
+    db.session.expire_all()
+    tenant = db.session.scalars(select(Tenant).where(Tenant.slug == "dehua-street")).one()
+    assert tenant.status == "suspended" and tenant.brand["primary_color"] == "#123456"

@@ -73,6 +73,12 @@ def test_a_server_error_gets_the_themed_page_or_problem_json_never_a_traceback(t
     def api_boom():
         raise RuntimeError("secret internal detail")
 
+    @app.route("/t/<tenant_slug>/refused")
+    def refused():
+        from sqlalchemy.exc import DataError
+
+        raise DataError("INSERT …", {}, ValueError("A string literal cannot contain NUL (0x00) characters."))
+
     @app.route("/forbidden")
     def forbidden():
         abort(403)
@@ -93,6 +99,8 @@ def test_a_server_error_gets_the_themed_page_or_problem_json_never_a_traceback(t
     api = client.get("/api/v1/boom")
     assert api.status_code == 500 and api.mimetype == "application/problem+json"
     assert api.get_json()["code"] == "server_error" and "secret" not in api.get_data(as_text=True)
+    bad_data = client.get("/t/dehua/refused")
+    assert bad_data.status_code == 400 and "无法保存的字符或数值" in bad_data.get_data(as_text=True)
     denied = client.get("/forbidden")
     assert denied.status_code == 403 and "您没有访问此页面的权限" in denied.get_data(as_text=True)
     with app.app_context():
@@ -113,3 +121,10 @@ def test_the_tenant_logo_is_served_and_shown(client, app, make_tenant):
         assert "default-src 'none'" in logo.headers["Content-Security-Policy"]
     with client.get(f"/t/{slug}/brand/../tenant.toml") as escape:
         assert escape.status_code == 404
+
+
+def test_shop_descriptions_are_sanitised_whoever_writes_them(make_tenant, make_shop):
+    shop = make_shop(make_tenant(), description_zh='<p onclick="steal()">新鲜<script>alert(1)</script>水果</p>',
+                     description_en='<a href="javascript:alert(1)">fresh</a><iframe src="x"></iframe>')
+    assert shop.description_zh == "<p>新鲜水果</p>"
+    assert "javascript" not in shop.description_en and "iframe" not in shop.description_en

@@ -330,3 +330,59 @@ def test_every_tenant_scoped_table_has_an_indexed_not_null_tenant_id():
         assert "tenant_id" in leading, f"{table}.tenant_id must lead an index"
         foreign = [fk for fk in schema.get_foreign_keys(table) if fk["constrained_columns"] == ["tenant_id"]]
         assert foreign and foreign[0]["referred_table"] == "tenants"
+
+
+# -- writes of rows that belong to no current tenant, or to another one -----------------------------------
+
+def test_creating_a_row_for_a_named_tenant_with_no_current_tenant_raises(two_tenants):
+    db.session.add(Shop(tenant_id=two_tenants.b.id, merchant_id=two_tenants.merchant.id, slug="stray",
+                        name_zh="无主之店", opening_hours={}))
+    with pytest.raises(TenantRequired):
+        db.session.flush()
+
+
+def test_changing_another_tenants_row_loaded_earlier_raises(two_tenants):
+    with all_tenants():
+        b_shop = db.session.scalars(select(Shop).where(Shop.slug == "b-shop")).one()
+    with tenant_scope(two_tenants.a):
+        b_shop.name_zh = "被改了"
+        with pytest.raises(TenantMismatch):
+            db.session.flush()
+    db.session.rollback()
+
+
+def test_deleting_another_tenants_row_raises(two_tenants):
+    with all_tenants():
+        b_shop = db.session.scalars(select(Shop).where(Shop.slug == "b-shop")).one()
+    with tenant_scope(two_tenants.a):
+        db.session.delete(b_shop)
+        with pytest.raises(TenantMismatch):
+            db.session.flush()
+    db.session.rollback()
+
+
+def test_changing_a_row_with_no_current_tenant_raises(two_tenants):
+    with all_tenants():
+        shop = db.session.scalars(select(Shop).where(Shop.slug == "a-shop")).one()
+    shop.name_zh = "无人授权的修改"
+    with pytest.raises(TenantRequired):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_bulk_insert_statements_must_name_the_current_tenant_in_every_row(two_tenants):
+    from sqlalchemy import insert
+
+    def row(tenant, slug):
+        return {"tenant_id": tenant.id, "merchant_id": two_tenants.merchant.id, "slug": slug, "name_zh": slug,
+                "opening_hours": {}, "status": "active"}
+
+    with pytest.raises(TenantRequired):
+        db.session.execute(insert(Shop), [row(two_tenants.a, "bulk-1")])
+    with tenant_scope(two_tenants.a):
+        with pytest.raises(TenantMismatch):
+            db.session.execute(insert(Shop), [row(two_tenants.a, "bulk-2"), row(two_tenants.b, "bulk-3")])
+        with pytest.raises(TenantMismatch):
+            db.session.execute(insert(Shop).values(**row(two_tenants.b, "bulk-4")))
+        db.session.execute(insert(Shop), [row(two_tenants.a, "bulk-5"), row(two_tenants.a, "bulk-6")])
+        assert {"bulk-5", "bulk-6"} <= set(db.session.scalars(select(Shop.slug)))

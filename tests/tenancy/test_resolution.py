@@ -180,9 +180,11 @@ def draft(make_tenant, make_shop):
 
 
 def test_draft_tenant_is_404_for_the_public(client, draft):
-    assert client.get("/t/new-market/").status_code == 404
-    assert client.get("/t/new-market/s/first-stall/").status_code == 404
-    assert client.get("/", base_url=_host("new-market")).status_code == 404
+    for response in (client.get("/t/new-market/"), client.get("/t/new-market/s/first-stall/"),
+                     client.get("/", base_url=_host("new-market"))):
+        assert response.status_code == 404
+        html = response.get_data(as_text=True)
+        assert "筹备中的市场" not in html and "theme.css" not in html  # neither its name nor its theme
 
 
 def test_draft_tenant_is_404_for_residents_and_other_operators(client, draft, make_tenant, make_user):
@@ -249,3 +251,31 @@ def test_current_tenant_does_not_leak_between_requests(client, make_tenant, make
     assert "甲街鲜果坊" in host_page
     after_host = client.get(f"/t/{b.slug}/").get_data(as_text=True)
     assert f'href="/t/{b.slug}/' in after_host  # links of a path request keep the prefix again
+
+
+# -- odd addresses and hosts --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/t/%00/", "/t/a%00b/s/x/", "/t/UPPER/", "/t/" + "x" * 80 + "/",
+                                  "/t/dehua/s/%00/", "/merchant/dehua/%00/", "/operator/%00/"])
+def test_malformed_slugs_are_404_before_any_query(client, make_tenant, path, count_queries):
+    make_tenant(slug="dehua")
+    with count_queries() as queries:
+        assert client.get(path).status_code == 404
+    assert not [q for q in queries if "tenants" in q or "shops" in q]
+
+
+@pytest.mark.parametrize("host", ["a\x00b.example.cn", "-bad-.example.cn", "x" * 300 + ".cn", "[::1]:8000",
+                                  "203.0.113.7", "www.shangdu.test"])
+def test_odd_hosts_are_the_platform_and_never_crash(client, make_tenant, host):
+    make_tenant(name_zh="德化步行街")
+    response = client.get("/", headers={"Host": host})
+    if len(host) > 253:  # Werkzeug itself refuses a host name that long
+        assert response.status_code == 400
+    else:
+        assert response.status_code == 200 and "德化步行街" in response.get_data(as_text=True)  # the portal
+
+
+def test_the_portal_link_on_a_tenant_host_leads_to_the_platform_host(client, make_tenant):
+    make_tenant(slug="dehua", name_zh="德化步行街")
+    page = client.get("/", base_url="http://dehua.shangdu.test:8000").get_data(as_text=True)
+    assert 'href="http://shangdu.test:8000/"' in page
