@@ -17,7 +17,7 @@ from marketplace.core.config import flask_config, load_settings
 log = logging.getLogger(__name__)
 
 #: Domain packages with pages (``views.register(app)``) and with CLI commands (``cli.register(app)``).
-WEB_DOMAINS = ("core", "accounts", "storefront", "console")
+WEB_DOMAINS = ("core", "accounts", "storefront", "console", "media")
 CLI_DOMAINS = ("tenancy", "accounts", "demo")
 
 
@@ -73,6 +73,9 @@ def _init_plugins(app: MarketplaceFlask) -> None:
     Each entry point names a callable ``setup(app)`` that may register blueprints, CLI commands and
     template hooks. A plugin that fails to load stops start-up with its name, rather than half-working.
     """
+    from marketplace.catalog.packs import load_packs
+
+    app.extensions["catalog_packs"] = load_packs()
     for entry in entry_points(group="marketplace.plugins"):
         try:
             entry.load()(app)

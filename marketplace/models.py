@@ -1,9 +1,9 @@
 """Every model of every domain, imported in one place for migrations and the tenant guard."""
 
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
-from marketplace.catalog.models import Category
+from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 
-__all__ = ["Category", "LoginAttempt", "Merchant", "RoleGrant", "Shop", "Tenant", "TenantDomain", "TenantSetting",
+__all__ = ["Category", "PriceTier", "Product", "ProductImage", "Quote", "ShopLicence", "Variant", "LoginAttempt", "Merchant", "RoleGrant", "Shop", "Tenant", "TenantDomain", "TenantSetting",
            "User"]

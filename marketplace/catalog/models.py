@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+import re
+from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from marketplace.core.db import TimestampMixin, UTCDateTime
+from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.core.i18n import localised
+from marketplace.core.text import sanitise_html
 from marketplace.extensions import db
 from marketplace.tenancy.models import TenantScoped
 
@@ -28,3 +35,201 @@ class Category(TenantScoped, db.Model):
 
     def name(self, locale: str | None = None) -> str:
         return localised(self.name_zh, self.name_en, locale)
+
+
+@labelled({"draft": _l("草稿"), "active": _l("在售"), "archived": _l("已下架")})
+class ProductStatus(LabelledEnum):
+    draft = "draft"
+    active = "active"
+    archived = "archived"
+
+
+#: Units of sale, with their labels. A price is per unit; quantities are whole units.
+UNITS = {
+    "piece": _l("件"), "box": _l("箱"), "bag": _l("袋"), "bottle": _l("瓶"), "pack": _l("包"), "set": _l("套"),
+    "pair": _l("双"), "dozen": _l("打"), "jin": _l("斤"), "kg": _l("千克"), "ton": _l("吨"), "metre": _l("米"),
+    "roll": _l("卷"), "portion": _l("份"),
+}
+
+
+class Product(TenantScoped, TimestampMixin, db.Model):
+    """Something a shop sells, in one or more variants (sizes, colours, pack sizes)."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'active', 'archived')", name="status"),
+        CheckConstraint("moq >= 1", name="moq"),
+        Index("ix_products_tenant_id_category_id_status_id", "tenant_id", "category_id", "status", "id"),
+        Index("ix_products_tenant_id_shop_id_status", "tenant_id", "shop_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
+    #: Id of a product type from a catalog pack, e.g. "agri_inputs.fertiliser".
+    product_type: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    #: Sanitised HTML.
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=ProductStatus.draft)
+    unit: Mapped[str] = mapped_column(String(16), default="piece")
+    #: Minimum order quantity, in units, per order line.
+    moq: Mapped[int] = mapped_column(default=1)
+    #: Typed attribute values, validated by the product type (see catalog.packs).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    shop = relationship("Shop")
+    category: Mapped[Category] = relationship()
+    variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.position",
+                                                   cascade="all, delete-orphan")
+    images: Mapped[list[ProductImage]] = relationship(back_populates="product", order_by="ProductImage.position",
+                                                      cascade="all, delete-orphan")
+
+    @validates("description")
+    def _sanitise_description(self, _key: str, value: str) -> str:
+        return sanitise_html(value)
+
+    @property
+    def slug(self) -> str:
+        """For the URL /p/<id>-<slug>: ASCII words of the title, or nothing (the id alone is enough)."""
+        words = re.findall(r"[a-z0-9]+", self.title.lower())
+        return "-".join(words)[:60].strip("-")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ProductStatus.active
+
+
+class Variant(TenantScoped, db.Model):
+    """One buyable version of a product, with its own SKU, price and stock."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "shop_id", "sku"),
+        CheckConstraint("price >= 0", name="price"),
+        CheckConstraint("compare_at_price IS NULL OR compare_at_price > price", name="compare_at_price"),
+        CheckConstraint("stock >= 0", name="stock"),
+        CheckConstraint("weight_g IS NULL OR weight_g >= 0", name="weight"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    #: The product's shop, repeated so the SKU can be unique per shop.
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(64))
+    #: {"size": "L", "colour": "藏青"} — names from the product type's options.
+    options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: Price per unit in minor units (fen), in the tenant's currency.
+    price: Mapped[int] = mapped_column()
+    compare_at_price: Mapped[int | None] = mapped_column()
+    stock: Mapped[int] = mapped_column(default=0)
+    weight_g: Mapped[int | None] = mapped_column()
+    barcode: Mapped[str] = mapped_column(String(32), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+    tiers: Mapped[list[PriceTier]] = relationship(back_populates="variant", order_by="PriceTier.min_quantity",
+                                                  cascade="all, delete-orphan")
+
+    @property
+    def option_text(self) -> str:
+        return " / ".join(str(v) for v in (self.options or {}).values() if v)
+
+
+class PriceTier(TenantScoped, db.Model):
+    """A wholesale price: from ``min_quantity`` units on, each costs ``unit_price``."""
+
+    __tablename__ = "price_tiers"
+    __table_args__ = (
+        UniqueConstraint("variant_id", "min_quantity"),
+        CheckConstraint("min_quantity >= 2", name="min_quantity"),
+        CheckConstraint("unit_price >= 0", name="unit_price"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
+    min_quantity: Mapped[int] = mapped_column()
+    unit_price: Mapped[int] = mapped_column()
+
+    variant: Mapped[Variant] = relationship(back_populates="tiers")
+
+
+class ProductImage(TenantScoped, db.Model):
+    """A product picture: the cleaned original is stored by content hash (see marketplace.media)."""
+
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    alt_zh: Mapped[str] = mapped_column(String(200), default="")
+    alt_en: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="images")
+
+    def alt(self, locale=None) -> str:
+        return localised(self.alt_zh, self.alt_en, locale)
+
+
+class ShopLicence(TenantScoped, TimestampMixin, db.Model):
+    """A licence on file for a shop (pesticide or seed business…); an operator marks it verified.
+
+    Interim home until merchant verification arrives with the trust domain.
+    """
+
+    __tablename__ = "shop_licences"
+    __table_args__ = (UniqueConstraint("tenant_id", "shop_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    #: The licence kind a product type asks for, e.g. "pesticide_business".
+    kind: Mapped[str] = mapped_column(String(63))
+    number: Mapped[str] = mapped_column(String(100))
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    def is_valid(self, today: date) -> bool:
+        return self.verified_at is not None and (self.expires_on is None or self.expires_on >= today)
+
+
+@labelled({"requested": _l("待报价"), "answered": _l("已报价"), "accepted": _l("已接受"), "declined": _l("已拒绝"),
+           "expired": _l("已过期")})
+class QuoteStatus(LabelledEnum):
+    requested = "requested"
+    answered = "answered"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+
+
+class Quote(TenantScoped, TimestampMixin, db.Model):
+    """A request for quotation: a buyer asks a shop for a quantity; the merchant answers with a price."""
+
+    __tablename__ = "quotes"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity"),
+        CheckConstraint("status IN ('requested', 'answered', 'accepted', 'declined', 'expired')", name="status"),
+        Index("ix_quotes_tenant_id_shop_id_status", "tenant_id", "shop_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[int] = mapped_column()
+    #: What the buyer hopes to pay per unit, in fen (optional).
+    target_unit_price: Mapped[int | None] = mapped_column()
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=QuoteStatus.requested)
+    #: The merchant's answer: price per unit in fen, valid through ``valid_until`` (tenant's calendar).
+    quoted_unit_price: Mapped[int | None] = mapped_column()
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    reply: Mapped[str] = mapped_column(Text, default="")
+
+    variant: Mapped[Variant] = relationship()
+    buyer = relationship("User")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.models import Role, User
+from marketplace.core.config import is_time_zone
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import all_tenants
@@ -52,10 +51,8 @@ def change_tenant_status(tenant: Tenant, status: str, *, may_suspend: bool) -> N
 
 
 def update_tenant_brand(tenant: Tenant, *, primary_color: str, accent_color: str, timezone: str) -> None:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConsoleError(_("未知的时区：%(tz)s（例如 Asia/Shanghai）。", tz=timezone)) from None
+    if not is_time_zone(timezone):
+        raise ConsoleError(_("未知的时区：%(tz)s（例如 Asia/Shanghai）。", tz=timezone))
     brand = dict(tenant.brand or {})
     for key, value in (("primary_color", primary_color), ("accent_color", accent_color)):
         if value:

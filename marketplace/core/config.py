@@ -58,6 +58,9 @@ SETTINGS: dict[str, Setting] = {
     "PASSWORD_RESET_MAX_AGE_S": Setting(3600, int),
     "SESSION_COOKIE_SECURE": Setting(None, bool, help="default: on in production"),
     "ARGON2_PROFILE": Setting("RFC_9106_LOW_MEMORY", help="argon2 parameters; tests use a cheaper profile"),
+    "MEDIA_ROOT": Setting(None, help="folder for uploaded images; default: media/ under the instance folder"),
+    "MEDIA_MAX_UPLOAD_BYTES": Setting(10 * 1024 * 1024, int, help="largest image upload accepted, in bytes"),
+    "MEDIA_MAX_PIXELS": Setting(40_000_000, int, help="largest image accepted, in pixels (width × height)"),
 }
 
 
@@ -115,16 +118,23 @@ def _validate(values: dict) -> None:
         raise ConfigError(f"{PREFIX}MAIL_SENDER {values['MAIL_SENDER']!r} is unknown (known: log)")
     if values["DEFAULT_LOCALE"] not in LOCALES:
         raise ConfigError(f"{PREFIX}DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {values['DEFAULT_LOCALE']!r}")
-    try:
-        ZoneInfo(values["DEFAULT_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_time_zone(values["DEFAULT_TIMEZONE"]):
         raise ConfigError(f"{PREFIX}DEFAULT_TIMEZONE {values['DEFAULT_TIMEZONE']!r} is not a time zone "
-                          f"(e.g. Asia/Shanghai)") from None
+                          f"(e.g. Asia/Shanghai)")
     if not isinstance(getattr(argon2.profiles, values["ARGON2_PROFILE"], None), argon2.Parameters):
         raise ConfigError(f"{PREFIX}ARGON2_PROFILE {values['ARGON2_PROFILE']!r} is not an argon2 profile "
                           f"(e.g. RFC_9106_LOW_MEMORY)")
     if get_currency_name(values["DEFAULT_CURRENCY"], locale="en") == values["DEFAULT_CURRENCY"]:
         raise ConfigError(f"{PREFIX}DEFAULT_CURRENCY {values['DEFAULT_CURRENCY']!r} is not an ISO 4217 code")
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone such as Asia/Shanghai (not a region folder like "Asia")."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the tz database
+        return False
+    return True
 
 
 def _development_secret(instance_path: Path) -> str:

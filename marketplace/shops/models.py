@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace.core.db import TimestampMixin
@@ -92,6 +92,11 @@ class Shop(TenantScoped, TimestampMixin, db.Model):
     #: Frontage (street) or stall width and depth, in metres.
     map_width: Mapped[float | None] = mapped_column(Float)
     map_depth: Mapped[float | None] = mapped_column(Float)
+    #: Wholesale: the least a buyer's order from this shop must come to, across its goods (either or both).
+    mixed_batch_min_amount: Mapped[int | None] = mapped_column()  # fen
+    mixed_batch_min_quantity: Mapped[int | None] = mapped_column()  # units
+    #: Whether buyers may ask this shop for a quote (market tenants).
+    accepts_quotes: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     tenant: Mapped[Tenant] = relationship()
     merchant: Mapped[Merchant] = relationship(back_populates="shops")

@@ -63,8 +63,12 @@ def _label(labels):
 
 
 def register(app) -> None:
+    from marketplace.storefront import catalog
+
     app.register_blueprint(portal_blueprint)
     app.register_blueprint(tenant_blueprint)
+    catalog.blueprint.before_request(_tenant_must_be_open)
+    app.register_blueprint(catalog.blueprint)
     app.add_template_filter(_label(TenantKind.__labels__), "tenant_kind_label")
     app.add_template_filter(_label(TenantStatus.__labels__), "tenant_status_label")
     app.add_template_filter(_label(STREET_SIDES), "street_side_label")

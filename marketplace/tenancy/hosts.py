@@ -18,7 +18,7 @@ from marketplace.tenancy.manifests import DOMAIN, SLUG
 
 #: Paths that stay platform-wide on every host (accounts, consoles, API, assets, health).
 PLATFORM_PATHS = ("/account/", "/merchant/", "/operator/", "/api/", "/healthz", "/static/", "/themes/", "/verify/",
-                  "/lang")  # "/account" and the like, without the slash, count too
+                  "/media/", "/lang")  # "/account" and the like, without the slash, count too
 log = logging.getLogger(__name__)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 DOMAIN_CACHE_SECONDS = 30

@@ -12,12 +12,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import get_currency_name
 from sqlalchemy import select
 
 from marketplace.catalog.models import Category
+from marketplace.core.config import is_time_zone
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantKind, TenantStatus
@@ -122,9 +122,7 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
     if known_themes is not None and theme not in known_themes:
         problems.append(f"theme {theme!r} is not installed (installed: {', '.join(sorted(known_themes))})")
     timezone = str(data.get("timezone", "Asia/Shanghai"))
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_time_zone(timezone):
         problems.append(f"timezone {timezone!r} is unknown (e.g. Asia/Shanghai)")
     currency = str(data.get("currency", "CNY"))
     if not re.fullmatch(r"[A-Z]{3}", currency) or get_currency_name(currency, locale="en") == currency:
