@@ -1,6 +1,7 @@
 """Every model of every domain, imported in one place for migrations and the tenant guard."""
 
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
+from marketplace.api.models import ApiToken  # noqa: F401
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting

@@ -153,7 +153,7 @@ class Attribute:
             raise AttributeInvalid(_("%(label)s 不能大于 %(n)s。", label=self.label(), n=self.maximum))
         if self.type == AttributeType.integer:
             return int(number)
-        return str(number.normalize()) if number == number.to_integral_value() else str(number)
+        return format(number.normalize(), "f")  # "40", "4.5" — never "4E+1"
 
     def display(self, value, locale=None) -> str:
         """A stored value as people read it, with its unit or choice label."""

@@ -202,15 +202,31 @@ def _replace_variants(product: Product, inputs: list[VariantInput]) -> None:
     existing = {v.sku: v for v in product.variants}
     kept = []
     for position, data in enumerate(inputs):
-        variant = existing.get(data.sku) or Variant(product=product, shop_id=product.shop_id, sku=data.sku)
+        variant = existing.get(data.sku)
+        if variant is None:
+            variant = Variant(shop_id=product.shop_id, sku=data.sku)
+            product.variants.append(variant)  # into the session through the product, before any flush
         variant.options = {k: str(v).strip() for k, v in data.options.items() if str(v).strip()}
         variant.price, variant.compare_at_price = data.price, data.compare_at_price
         variant.stock, variant.weight_g, variant.barcode = data.stock, data.weight_g, data.barcode
         variant.position = position
-        variant.tiers = [PriceTier(min_quantity=q, unit_price=p) for q, p in sorted(data.tiers)]
+        _replace_tiers(variant, data.tiers)
         kept.append(variant)
     product.variants = kept
     db.session.flush()
+
+
+def _replace_tiers(variant: Variant, tiers: list[tuple[int, int]]) -> None:
+    """Update tiers in place by minimum quantity, so an unchanged tier never collides with itself."""
+    wanted = dict(tiers)
+    for tier in list(variant.tiers):
+        if tier.min_quantity in wanted:
+            tier.unit_price = wanted.pop(tier.min_quantity)
+        else:
+            variant.tiers.remove(tier)
+    db.session.flush()  # deletions first: the unique (variant, min_quantity) must hold at every step
+    variant.tiers.extend(PriceTier(min_quantity=q, unit_price=p) for q, p in sorted(wanted.items()))
+    variant.tiers.sort(key=lambda tier: tier.min_quantity)
 
 
 def missing_licence(shop, product_type: packs.ProductType, today: date | None = None) -> packs.Licence | None:

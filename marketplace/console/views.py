@@ -139,9 +139,9 @@ def tenant_brand():
 
 
 def register(app) -> None:
-    from marketplace.console import catalog_admin, imports, products, quotes
+    from marketplace.console import catalog_admin, imports, licences, products, quotes
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
-    for module in (products, imports, catalog_admin, quotes):
+    for module in (products, imports, catalog_admin, quotes, licences):
         app.register_blueprint(module.blueprint)

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 
 from marketplace.core.db import writing
+from marketplace.demo.catalog_loader import load_demo_catalog, plan_demo_catalog
 from marketplace.demo.loader import load_demo
 from marketplace.extensions import db
 from marketplace.tenancy.cli import sync_all
@@ -20,8 +21,14 @@ def demo_command():
     sync_all(Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]), only_missing=True)
     with writing():
         report = load_demo()
+        plan = plan_demo_catalog()
+        with click.progressbar(length=plan.steps, label="demo catalog", hidden=not plan.steps) as bar:
+            products = load_demo_catalog(plan, progress=bar.update)
         db.session.commit()
-    click.echo(f"demo: {len(report.created)} records created" if report.created else "demo: already loaded, nothing changed")
+    if report.created or products:
+        click.echo(f"demo: {len(report.created)} records created, {products} products")
+    else:
+        click.echo("demo: already loaded, nothing changed")
     click.echo("\nDemo logins (login / password):")
     for role, name, login, password in report.logins:
         click.echo(f"  {role:16} {login:42} {password:20} {name}")

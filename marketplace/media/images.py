@@ -96,8 +96,8 @@ def _corrupt() -> ImageRejected:
 
 
 def _too_many_pixels(limit: int) -> ImageRejected:
-    return ImageRejected(_("图片尺寸太大，不能超过 %(limit)s 百万像素。", limit=f"{limit / 1_000_000:g}"),
-                         "too_many_pixels")
+    megapixels = format(limit / 1_000_000, "g")
+    return ImageRejected(_("图片尺寸太大，不能超过 %(limit)s 百万像素。", limit=megapixels), "too_many_pixels")
 
 
 def _claims_accepted_format(data: bytes) -> bool:
@@ -111,10 +111,11 @@ def _decode(data: bytes, max_pixels: int | None, draft_width: int | None = None)
     Raises ``ImageRejected`` for anything unacceptable, never a Pillow exception or warning.
     """
     # Pillow warns (DecompressionBombWarning) when opening an image above its own pixel limit and raises
-    # DecompressionBombError above twice that. Our own check below is lower and authoritative, so the
-    # warning is silenced here and the error is translated. Other warnings Pillow emits while reading
-    # (malformed EXIF, odd MPO headers) are informational and silenced too: the decode either succeeds
-    # or raises.
+    # DecompressionBombError above twice that. Our own check below (MEDIA_MAX_PIXELS, by default under
+    # Pillow's limit) is what decides, so the warning is silenced and the error translated. Other warnings
+    # Pillow emits while reading (malformed EXIF, odd MPO headers) are informational and silenced too: the
+    # decode either succeeds or raises. The filter is set for this block only; note that Python's warning
+    # filters are process-wide, so threads decoding at the same moment briefly share it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -136,7 +137,7 @@ def _decode(data: bytes, max_pixels: int | None, draft_width: int | None = None)
         try:
             if draft_width and fmt == "jpeg" and width > draft_width:
                 # JPEG can decode straight at 1/2, 1/4 or 1/8 scale; draft keeps at least the size asked for.
-                image.draft("RGB", (draft_width, max(1, height * draft_width // width)))
+                image.draft(image.mode, (draft_width, max(1, height * draft_width // width)))
             image.load()
         except Image.DecompressionBombError:
             raise _too_many_pixels(max_pixels or Image.MAX_IMAGE_PIXELS or 0) from None
@@ -147,12 +148,12 @@ def _decode(data: bytes, max_pixels: int | None, draft_width: int | None = None)
 
 
 def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; unreadable EXIF leaves the image as it is."""
+    """Apply the EXIF orientation (in place: the image is ours); unreadable EXIF leaves it as it is."""
     try:
-        return ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
     except DECODE_ERRORS + (KeyError,):
         log.info("ignoring unreadable EXIF orientation")
-        return image
+    return image
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -184,7 +185,10 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 
 def _normalise(image: Image.Image, fmt: str) -> Image.Image:
-    """Pixels in a mode the format saves well, with every bit of metadata left behind."""
+    """Pixels in a mode the format saves well, with every bit of metadata left behind.
+
+    ``image`` is changed: it is the one ``_decode`` made for this upload and nobody else holds it.
+    """
     image = _to_srgb(_eight_bit(image))
     alpha = _has_alpha(image)
     if fmt == "jpeg":
@@ -195,9 +199,10 @@ def _normalise(image: Image.Image, fmt: str) -> Image.Image:
         keep = ("RGB", "RGBA")
     if image.mode not in keep or (alpha and image.mode not in ("LA", "RGBA")):
         image = image.convert("RGBA" if alpha and fmt != "jpeg" else "RGB")
-    clean = image.copy()
-    clean.info.clear()  # EXIF, XMP, ICC, comments, text chunks, transparency keys, DPI: none carried over
-    return clean
+    # Encoders take metadata only from ``info`` (or from arguments, and we pass none): EXIF, XMP, ICC profiles,
+    # comments, PNG text chunks, DPI. Emptying it leaves nothing to carry over.
+    image.info.clear()
+    return image
 
 
 def _encode(image: Image.Image, fmt: str, options: dict) -> bytes:
@@ -217,8 +222,8 @@ def ingest_image(data: bytes) -> StoredImage:
     max_pixels = _limit("MEDIA_MAX_PIXELS")
     data = bytes(data)
     if len(data) > max_bytes:
-        raise ImageRejected(_("图片文件太大，不能超过 %(limit)s MB。", limit=f"{max_bytes / 1024 / 1024:.3g}"),
-                            "too_large")
+        megabytes = format(max_bytes / 1024 / 1024, ".3g")
+        raise ImageRejected(_("图片文件太大，不能超过 %(limit)s MB。", limit=megabytes), "too_large")
     if not data:
         raise _unsupported()
     image, fmt = _decode(data, max_pixels)

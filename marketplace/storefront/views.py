@@ -12,6 +12,8 @@ from marketplace.accounts.models import Role
 from marketplace.core.themes import render_themed
 from marketplace.shops import services as shops
 from marketplace.shops.models import STREET_SIDES, WEEKDAY_LABELS, ShopStatus
+from marketplace.storefront import queries
+from marketplace.storefront.catalog import SORT_LABELS, listing_args
 from marketplace.tenancy.context import activate, current_tenant
 from marketplace.tenancy.models import TenantKind, TenantStatus
 
@@ -55,20 +57,32 @@ def shop(shop_slug: str):
     found = shops.shop_by_slug(shop_slug)
     if found is None or not found.is_active:
         abort(404)
-    return render_themed("tenant/shop.html", shop=found)
+    sort, page_number = listing_args()
+    page = queries.listing(shop=found, sort=sort, page=page_number)
+    html = render_themed("tenant/shop.html", shop=found, page=page, offers=queries.offers(page.items), sort=sort,
+                         sorts=SORT_LABELS)
+    return (html, 404) if page.out_of_range else html
 
 
 def _label(labels):
     return lambda value: str(labels.get(value, value or ""))
 
 
+def open_only(blueprint: Blueprint) -> None:
+    """Give a blueprint of tenant pages the draft/suspended check (once, however many apps are built)."""
+    if _tenant_must_be_open not in blueprint.before_request_funcs.get(None, []):
+        blueprint.before_request(_tenant_must_be_open)
+
+
 def register(app) -> None:
-    from marketplace.storefront import catalog
+    from marketplace.storefront import catalog, quotes
 
     app.register_blueprint(portal_blueprint)
     app.register_blueprint(tenant_blueprint)
-    catalog.blueprint.before_request(_tenant_must_be_open)
-    app.register_blueprint(catalog.blueprint)
+    for blueprint in (catalog.blueprint, quotes.blueprint):
+        open_only(blueprint)
+        app.register_blueprint(blueprint)
+    app.register_blueprint(quotes.account_blueprint)
     app.add_template_filter(_label(TenantKind.__labels__), "tenant_kind_label")
     app.add_template_filter(_label(TenantStatus.__labels__), "tenant_status_label")
     app.add_template_filter(_label(STREET_SIDES), "street_side_label")

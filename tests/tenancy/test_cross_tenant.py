@@ -56,16 +56,10 @@ SHOP_ROUTES = {key: route for key, route in ROUTES.items() if route.has_shop}
 TENANT_ROUTES = {key: route for key, route in ROUTES.items() if not route.has_shop}
 
 
-def test_every_tenant_route_is_covered(app):
-    in_map = {
-        (rule.endpoint, method)
-        for rule in app.url_map.iter_rules()
-        if "tenant_slug" in rule.arguments and rule.endpoint not in NOT_TENANT_PAGES
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-    }
-    assert in_map, "no tenant routes found"
-    missing = in_map - ROUTES.keys()
-    assert not missing, f"add these tenant routes to ROUTES in {__file__}: {sorted(missing)}"
+def test_every_route_in_the_table_exists(app):
+    """That every tenant route is in this table or in test_cross_tenant_ids.ID_ROUTES is checked there."""
+    in_map = {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert not ROUTES.keys() - in_map, "ROUTES lists routes that no longer exist"
 
 

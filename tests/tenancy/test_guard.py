@@ -16,6 +16,7 @@ from marketplace.tenancy.models import Tenant, TenantDomain, TenantScoped, Tenan
 UNGUARDED_WITH_TENANT_ID = {
     "RoleGrant",  # authorisation reads a user's grants across tenants; every query filters by user explicitly
     "TenantDomain",  # looked up by host name before any tenant is known
+    "ApiToken",  # looked up by token hash; every query names tenant_id and shop_id explicitly
 }
 
 

@@ -1,0 +1,119 @@
+"""Bearer tokens for the merchant API: issued per user and shop, stored only as a SHA-256, shown once.
+
+A token works only for its own shop, only while it is not revoked, and only while its user is still an owner
+or staff member of that shop (``Permission.view_shop``): taking someone's role away ends their tokens too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from marketplace.accounts.authz import Permission, can
+from marketplace.accounts.models import User
+from marketplace.api.models import ApiToken
+from marketplace.core.db import utcnow
+from marketplace.extensions import db
+
+#: Tokens start with this, so that secret scanners and people can tell what one is.
+TOKEN_PREFIX = "occ_"
+#: Longer "tokens" are not ours; refused before hashing.
+MAX_TOKEN_LENGTH = 200
+
+
+class TokenError(ValueError):
+    """A token cannot be issued; the message is for the merchant or operator."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class ApiAuthError(Exception):
+    """A request's token was refused: ``status`` 401 (no usable token), 403 (not for this shop) or 404 (a shop
+    of another tenant)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue_token(user: User, shop, name: str) -> str:
+    """A new token for ``user`` on ``shop``; returns the token itself, which is not stored and cannot be shown
+    again. The user must be an owner or staff member of the shop. Flushes; the caller commits."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenError(_("请给令牌起个名字，例如“ERP 库存同步”。"), "name")
+    if len(name) > 100:
+        raise TokenError(_("令牌名称最多 100 个字。"), "name")
+    if not user.active:
+        raise TokenError(_("该账户已停用。"), "user")
+    if not can(user, Permission.view_shop, shop):
+        raise TokenError(_("%(user)s 不是店铺“%(shop)s”的店主或店员。", user=user.login_name, shop=shop.name()),
+                         "user")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(tenant_id=shop.tenant_id, shop_id=shop.id, user_id=user.id, name=name,
+                            token_sha256=hash_token(token)))
+    db.session.flush()
+    return token
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Stop a token working from now on (kept, with when it was revoked)."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+
+
+def tokens_of_shop(shop) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.tenant_id == shop.tenant_id,
+                                                          ApiToken.shop_id == shop.id).order_by(ApiToken.id)))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _sep, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def authenticate(token: str | None) -> ApiToken:
+    """The live token row for a presented token; raises ApiAuthError(401) when there is none."""
+    if not token:
+        raise ApiAuthError(401, "token_missing", _("请在请求头中提供 Authorization: Bearer <令牌>。"))
+    row = None
+    if len(token) <= MAX_TOKEN_LENGTH and token.isprintable():
+        row = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == hash_token(token)))
+    if row is None or row.is_revoked:
+        raise ApiAuthError(401, "token_invalid", _("令牌无效或已被吊销。"))
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise ApiAuthError(401, "token_invalid", _("令牌无效或已被吊销。"))
+    return row
+
+
+def authorise(token: ApiToken, shop) -> User:
+    """The token's user, if the token may act on ``shop``; raises ApiAuthError(403, or 404 across tenants).
+
+    Marks the token used (saved with the request's commit).
+    """
+    if token.tenant_id != shop.tenant_id:
+        # Another tenant's shop: refused as not found, like every cross-tenant request.
+        raise ApiAuthError(404, "not_found", _("找不到该店铺。"))
+    if token.shop_id != shop.id:
+        raise ApiAuthError(403, "token_wrong_shop", _("此令牌不能用于该店铺。"))
+    user = db.session.get(User, token.user_id)
+    if not can(user, Permission.view_shop, shop):
+        raise ApiAuthError(403, "token_forbidden", _("令牌的持有人已不再是该店铺的店主或店员。"))
+    token.last_used_at = utcnow()
+    return user

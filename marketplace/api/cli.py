@@ -1,0 +1,82 @@
+"""``flask api issue-token | revoke-token | tokens``: merchant API tokens, from the command line."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from marketplace.accounts import services as accounts
+from marketplace.api import auth
+from marketplace.api.models import ApiToken
+from marketplace.core.db import writing
+from marketplace.extensions import db
+from marketplace.shops import services as shops
+from marketplace.tenancy.context import tenant_scope
+from marketplace.tenancy.models import Tenant
+
+api = AppGroup("api", help="Merchant API tokens.")
+
+
+def _tenant_and_shop(tenant_slug: str, shop_slug: str):
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+    if tenant is None:
+        raise click.BadParameter(f"no tenant {tenant_slug!r}", param_hint="--tenant")
+    with tenant_scope(tenant):
+        shop = shops.shop_by_slug(shop_slug)
+    if shop is None:
+        raise click.BadParameter(f"no shop {shop_slug!r} in {tenant_slug}", param_hint="--shop")
+    return tenant, shop
+
+
+@api.command("issue-token")
+@click.option("--tenant", "tenant_slug", required=True, help="tenant slug")
+@click.option("--shop", "shop_slug", required=True, help="shop slug")
+@click.option("--user", "identifier", required=True, help="email or mobile of the shop's owner or staff")
+@click.argument("name")
+def issue_token_command(tenant_slug, shop_slug, identifier, name):
+    """Issue a token NAME for a user on a shop; the token is printed once and cannot be shown again."""
+    with writing():
+        tenant, shop = _tenant_and_shop(tenant_slug, shop_slug)
+        user = accounts.find_user(identifier)
+        if user is None:
+            raise click.BadParameter(f"no account {identifier!r}", param_hint="--user")
+        with tenant_scope(tenant):
+            try:
+                token = auth.issue_token(user, shop, name)
+            except auth.TokenError as error:
+                db.session.rollback()
+                raise click.ClickException(str(error)) from None
+            db.session.commit()
+    click.echo(f"token for {user.login_name} on {tenant.slug}/{shop.slug} ({name}); store it now, "
+               "it is not shown again:", err=True)
+    click.echo(token)
+
+
+@api.command("tokens")
+@click.option("--tenant", "tenant_slug", required=True, help="tenant slug")
+@click.option("--shop", "shop_slug", required=True, help="shop slug")
+def list_tokens_command(tenant_slug, shop_slug):
+    """List a shop's tokens (never the tokens themselves)."""
+    tenant, shop = _tenant_and_shop(tenant_slug, shop_slug)
+    for token in auth.tokens_of_shop(shop):
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        click.echo(f"{token.id:6}  {state:24}  last used {used:16}  {token.user.login_name}  {token.name}")
+
+
+@api.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token_command(token_id):
+    """Revoke a token by its id (see ``flask api tokens``)."""
+    with writing():
+        token = db.session.get(ApiToken, token_id)
+        if token is None:
+            raise click.BadParameter(f"no token {token_id}", param_hint="TOKEN_ID")
+        auth.revoke_token(token)
+        db.session.commit()
+    click.echo(f"token {token_id} ({token.name}) revoked")
+
+
+def register(app) -> None:
+    app.cli.add_command(api)

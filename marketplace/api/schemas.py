@@ -1,0 +1,389 @@
+"""What the API reads and writes, as marshmallow schemas; flask-smorest turns them into the OpenAPI document.
+
+Money is an integer count of the currency's minor unit (fen for CNY), as everywhere in the platform; the
+product says which currency. Texts are localised by the request's locale (zh_CN unless chosen otherwise).
+Validation messages are Chinese, translated when the error is rendered (see ``views.problem_errors``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from marketplace.catalog import packs
+from marketplace.catalog.models import UNITS
+from marketplace.core.i18n import localised
+from marketplace.media.storage import DERIVED_WIDTHS
+from marketplace.media.views import image_url
+from marketplace.tenancy.context import current_tenant
+from marketplace.tenancy.manifests import SLUG
+
+#: The largest integer every supported database stores in an ``Integer`` column (PostgreSQL's int4).
+INT_MAX = 2_147_483_647
+#: Control characters no text field may carry (tab, newline and carriage return are allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _range(minimum: int, maximum: int = INT_MAX) -> validate.Range:
+    return validate.Range(min=minimum, max=maximum, error=_l("应在 {min} 到 {max} 之间。"))
+
+
+def _length(minimum: int | None = None, maximum: int | None = None) -> validate.Length:
+    if minimum:
+        return validate.Length(min=minimum, max=maximum, error=_l("长度应在 {min} 到 {max} 之间。"))
+    return validate.Length(max=maximum, error=_l("最多 {max} 个。"))
+
+
+def _int(minimum: int = 0, maximum: int = INT_MAX, **kwargs) -> fields.Integer:
+    """A JSON integer (no floats, no strings) that fits the database."""
+    return fields.Integer(strict=True, validate=_range(minimum, maximum), **kwargs)
+
+
+class Text(fields.String):
+    """A string without control characters (a NUL byte cannot be stored in PostgreSQL)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ValidationError(str(_l("不能包含控制字符。")))
+        return text
+
+
+class Slug(Text):
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Regexp(f"^{SLUG.pattern}$", error=_l("应为小写字母、数字和连字符。")),
+                         **kwargs)
+
+
+class AttributeValue(fields.Field):
+    """One attribute value as the product type accepts it: text, a number, true/false, or null to clear it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_none=True, metadata={
+            "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}], "nullable": True}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValidationError(str(_l("应为有限的数字。")))
+            return value
+        if isinstance(value, str):
+            if len(value) > 2000:
+                raise ValidationError(str(_l("最多 2000 个字。")))
+            if _CONTROL.search(value):
+                raise ValidationError(str(_l("不能包含控制字符。")))
+            return value
+        raise ValidationError(str(_l("属性值应为文字、数字或 true/false。")))
+
+
+class Computed(fields.Nested):
+    """A nested object (or list, with ``many=True``) computed from the dumped object by ``getter``; documented
+    in the OpenAPI document as a reference to its schema."""
+
+    def __init__(self, getter, nested, **kwargs):
+        super().__init__(nested, dump_only=True, **kwargs)
+        self.getter = getter
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        return self._serialize(self.getter(obj), attr, obj, **kwargs)
+
+
+def _string(getter, description: str = "", **metadata) -> fields.Function:
+    """A computed string (``fields.Function``, documented as a string)."""
+    if description:
+        metadata["description"] = description
+    return fields.Function(getter, metadata={"type": "string", **metadata})
+
+
+# -- errors ---------------------------------------------------------------------------------------------------
+
+class Problem(Schema):
+    """An error, as JSON problem details (RFC 9457) with a stable machine-readable ``code``."""
+
+    type = fields.String(metadata={"description": "Always about:blank.", "example": "about:blank"})
+    status = fields.Integer(metadata={"description": "The HTTP status.", "example": 422})
+    code = fields.String(metadata={
+        "description": "Stable code: not_found, validation_failed, invalid_json, token_missing, token_invalid, "
+                       "token_wrong_shop, token_forbidden, conflict, unavailable, bad_request…",
+        "example": "validation_failed"})
+    title = fields.String(metadata={"description": "A short message for people, in the request's language."})
+    detail = fields.String(metadata={"description": "More about this occurrence, when there is more to say."})
+    errors = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Per field: the path of the field in the request (dotted, list items by index, e.g. "
+                       "variants.0.price; an empty key for the request as a whole) → what is wrong with it.",
+        "example": {"title": "请填写商品名称。", "variants.0.price": "应在 0 到 2147483647 之间。"}})
+
+
+# -- reading --------------------------------------------------------------------------------------------------
+
+def _absolute(path: str) -> str:
+    return request.host_url.rstrip("/") + path
+
+
+class Location(Schema):
+    """Where the shop is: on a street (number, side) or in a market hall (building, floor, zone, stall)."""
+
+    street_number = fields.String()
+    street_side = fields.String(metadata={"enum": ["", "west", "east", "north", "south"]})
+    building = fields.String()
+    floor = fields.Integer(allow_none=True)
+    zone = fields.String()
+    stall = fields.String()
+    map_x = fields.Float(allow_none=True, metadata={"description": "Metres along the street or from the hall's corner."})
+    map_y = fields.Float(allow_none=True)
+
+
+class ShopOut(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = _string(lambda shop: shop.name(), "In the request's language.")
+    name_zh = fields.String()
+    name_en = fields.String()
+    description = _string(lambda shop: shop.description(), "Sanitised HTML, in the request's language.")
+    phone = fields.String()
+    opening_hours = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": 'Per weekday (mon…sun): "09:00-21:00" or "closed", in the tenant\'s time zone.'})
+    location = Computed(lambda shop: shop, Location)
+    category = _string(lambda shop: shop.category.slug if shop.category else None,
+                       "Slug of the shop's main category, if any.", nullable=True)
+    accepts_quotes = fields.Boolean(metadata={"description": "Whether buyers may ask this shop for a quote."})
+    mixed_batch_min_amount = fields.Integer(allow_none=True, metadata={
+        "description": "Wholesale: the least an order from this shop must come to, in minor units (fen)."})
+    mixed_batch_min_quantity = fields.Integer(allow_none=True, metadata={
+        "description": "Wholesale: the fewest units an order from this shop must hold, across its goods."})
+    web_url = _string(lambda shop: url_for("tenant.shop", shop_slug=shop.slug, _external=True),
+                      "The shop's page on the storefront.")
+
+
+class ShopList(Schema):
+    items = fields.List(fields.Nested(ShopOut))
+
+
+class CategoryNode(Schema):
+    """A category with its sub-categories (dumped from ``services.category_tree``)."""
+
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String(metadata={"description": "In the request's language."})
+    name_zh = fields.String()
+    name_en = fields.String()
+    product_type = fields.String(metadata={"description": "Product type id from a catalog pack, "
+                                                          "e.g. agri_inputs.fertiliser."})
+    children = fields.List(fields.Nested(lambda: CategoryNode()), metadata={"description": "Sub-categories, in order."})
+
+
+class CategoryTree(Schema):
+    items = fields.List(fields.Nested(CategoryNode), metadata={"description": "The top-level categories."})
+
+
+class Tier(Schema):
+    min_quantity = _int(2, required=True, metadata={"description": "From this many units on…"})
+    unit_price = _int(0, required=True, metadata={"description": "…each unit costs this, in minor units (fen)."})
+
+
+class VariantOut(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    options = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": 'Option values by option name, e.g. {"size": "L", "colour": "藏青"}.'})
+    price = fields.Integer(metadata={"description": "Price per unit in minor units (fen)."})
+    compare_at_price = fields.Integer(allow_none=True, metadata={"description": "The former price, shown struck out."})
+    stock = fields.Integer()
+    in_stock = fields.Function(lambda variant: variant.stock > 0, metadata={"type": "boolean"})
+    weight_g = fields.Integer(allow_none=True)
+    barcode = fields.String()
+    tiers = fields.List(fields.Nested(Tier), metadata={"description": "Wholesale prices by quantity, lowest first."})
+
+
+class ImageSize(Schema):
+    width = fields.Integer()
+    webp = fields.String(metadata={"description": "URL of the WEBP copy."})
+    jpeg = fields.String(metadata={"description": "URL of the JPEG fallback."})
+
+
+class ImageOut(Schema):
+    id = fields.Integer()
+    alt = _string(lambda image: image.alt(), "Alternative text, in the request's language.")
+    width = fields.Integer(metadata={"description": "Of the original, in pixels."})
+    height = fields.Integer()
+    sizes = Computed(lambda image: [
+        {"width": width, "webp": _absolute(image_url(image.sha256, width, "webp")),
+         "jpeg": _absolute(image_url(image.sha256, width, "jpeg"))} for width in DERIVED_WIDTHS
+    ], ImageSize, many=True, metadata={"description": "Resized copies, narrowest first."})
+
+
+class AttributeOut(Schema):
+    name = fields.String()
+    label = fields.String(metadata={"description": "In the request's language."})
+    value = fields.Raw(metadata={"description": "As stored: text, integer, decimal as text, boolean or ISO date."})
+    display = fields.String(metadata={"description": "As people read it, with its unit or choice label."})
+    unit = fields.String()
+
+
+class Reference(Schema):
+    slug = fields.String()
+    name = fields.String()
+
+
+def _price_range(product) -> tuple[int | None, int | None]:
+    prices = [v.price for v in product.variants]
+    return (min(prices), max(prices)) if prices else (None, None)
+
+
+class ProductSummary(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    status = fields.String(metadata={"enum": ["draft", "active", "archived"]})
+    shop = Computed(lambda p: {"slug": p.shop.slug, "name": p.shop.name()}, Reference)
+    category = Computed(lambda p: {"slug": p.category.slug, "name": p.category.name()}, Reference)
+    product_type = fields.String()
+    unit = fields.String(metadata={"enum": sorted(UNITS)})
+    unit_label = _string(lambda p: str(UNITS.get(p.unit, p.unit)), "The unit of sale, in the request's language.")
+    moq = fields.Integer(metadata={"description": "Minimum order quantity, in units."})
+    currency = _string(lambda p: current_tenant.currency, "Currency of every amount (ISO 4217).", example="CNY")
+    price_min = fields.Function(lambda p: _price_range(p)[0], metadata={"type": "integer", "nullable": True})
+    price_max = fields.Function(lambda p: _price_range(p)[1], metadata={"type": "integer", "nullable": True})
+    in_stock = fields.Function(lambda p: any(v.stock > 0 for v in p.variants), metadata={"type": "boolean"})
+    image = Computed(lambda p: p.images[0] if p.images else None, ImageOut, allow_none=True,
+                     metadata={"description": "The first image, if any."})
+    published_at = fields.AwareDateTime(allow_none=True)
+    web_url = _string(lambda p: _product_page(p), "The product's page on the storefront.", nullable=True)
+
+
+def _product_page(product) -> str | None:
+    if "catalog.product" not in current_app.view_functions:  # a platform without the storefront's product pages
+        return None
+    return url_for("catalog.product", product_id=product.id, product_slug=product.slug, _external=True)
+
+
+def _attributes(product) -> list[dict]:
+    product_type = packs.product_type(product.product_type)
+    if product_type is None:
+        return []
+    values = product.attributes or {}
+    return [{"name": a.name, "label": a.label(), "value": values[a.name], "display": a.display(values[a.name]),
+             "unit": a.unit} for a in product_type.attributes if values.get(a.name) not in (None, "")]
+
+
+def _option_labels(product) -> list[dict]:
+    product_type = packs.product_type(product.product_type)
+    if product_type is None:
+        return []
+    return [{"name": name, "label": localised(*product_type.option_labels.get(name, (name, name)))}
+            for name in product_type.options]
+
+
+def _product_type_label(product) -> str:
+    product_type = packs.product_type(product.product_type)
+    return product_type.label() if product_type else product.product_type
+
+
+class OptionOut(Schema):
+    name = fields.String()
+    label = fields.String()
+
+
+class ProductOut(ProductSummary):
+    description = fields.String(metadata={"description": "Sanitised HTML."})
+    product_type_label = _string(_product_type_label, "The product type, in the request's language.")
+    options = Computed(_option_labels, OptionOut, many=True,
+                       metadata={"description": "The options variants differ by, with their labels."})
+    attributes = Computed(_attributes, AttributeOut, many=True,
+                          metadata={"description": "Filled-in attributes of the product type, in the type's order."})
+    variants = fields.List(fields.Nested(VariantOut))
+    images = fields.List(fields.Nested(ImageOut), metadata={"description": "In the merchant's order."})
+
+
+class ProductPage(Schema):
+    """One page of products, with what a client needs to ask for the others."""
+
+    items = fields.List(fields.Nested(ProductSummary))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer(metadata={"description": "Products matching the filters, on all pages."})
+    pages = fields.Integer(metadata={"description": "How many pages there are (0 when nothing matches)."})
+
+
+class ProductQuery(Schema):
+    category = Slug(metadata={"description": "A category slug; its sub-categories' products are included."})
+    shop = Slug(metadata={"description": "A shop slug."})
+    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=_range(1, 100))
+
+
+# -- writing --------------------------------------------------------------------------------------------------
+
+class VariantIn(Schema):
+    sku = Text(required=True, validate=_length(1, 64), metadata={
+        "description": "Unique in the shop: letters, digits and . _ / -", "example": "FERT-45-40KG"})
+    price = _int(0, required=True, metadata={"description": "Price per unit in minor units (fen).", "example": 12500})
+    compare_at_price = _int(0, allow_none=True, load_default=None)
+    stock = _int(0, load_default=0)
+    options = fields.Dict(keys=Text(validate=_length(1, 50)), values=Text(validate=_length(0, 100)),
+                          load_default=dict, validate=_length(0, 10))
+    weight_g = _int(0, allow_none=True, load_default=None)
+    barcode = Text(load_default="", validate=_length(0, 32))
+    tiers = fields.List(fields.Nested(Tier), load_default=list, validate=_length(0, 20))
+
+
+class ProductPatch(Schema):
+    """Fields to change; those left out stay as they are."""
+
+    category = Text(validate=_length(1, 100), metadata={"description": "Category slug (or its Chinese name)."})
+    title = Text(validate=_length(1, 200))
+    description = Text(validate=_length(0, 20_000), metadata={"description": "HTML; sanitised when stored."})
+    unit = Text(validate=validate.OneOf(sorted(UNITS), error=_l("应为以下之一：{choices}。")))
+    moq = _int(1)
+    attributes = fields.Dict(keys=Text(validate=_length(1, 63)), values=AttributeValue(), validate=_length(0, 100),
+                             metadata={"description": "Attribute values by name, merged into the stored ones; "
+                                                      "null clears one."})
+    variants = fields.List(fields.Nested(VariantIn), validate=_length(1, 200), metadata={
+        "description": "The full list of variants: matched by SKU, new SKUs added, missing ones removed."})
+
+
+class ProductIn(ProductPatch):
+    category = Text(required=True, validate=_length(1, 100), metadata={
+        "description": "Category slug (or its Chinese name).", "example": "fertiliser"})
+    title = Text(required=True, validate=_length(1, 200))
+    description = Text(load_default="", validate=_length(0, 20_000))
+    unit = Text(load_default="piece", validate=validate.OneOf(sorted(UNITS), error=_l("应为以下之一：{choices}。")))
+    moq = _int(1, load_default=1)
+    attributes = fields.Dict(keys=Text(validate=_length(1, 63)), values=AttributeValue(), load_default=dict,
+                             validate=_length(0, 100), metadata={"description": "Attribute values by name."})
+    variants = fields.List(fields.Nested(VariantIn), required=True, validate=_length(1, 200))
+    publish = fields.Boolean(load_default=False, metadata={
+        "description": "Publish at once (all required attributes, licences and stock rules must hold)."})
+
+
+class StockItem(Schema):
+    sku = Text(required=True, validate=_length(1, 64))
+    stock = _int(0, metadata={"description": "Set the stock to this number."})
+    adjust = _int(-INT_MAX, INT_MAX, metadata={"description": "Add this (or take it, when negative) to the stock."})
+
+    @validates_schema
+    def _one_of(self, data, **kwargs):
+        if ("stock" in data) == ("adjust" in data):
+            raise ValidationError(str(_l("每一项须给出 stock（设为）或 adjust（增减）之一。")))
+
+
+class StockIn(Schema):
+    """Stock changes for many SKUs of the shop; all are applied, or none."""
+
+    items = fields.List(fields.Nested(StockItem), required=True, validate=_length(1, 1000))
+
+
+class StockLevel(Schema):
+    sku = fields.String()
+    stock = fields.Integer()
+
+
+class StockOut(Schema):
+    items = fields.List(fields.Nested(StockLevel), metadata={"description": "The new stock of each SKU, in order."})

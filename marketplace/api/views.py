@@ -1,0 +1,498 @@
+"""The REST API: public catalog reads per tenant, and merchant writes authorised by a bearer token.
+
+Views stay thin: parse (flask-smorest and marshmallow), load the tenant's object (404 if absent), call a
+service, commit once. Every refusal is a JSON problem (``type, status, code, title, detail, errors``) with a
+stable ``code``; nothing a client sends may produce a 500.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+
+from flask import Blueprint as FlaskBlueprint
+from flask import abort, current_app, g, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint
+from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import IntegrityError
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
+
+from marketplace.api import auth, schemas, services
+from marketplace.catalog import services as catalog
+from marketplace.catalog.services import CatalogError
+from marketplace.core.errors import MESSAGES
+from marketplace.extensions import csrf, db
+from marketplace.shops import services as shops
+from marketplace.storefront.views import _tenant_must_be_open
+from marketplace.tenancy.manifests import SLUG
+from marketplace.tenancy.views import SlugConverter
+
+#: flask-smorest settings, set on the app before ``Api(app)`` reads them.
+API_CONFIG = {
+    "API_TITLE": "网上商都 Online Commercial Capital API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "info": {"description": "Public catalog of each street and market (no authentication), and merchant "
+                                "writes to one shop with a bearer token (`flask api issue-token`). Money is an "
+                                "integer count of minor units (fen). Errors are JSON problem details with a "
+                                "stable `code`."},
+    },
+}
+
+PROBLEM = "application/problem+json"
+
+#: Titles for statuses the platform-wide table (core.errors.MESSAGES) does not name.
+TITLES = {
+    409: _l("与现有数据冲突，请刷新后重试。"),
+    422: _l("提交的内容未通过校验。"),
+}
+
+#: marshmallow's and webargs' own messages, in the platform's words (validators in schemas.py say theirs).
+FIELD_MESSAGES = {
+    "Missing data for required field.": _l("必填。"),
+    "Field may not be null.": _l("不能为 null。"),
+    "Unknown field.": _l("不认识的字段。"),
+    "Invalid input type.": _l("应为 JSON 对象。"),
+    "Invalid type.": _l("应为 JSON 对象。"),
+    "Not a valid integer.": _l("应为整数。"),
+    "Not a valid number.": _l("应为数字。"),
+    "Number too large.": _l("数字太大。"),
+    "Not a valid string.": _l("应为字符串。"),
+    "Not a valid utf-8 string.": _l("应为 UTF-8 字符串。"),
+    "Not a valid boolean.": _l("应为 true 或 false。"),
+    "Not a valid list.": _l("应为数组。"),
+    "Not a valid mapping type.": _l("应为 JSON 对象。"),
+    "Invalid JSON body.": _l("请求体不是有效的 JSON。"),
+}
+
+#: Descriptions of the error responses every operation documents.
+ERROR_RESPONSES = {
+    400: "请求体不是有效的 JSON，或含有无法保存的字符。",
+    401: "没有令牌，或令牌无效、已吊销（code: token_missing, token_invalid）。",
+    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
+    404: "街区或市场、店铺或商品不存在、未对外开放，或属于另一个街区或市场（code: not_found）。",
+    409: "与同时发生的修改冲突（code: conflict）。",
+    422: "请求未通过校验，errors 逐字段说明（code: validation_failed）。",
+    503: "街区或市场已暂停营业（code: unavailable）。",
+}
+
+
+# -- the flask-smorest pieces -----------------------------------------------------------------------------------
+
+class ApiParser(FlaskParser):
+    """webargs' parser, refusing JSON that Python cannot even read (nested thousands deep, numbers of thousands
+    of digits) as invalid JSON rather than letting the error escape as a 500."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as exc:
+            # A non-empty ``doc``: webargs reads an empty one as "no body at all".
+            raise json.JSONDecodeError(f"unreadable JSON: {type(exc).__name__}", "<body>", 0) from None
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, documenting errors as problem details and leaving error pages to the platform."""
+
+    ERROR_SCHEMA = schemas.Problem
+
+    def _register_responses(self):
+        # As flask-smorest does, but errors are documented as application/problem+json, which is what they are.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def _register_error_handlers(self):
+        # flask-smorest would handle every HTTPException of the whole app, replacing the themed error pages.
+        # The platform's handler (core.errors) already answers problem JSON under /api/; this API's blueprints
+        # add handlers of their own for what only they raise (validation, catalog and token errors, below).
+        pass
+
+
+catalog_blueprint = ApiBlueprint(
+    "api_catalog", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>",
+    description="公开的商品目录：店铺、分类、在售商品（无需认证）。")
+merchant_blueprint = ApiBlueprint(
+    "api_merchant", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>/shops/<slug:shop_slug>",
+    description="商户写接口：本店商品的创建、修改、上下架与批量库存（Authorization: Bearer <令牌>）。")
+BEARER = [{"bearerAuth": []}]
+
+
+def _errors(blueprint: ApiBlueprint, *statuses: int):
+    """Document these error responses (problem JSON) on an operation."""
+
+    def decorate(view):
+        for status in statuses:
+            view = blueprint.alt_response(status, schema=schemas.Problem, description=ERROR_RESPONSES[status],
+                                          content_type=PROBLEM)(view)
+        return view
+
+    return decorate
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
+
+def problem_response(status: int, code: str, *, detail: str | None = None, errors: dict[str, str] | None = None,
+                     headers: dict[str, str] | None = None):
+    """A problem-details response; the same shape as marketplace.core.errors.problem, plus ``errors``."""
+    title = TITLES.get(status) or MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])[1]
+    body = {"type": "about:blank", "status": status, "code": code, "title": str(title)}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    response.headers.update(headers or {})
+    return response
+
+
+def problem_errors(messages, path: tuple[str, ...] = ()) -> dict[str, str]:
+    """marshmallow's nested messages as {"variants.0.price": "…"}: one message per field, in Chinese."""
+    found: dict[str, str] = {}
+    if isinstance(messages, dict):
+        # A Dict field reports {name: {"key": […], "value": […]}}: the problem is the entry itself, attributes.<name>.
+        entry = bool(path) and set(messages) <= {"key", "value"}
+        for key, value in messages.items():
+            step = () if key == "_schema" or entry else (str(key),)
+            found.update(problem_errors(value, path + step))
+    elif isinstance(messages, list | tuple) and messages and not all(isinstance(m, str) for m in messages):
+        for index, value in enumerate(messages):
+            found.update(problem_errors(value, path + (str(index),)))
+    elif messages:
+        text = messages[0] if isinstance(messages, list | tuple) else messages
+        found.setdefault(".".join(path), str(FIELD_MESSAGES.get(text, text)))
+    return found
+
+
+def _catalog_field(name: str) -> str:
+    # The catalog names attribute problems "attr.<name>"; in the API the attributes live under "attributes".
+    return f"attributes.{name[5:]}" if name.startswith("attr.") else name
+
+
+def _on_http_error(exc: HTTPException):
+    if exc.code is None or exc.code < 400:
+        return exc
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    headers = dict(data.get("headers") or {})
+    if exc.code == 400 and messages:
+        return problem_response(400, "invalid_json", detail=_("请求体不是有效的 JSON。"), headers=headers)
+    if exc.code == 422 and messages:
+        # webargs nests messages under the request part ("json", "query"); clients know which part they sent.
+        errors = {}
+        for part in messages.values():
+            errors.update(problem_errors(part))
+        return problem_response(422, "validation_failed", errors=errors, headers=headers)
+    code = MESSAGES.get(exc.code, ("error",))[0]
+    return problem_response(exc.code, code, headers=headers)
+
+
+def _on_catalog_error(exc: CatalogError):
+    db.session.rollback()
+    errors = {_catalog_field(name): message for name, message in exc.problems.items()}
+    return problem_response(422, "validation_failed", detail=str(exc), errors=errors)
+
+
+def _on_auth_error(exc: auth.ApiAuthError):
+    db.session.rollback()
+    headers = {}
+    if exc.status == 401:
+        error = "invalid_token" if exc.code == "token_invalid" else "invalid_request"
+        headers["WWW-Authenticate"] = f'Bearer realm="api", error="{error}"'
+    return problem_response(exc.status, exc.code, detail=exc.message, headers=headers)
+
+
+def _on_conflict(exc: IntegrityError):
+    # A unique SKU taken by a request that committed between our check and our write.
+    db.session.rollback()
+    return problem_response(409, "conflict")
+
+
+for _blueprint in (catalog_blueprint, merchant_blueprint):
+    _blueprint.register_error_handler(HTTPException, _on_http_error)
+    _blueprint.register_error_handler(CatalogError, _on_catalog_error)
+    _blueprint.register_error_handler(auth.ApiAuthError, _on_auth_error)
+    _blueprint.register_error_handler(IntegrityError, _on_conflict)
+    # Draft tenants answer 404 and suspended ones 503, exactly as on the storefront.
+    _blueprint.before_request(_tenant_must_be_open)
+
+
+# -- public catalog -----------------------------------------------------------------------------------------------
+
+@catalog_blueprint.route("/shops")
+@catalog_blueprint.response(200, schemas.ShopList)
+@_errors(catalog_blueprint, 404, 503)
+def list_shops():
+    """店铺列表
+
+    营业中的店铺，按街道或市场里的位置排列。
+    """
+    return {"items": services.active_shops()}
+
+
+@catalog_blueprint.route("/shops/<slug:shop_slug>")
+@catalog_blueprint.response(200, schemas.ShopOut)
+@_errors(catalog_blueprint, 404, 503)
+def get_shop(shop_slug: str):
+    """店铺详情"""
+    shop = shops.shop_by_slug(shop_slug)
+    if shop is None or not shop.is_active:
+        abort(404)
+    return shop
+
+
+@catalog_blueprint.route("/categories")
+@catalog_blueprint.response(200, schemas.CategoryTree)
+@_errors(catalog_blueprint, 404, 503)
+def list_categories():
+    """分类树
+
+    顶级分类及其子分类，按排列顺序。
+    """
+    return {"items": services.category_tree()}
+
+
+@catalog_blueprint.route("/products")
+@catalog_blueprint.arguments(schemas.ProductQuery, location="query", as_kwargs=True)
+@catalog_blueprint.response(200, schemas.ProductPage)
+@_errors(catalog_blueprint, 404, 503)
+def list_products(page: int, page_size: int, category: str | None = None, shop: str | None = None):
+    """在售商品
+
+    按分类（含子分类）和店铺筛选，最新上架的在前；分页信息在返回的 page、page_size、total、pages 中。
+    """
+    result = services.active_products(category_slug=category, shop_slug=shop, page=page, page_size=page_size)
+    if result is None:
+        raise CatalogError(_("找不到分类“%(category)s”。", category=category), "category")
+    return result
+
+
+@catalog_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>")
+@catalog_blueprint.response(200, schemas.ProductOut)
+@_errors(catalog_blueprint, 404, 503)
+def get_product(product_id: int):
+    """商品详情
+
+    含规格（SKU）、阶梯价、图片和带标签的属性。草稿、已下架和其他街区的商品都回答 404。
+    """
+    product = services.active_product(product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+# -- merchant writes ----------------------------------------------------------------------------------------------
+
+@merchant_blueprint.url_value_preprocessor
+def _take_shop_slug(_endpoint, values):
+    g.api_shop_slug = (values or {}).pop("shop_slug", None)
+
+
+@merchant_blueprint.before_request
+def _authenticate():
+    """Token first (401), then the shop (404), then whether the token may act on it (403)."""
+    if request.method == "OPTIONS":
+        return
+    token = auth.authenticate(auth.bearer_token(request.headers.get("Authorization")))
+    shop = shops.shop_by_slug(g.api_shop_slug)
+    if shop is None:
+        abort(404)
+    g.api_user = auth.authorise(token, shop)
+    g.api_shop = shop
+
+
+def _own_product(product_id: int):
+    product = catalog.product_of_shop(g.api_shop, product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+def _product_url(product) -> str:
+    return url_for("api_merchant.get_own_product", shop_slug=g.api_shop.slug, product_id=product.id)
+
+
+@merchant_blueprint.route("/products", methods=["POST"])
+@merchant_blueprint.arguments(schemas.ProductIn, description="新商品；publish 为 true 时立即上架。")
+@merchant_blueprint.response(201, schemas.ProductOut, headers={
+    "Location": {"description": "The product's URL in this API.", "schema": {"type": "string"}}})
+@_errors(merchant_blueprint, 400, 401, 403, 404, 409, 503)
+@merchant_blueprint.doc(security=BEARER)
+def create_product(data: dict):
+    """创建商品
+
+    属性按分类的商品类型校验；草稿可以不完整，上架时必须完整，受限类目还需店铺持有经核验的许可证。
+    """
+    product = services.create_product(g.api_shop, data)
+    db.session.commit()
+    return product, 201, {"Location": _product_url(product)}
+
+
+@merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>", methods=["GET"])
+@merchant_blueprint.response(200, schemas.ProductOut)
+@_errors(merchant_blueprint, 401, 403, 404, 503)
+@merchant_blueprint.doc(security=BEARER)
+def get_own_product(product_id: int):
+    """读取本店商品
+
+    与公开接口相同的内容，但也能读到草稿和已下架的商品。
+    """
+    return _own_product(product_id)
+
+
+@merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>", methods=["PATCH"])
+@merchant_blueprint.arguments(schemas.ProductPatch, description="只改给出的字段。")
+@merchant_blueprint.response(200, schemas.ProductOut)
+@_errors(merchant_blueprint, 400, 401, 403, 404, 409, 503)
+@merchant_blueprint.doc(security=BEARER)
+def update_product(data: dict, product_id: int):
+    """修改商品
+
+    attributes 与已有属性合并（值为 null 时清除该属性）；给出 variants 时按 SKU 整体替换规格列表。
+    在售商品修改后仍须满足上架条件。
+    """
+    product = services.update_product(_own_product(product_id), data)
+    db.session.commit()
+    return product
+
+
+@merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>/publish", methods=["POST"])
+@merchant_blueprint.response(200, schemas.ProductOut)
+@_errors(merchant_blueprint, 401, 403, 404, 422, 503)
+@merchant_blueprint.doc(security=BEARER)
+def publish_product(product_id: int):
+    """上架商品
+
+    不满足上架条件时回答 422，errors 列出每一条原因（缺少的属性、许可证……）。
+    """
+    product = _own_product(product_id)
+    catalog.publish_product(product)
+    db.session.commit()
+    return product
+
+
+@merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>/unpublish", methods=["POST"])
+@merchant_blueprint.response(200, schemas.ProductOut)
+@_errors(merchant_blueprint, 401, 403, 404, 503)
+@merchant_blueprint.doc(security=BEARER)
+def unpublish_product(product_id: int):
+    """下架商品（回到草稿）"""
+    product = _own_product(product_id)
+    catalog.unpublish_product(product)
+    db.session.commit()
+    return product
+
+
+@merchant_blueprint.route("/variants/stock", methods=["POST"])
+@merchant_blueprint.arguments(schemas.StockIn, description="每项给出 sku 和 stock（设为）或 adjust（增减）。")
+@merchant_blueprint.response(200, schemas.StockOut)
+@_errors(merchant_blueprint, 400, 401, 403, 404, 503)
+@merchant_blueprint.doc(security=BEARER)
+def set_stock(data: dict):
+    """批量设置库存
+
+    例如由 ERP 同步。全部成功或全部不变：任何一项有问题都回答 422，errors 按 items.<序号>.<字段> 列出。
+    """
+    levels = services.set_stock(g.api_shop, data["items"])
+    db.session.commit()
+    return {"items": [{"sku": sku, "stock": stock} for sku, stock in levels]}
+
+
+# -- a reference page, rendered on the server from the OpenAPI document (no scripts, nothing from a CDN) ----------
+
+docs_blueprint = FlaskBlueprint("api_docs", __name__)
+
+
+def _type_of(schema: dict) -> str:
+    """A property's type as a reader wants it: "string", "integer | null", "array of VariantOut"…"""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    for combined in ("allOf", "anyOf", "oneOf"):
+        if combined in schema:
+            kinds = [_type_of(part) for part in schema[combined] if part.get("type") != "object" or "$ref" in part]
+            text = " | ".join(kinds) or "object"
+            return f"{text} | null" if schema.get("nullable") or len(kinds) < len(schema[combined]) else text
+    kind = schema.get("type", "any")
+    if kind == "array":
+        kind = f"array of {_type_of(schema.get('items', {}))}"
+    elif kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        kind = f"object of {_type_of(schema['additionalProperties'])}"
+    if schema.get("enum"):
+        kind += " (" + ", ".join(map(str, schema["enum"])) + ")"
+    return f"{kind} | null" if schema.get("nullable") else kind
+
+
+def _schema_name(content: dict | None) -> str:
+    for media in (content or {}).values():
+        return _type_of(media.get("schema", {}))
+    return ""
+
+
+@docs_blueprint.route("/api/v1/docs")
+def docs():
+    api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    document = api.spec.to_dict()
+    operations = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
+            body = operation.get("requestBody", {}).get("content")
+            responses = [(code, (document["components"]["responses"].get(r["$ref"].rsplit("/", 1)[-1], {})
+                                 if "$ref" in r else r)) for code, r in operation["responses"].items()]
+            operations.append({
+                "method": method.upper(), "path": path, "summary": operation.get("summary", ""),
+                "description": operation.get("description", ""), "token": bool(operation.get("security")),
+                "parameters": [(p["name"], p["in"], p.get("required", False), _type_of(p.get("schema", {})),
+                                p.get("description", "")) for p in parameters],
+                "body": _schema_name(body),
+                "responses": [(code, r.get("description", ""), _schema_name(r.get("content"))) for code, r in
+                              sorted(responses)],
+            })
+    schemas_ = [(name, schema.get("description", ""),
+                 [(prop, _type_of(spec), spec.get("description", ""), prop in schema.get("required", []))
+                  for prop, spec in schema.get("properties", {}).items()])
+                for name, schema in document["components"]["schemas"].items()]
+    return render_template("api/docs.html", document=document, operations=operations, schemas=schemas_)
+
+
+# -- registration -------------------------------------------------------------------------------------------------
+
+def _slug_schema(_converter) -> dict:
+    return {"type": "string", "pattern": f"^{SLUG.pattern}$", "maxLength": 63}
+
+
+def register(app) -> None:
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    api = Api(app)
+    api.register_converter(SlugConverter, _slug_schema)
+    api.spec.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer",
+        "description": "A merchant token for one shop, from `flask api issue-token` (shown once)."})
+    for blueprint in (catalog_blueprint, merchant_blueprint):
+        csrf.exempt(blueprint)  # bearer tokens, never cookies: there is no cross-site form to forge
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs_blueprint)

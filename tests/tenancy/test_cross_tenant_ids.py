@@ -1,0 +1,192 @@
+"""Ids of one tenant's rows under another tenant's URL are never found — for every route that takes an id.
+
+The shop-level routes are in ``test_cross_tenant.ROUTES``; this file covers the routes that name a product,
+image, category, licence or quote by id, and the API. A platform admin (who may see every shop) makes each
+request, so a 404 here can only come from tenant isolation, not from missing rights. Every route with
+``<tenant_slug>`` must be in one of the two tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+
+from marketplace.accounts.models import Role
+from marketplace.api.auth import issue_token
+from marketplace.catalog import services as catalog
+from marketplace.extensions import db
+from marketplace.tenancy.context import tenant_scope
+from tests.media.samples import encode, picture
+from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
+
+PASSWORD = "correct-horse-42"
+
+
+@dataclass(frozen=True)
+class IdRoute:
+    url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}
+    method: str = "GET"
+    form: dict | None = None
+    api: bool = False  # bearer token instead of the admin's session
+
+
+#: (endpoint, method) → how to request it with tenant A's ids.
+ID_ROUTES: dict[tuple[str, str], IdRoute] = {
+    ("catalog.product", "GET"): IdRoute("/t/{tenant}/p/{product}"),
+    ("catalog.category", "GET"): IdRoute("/t/{tenant}/c/{category_slug}"),
+    ("quotes.request_quote", "GET"): IdRoute("/t/{tenant}/p/{product}/quote"),
+    ("quotes.request_quote", "POST"): IdRoute("/t/{tenant}/p/{product}/quote", "POST", {"quantity": "5"}),
+    ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
+    ("merchant_products.create", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/new?category={category}"),
+    ("merchant_products.create", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/new?category={category}",
+                                                  "POST", {"title": "越界商品"}),
+    ("merchant_products.edit", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/{product}/edit"),
+    ("merchant_products.edit", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/{product}/edit", "POST",
+                                                {"title": "越界改名"}),
+    ("merchant_products.publish", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/{product}/publish", "POST"),
+    ("merchant_products.unpublish", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/{product}/unpublish",
+                                                     "POST", {"action": "draft"}),
+    ("merchant_products.stock", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/{product}/stock", "POST",
+                                                 {"variant_id": "{variant}", "delta": "+5"}),
+    ("merchant_products.upload_images", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/{product}/images",
+                                                         "POST"),
+    ("merchant_products.order_images", "POST"): IdRoute(
+        "/merchant/{tenant}/{shop}/products/{product}/images/order", "POST", {"order": "{image}"}),
+    ("merchant_products.delete_image", "POST"): IdRoute(
+        "/merchant/{tenant}/{shop}/products/{product}/images/{image}/delete", "POST"),
+    ("merchant_imports.upload", "GET"): IdRoute("/merchant/{tenant}/{shop}/import/"),
+    ("merchant_imports.upload", "POST"): IdRoute("/merchant/{tenant}/{shop}/import/", "POST"),
+    ("merchant_imports.export_csv", "GET"): IdRoute("/merchant/{tenant}/{shop}/import/export.csv"),
+    ("merchant_imports.export_xlsx", "GET"): IdRoute("/merchant/{tenant}/{shop}/import/export.xlsx"),
+    ("merchant_imports.template", "GET"): IdRoute("/merchant/{tenant}/{shop}/import/template"),
+    ("merchant_licences.licences", "GET"): IdRoute("/merchant/{tenant}/{shop}/licences"),
+    ("merchant_licences.licences", "POST"): IdRoute("/merchant/{tenant}/{shop}/licences", "POST",
+                                                    {"kind": "pesticide_business", "number": "X-1"}),
+    ("merchant_quotes.inbox", "GET"): IdRoute("/merchant/{tenant}/{shop}/quotes"),
+    ("merchant_quotes.answer", "POST"): IdRoute("/merchant/{tenant}/{shop}/quotes/{quote}/answer", "POST",
+                                                {"unit_price": "9.00", "valid_until": "2099-01-01"}),
+    ("merchant_quotes.decline", "POST"): IdRoute("/merchant/{tenant}/{shop}/quotes/{quote}/decline", "POST"),
+    ("operator_catalog.categories", "GET"): IdRoute("/operator/{tenant}/categories"),
+    ("operator_catalog.categories", "POST"): IdRoute("/operator/{tenant}/categories", "POST",
+                                                     {"slug": "cross", "name_zh": "越界", "name_en": "Cross"}),
+    ("operator_catalog.edit_category", "GET"): IdRoute("/operator/{tenant}/categories/{category}"),
+    ("operator_catalog.edit_category", "POST"): IdRoute("/operator/{tenant}/categories/{category}", "POST",
+                                                        {"name_zh": "越界改名"}),
+    ("operator_catalog.licences", "GET"): IdRoute("/operator/{tenant}/licences"),
+    ("operator_catalog.verify_licence", "POST"): IdRoute("/operator/{tenant}/licences/{licence}/verify", "POST"),
+    ("operator_catalog.reject_licence", "POST"): IdRoute("/operator/{tenant}/licences/{licence}/reject", "POST",
+                                                         {"reason": "越界"}),
+    ("api_catalog.list_shops", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops"),
+    ("api_catalog.get_shop", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}"),
+    ("api_catalog.list_categories", "GET"): IdRoute("/api/v1/tenants/{tenant}/categories"),
+    ("api_catalog.list_products", "GET"): IdRoute("/api/v1/tenants/{tenant}/products"),
+    ("api_catalog.get_product", "GET"): IdRoute("/api/v1/tenants/{tenant}/products/{product}"),
+    ("api_merchant.create_product", "POST"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/products", "POST",
+                                                     {}, api=True),
+    ("api_merchant.get_own_product", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/products/{product}",
+                                                     api=True),
+    ("api_merchant.update_product", "PATCH"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/products/{product}", "PATCH", {"title": "越界"}, api=True),
+    ("api_merchant.publish_product", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/products/{product}/publish", "POST", {}, api=True),
+    ("api_merchant.unpublish_product", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/products/{product}/unpublish", "POST", {}, api=True),
+    ("api_merchant.set_stock", "POST"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/variants/stock", "POST",
+                                                {"items": [{"sku": "A-1", "adjust": 1}]}, api=True),
+}
+
+#: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
+TENANT_WIDE = {("merchant_products.index", "GET"), ("merchant_imports.upload", "GET"),
+               ("merchant_imports.upload", "POST"), ("merchant_imports.export_csv", "GET"),
+               ("merchant_imports.export_xlsx", "GET"), ("merchant_imports.template", "GET"),
+               ("merchant_licences.licences", "GET"), ("merchant_licences.licences", "POST"),
+               ("merchant_quotes.inbox", "GET"), ("operator_catalog.categories", "GET"),
+               ("operator_catalog.categories", "POST"), ("operator_catalog.licences", "GET"),
+               ("api_catalog.list_shops", "GET"), ("api_catalog.list_categories", "GET"),
+               ("api_catalog.list_products", "GET"), ("api_merchant.create_product", "POST"),
+               ("api_merchant.set_stock", "POST"), ("api_catalog.get_shop", "GET")}
+
+
+def test_every_tenant_route_is_in_one_of_the_tables(app):
+    in_map = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if "tenant_slug" in rule.arguments and rule.endpoint not in NOT_TENANT_PAGES
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    missing = in_map - ROUTES.keys() - ID_ROUTES.keys()
+    assert not missing, f"add these tenant routes to ID_ROUTES in {__file__}: {sorted(missing)}"
+    assert not (ROUTES.keys() | ID_ROUTES.keys()) - in_map, "the tables list routes that no longer exist"
+
+
+@dataclass
+class World:
+    ids: dict  # placeholder → value, for tenant A's rows under tenant B's slugs
+    token: str
+
+
+@pytest.fixture
+def world(make_tenant, make_shop, make_user, make_category, make_product) -> World:
+    a = make_tenant(slug="tenant-a", kind="market", theme="market")
+    b = make_tenant(slug="tenant-b", kind="market", theme="market")
+    a_shop = make_shop(a, slug="a-stall", accepts_quotes=True)
+    b_shop = make_shop(b, slug="b-stall", accepts_quotes=True)
+    admin = make_user("admin@shangdu.example", role=Role.platform_admin)
+    buyer = make_user("buyer@shangdu.example")
+    category = make_category(a, slug="a-fertiliser", product_type="general.goods")
+    make_category(b, slug="b-goods", product_type="general.goods")
+    product = make_product(a_shop, category=category, sku="A-1", price=1000, stock=50)
+    with tenant_scope(a):
+        image = catalog.add_image(product, encode(picture(), "PNG"))
+        licence = catalog.record_licence(a_shop, "pesticide_business", "许可证 A-1", date.today() + timedelta(days=90))
+        quote = catalog.request_quote(buyer, product.variants[0], 10)
+        db.session.commit()
+        ids = {"shop": "b-stall", "product": product.id, "variant": product.variants[0].id, "image": image.id,
+               "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id}
+    with tenant_scope(b):
+        token = issue_token(admin, b_shop, "cross-tenant test")
+        db.session.commit()
+    return World(ids=ids, token=token)
+
+
+def _fill(template, values: dict):
+    if isinstance(template, str):
+        return template.format(**values)
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    return template
+
+
+def _send(client, route: IdRoute, url: str, form, token: str, page_url: str):
+    if route.api:
+        headers = {"Authorization": f"Bearer {token}"}
+        return client.open(url, method=route.method, json=form, headers=headers)
+    if route.method == "GET":
+        return client.get(url)
+    return client.submit(url, form or {}, page_url=page_url)
+
+
+CROSSING = sorted(set(ID_ROUTES) - TENANT_WIDE)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), CROSSING, ids=[f"{e}-{m}" for e, m in CROSSING])
+def test_tenant_as_ids_under_tenant_b_are_not_found(client, world, endpoint, method):
+    route = ID_ROUTES[(endpoint, method)]
+    client.login("admin@shangdu.example", PASSWORD)
+    url = _fill(route.url, {"tenant": "tenant-b", **world.ids})
+    response = _send(client, route, url, _fill(route.form, world.ids), world.token, "/operator/tenant-b/")
+    assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(ID_ROUTES), ids=[f"{e}-{m}" for e, m in sorted(ID_ROUTES)])
+def test_no_crossing_request_is_a_server_error(client, world, endpoint, method):
+    route = ID_ROUTES[(endpoint, method)]
+    client.login("admin@shangdu.example", PASSWORD)
+    for tenant in ("tenant-b", "tenant-a"):
+        url = _fill(route.url, {"tenant": tenant, **world.ids})
+        response = _send(client, route, url, _fill(route.form, world.ids), world.token, f"/operator/{tenant}/")
+        assert response.status_code < 500, f"{method} {url} answered {response.status_code}"
