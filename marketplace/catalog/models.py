@@ -59,8 +59,11 @@ class Product(TenantScoped, TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'active', 'archived')", name="status"),
         CheckConstraint("moq >= 1", name="moq"),
-        Index("ix_products_tenant_id_category_id_status_id", "tenant_id", "category_id", "status", "id"),
-        Index("ix_products_tenant_id_shop_id_status", "tenant_id", "shop_id", "status"),
+        # Category and shop listings: filter by these, newest first.
+        Index("ix_products_tenant_id_category_id_status_published_at", "tenant_id", "category_id", "status",
+              "published_at", "id"),
+        Index("ix_products_tenant_id_shop_id_status_published_at", "tenant_id", "shop_id", "status", "published_at",
+              "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,10 +114,11 @@ class Variant(TenantScoped, db.Model):
         CheckConstraint("compare_at_price IS NULL OR compare_at_price > price", name="compare_at_price"),
         CheckConstraint("stock >= 0", name="stock"),
         CheckConstraint("weight_g IS NULL OR weight_g >= 0", name="weight"),
+        Index("ix_variants_product_id_price", "product_id", "price"),  # a product's lowest price, from the index
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     #: The product's shop, repeated so the SKU can be unique per shop.
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     sku: Mapped[str] = mapped_column(String(64))
