@@ -535,9 +535,9 @@ def _compound(sku, npk, title, short, maker, price50, *, base="sulphur", standar
     if price40:
         rows.append(("40", "40kg/袋", price40, 400))
     net = "50 kg" if not price40 else "50 kg、40 kg"
-    formula = "-".join(npk)
-    base_text = {"sulphur": "硫酸钾型（低氯）", "chloride": "氯化钾型（含氯）", "": ""}[base]
-    text = description or f"N-P₂O₅-K₂O 配比 {formula}，{base_text}。按袋零售，10 袋、100 袋起各有批发价；整车可询价。"
+    formula = "-".join(amount or "0" for amount in npk)
+    base_text = {"sulphur": "，硫酸钾型（低氯）", "chloride": "，氯化钾型（含氯）", "": ""}[base]
+    text = description or f"N-P₂O₅-K₂O 配比 {formula}{base_text}。\n按袋零售，10 袋、100 袋起各有批发价；整车可询价。"
     return DemoProduct(category, title, short, "sack",
                        specs(sku, rows, steps=BAG_STEPS, weight={"50": 50000, "40": 40000}),
                        fertiliser(kind, npk, standard=standard, net=net, maker=maker, made=made, batch=batch,
@@ -719,7 +719,7 @@ def _soluble(sku, title, short, npk, price, *, standard="NY/T 1107-2020", net="1
              registration="", description="", unit="bag", rows=None, shape="sack"):
     values = fertiliser("water_soluble", npk, standard=standard, net=net, maker=DIFENG, made=made, batch=batch,
                         shelf=36, registration=registration)
-    formula = "-".join(npk) if npk else short
+    formula = "-".join(amount or "0" for amount in npk) if npk else short
     rows = rows or [("10", f"{net.replace(' ', '')}/袋", price, 300)]
     return _bagged(sku, "water-soluble-fertiliser", title, short, values, rows, steps=WS_STEPS, unit=unit,
                    caption=f"{formula} {net.replace(' ', '')}", shape=shape,

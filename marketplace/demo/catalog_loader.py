@@ -1,9 +1,10 @@
 """The demo catalog: a few hundred products with pictures for the demo shops (data in ``catalog_data``).
 
-Idempotent: a product is looked up by its first SKU in its shop, and only missing ones are created, through
-the catalog services, then published. A second run creates nothing and changes nothing. Shops whose
-categories are gated (pesticide, seed) get their licence filed and verified by the tenant's demo operator
-first, as it would happen in the console.
+Idempotent: products are looked up by SKU in their shop, and only those with none of their SKUs there are
+created, through the catalog services, then published. A second run creates nothing and changes nothing.
+Shops whose categories are gated (pesticide, seed) get their licence filed and verified by the tenant's
+demo operator first, as it would happen in the console. A shop's wholesale settings (mixed-batch minimums,
+quotes) are set only when it gets its first products, so later edits in the console stay.
 
 Pictures are the slow part: each is drawn, cleaned and stored by the image pipeline, which also makes its
 resized copies (about 0.1 s a picture, mostly WEBP encoding). They are all made before any product row is
@@ -11,13 +12,15 @@ written, on a few threads — Pillow lets go of the GIL while it encodes and res
 the life of the application, so loading the demo again in the same process (the test suite) reuses the
 stored files.
 
-Knobs (settings, or ``MARKETPLACE_*`` environment variables): DEMO_CATALOG (on) loads the catalog at all,
-DEMO_IMAGES (on) draws pictures, DEMO_IMAGE_SIZE (480) is their side in pixels.
+Knobs (settings, or ``MARKETPLACE_*`` environment variables): DEMO_CATALOG loads the catalog at all (on,
+except in the testing environment, where many tests load the demo and only the catalog's own tests need
+it: they turn it on), DEMO_IMAGES (on) draws pictures, DEMO_IMAGE_SIZE (480) is their side in pixels.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -35,13 +38,14 @@ from marketplace.catalog.models import Category, Product, ProductImage, ShopLice
 from marketplace.demo import images
 from marketplace.demo.catalog_data import SHOPS, DemoProduct, DemoShop
 from marketplace.extensions import db
-from marketplace.media.images import StoredImage, ingest_image
-from marketplace.media.jobs import enqueue
+from marketplace.media.images import StoredImage, ingest_image, make_derivatives
 from marketplace.media.storage import get_storage
 from marketplace.shops.models import Shop
 from marketplace.shops.services import shop_by_slug
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
+
+log = logging.getLogger(__name__)
 
 #: Bump when the drawings change, so pictures remembered by a running app are drawn again.
 DRAWING_VERSION = "1"
@@ -103,27 +107,19 @@ class CatalogPlan:
 
 
 def demo_setting(name: str, default, kind: type):
-    """A demo knob: the app's setting, else the ``MARKETPLACE_<name>`` environment variable, else ``default``."""
+    """A demo knob from the settings (``MARKETPLACE_DEMO_*``), or ``default`` when it is not set."""
     value = current_app.config["MARKETPLACE"].get(name)
     if value is None:
-        value = os.environ.get(f"MARKETPLACE_{name}")
-    if value is None or value == "":
         return default
-    if kind is bool:
-        return value.strip().lower() not in ("0", "false", "no", "off") if isinstance(value, str) else bool(value)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"MARKETPLACE_{name} must be a whole number, not {value!r}") from None
-    if not 64 <= number <= 2000:
-        raise ValueError(f"MARKETPLACE_{name} must be between 64 and 2000 (pixels), not {number}")
-    return number
+    if kind is int and not 64 <= value <= 2000:
+        raise ValueError(f"MARKETPLACE_{name} must be between 64 and 2000 (pixels), not {value}")
+    return value
 
 
 def plan_demo_catalog(*, with_images: bool | None = None, image_size: int | None = None) -> CatalogPlan:
     """Find the demo products that are missing (none when DEMO_CATALOG is off). Reads only."""
     plan = CatalogPlan()
-    if not demo_setting("DEMO_CATALOG", True, bool):
+    if not demo_setting("DEMO_CATALOG", current_app.config["MARKETPLACE"]["ENV"] != "testing", bool):
         return plan
     tenants = {t.slug: t for t in db.session.scalars(select(Tenant).where(Tenant.slug.in_({s.tenant for s in SHOPS})))}
     categories: dict[str, dict[str, Category]] = {}
@@ -136,13 +132,20 @@ def plan_demo_catalog(*, with_images: bool | None = None, image_size: int | None
             if shop is None:
                 continue
             # The shop's SKUs in one query (what ``catalog.variant_by_sku`` answers one at a time): this runs
-            # on every `make run`, where it must be quick.
+            # on every `make run`, where it must be quick. A product with any of its SKUs there is left alone,
+            # whatever the merchant has done to it since.
             known = set(db.session.scalars(select(Variant.sku).where(Variant.shop_id == shop.id)))
-            missing = [product for product in demo.products if product.sku not in known]
+            missing = [product for product in demo.products if not any(v.sku in known for v in product.variants)]
             if not missing:
                 continue
             if tenant.slug not in categories:
                 categories[tenant.slug] = {c.slug: c for c in db.session.scalars(select(Category))}
+            gone = [product for product in missing if product.category not in categories[tenant.slug]]
+            for product in gone:  # an operator removed the category in the console
+                log.warning("demo: no category %s in %s for %s", product.category, tenant.slug, product.sku)
+            missing = [product for product in missing if product not in gone]
+            if not missing:
+                continue
             first_time = catalog.count_products(shop) == 0
             plan.shops.append(ShopPlan(tenant, shop, demo, missing, first_time, categories[tenant.slug]))
     if plan.shops and (demo_setting("DEMO_IMAGES", True, bool) if with_images is None else with_images):
@@ -282,7 +285,7 @@ def _make_pictures(todo: list[Picture], workers: int | None,
     def make(picture: Picture) -> tuple[str, StoredImage]:
         with app.app_context():
             stored = ingest_image(picture.draw())
-            enqueue("marketplace.media.images.make_derivatives", stored.sha256)
+            make_derivatives(stored.sha256)  # now, not queued: the demo must show pictures with no worker running
             return picture.digest, stored
 
     started = time.perf_counter()
@@ -295,7 +298,7 @@ def _make_pictures(todo: list[Picture], workers: int | None,
             memo[digest] = stored
             if progress:
                 progress(1)
-    app.logger.info("demo: %d product pictures made in %.1f s", len(unique), time.perf_counter() - started)
+    log.info("demo: %d product pictures made in %.1f s", len(unique), time.perf_counter() - started)
     return memo
 
 

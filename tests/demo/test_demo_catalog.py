@@ -128,11 +128,19 @@ def test_demo_catalog_is_realistic_complete_and_loaded_once(app, client, demo_ca
 
     check_a_resident_sees_the_label_and_the_picture(client)
 
-    # A second run (every `make run`) creates nothing and changes nothing.
+    # A second run (every `make run`) creates nothing and changes nothing, not even what was edited since.
+    market = bags.shop.tenant
+    with tenant_scope(market):
+        bags.shop.accepts_quotes = False
+        bags.status = "archived"
+        db.session.commit()
     before = row_counts()
     again = run_demo(app)
     assert "nothing changed" in again and "products" not in again.split("Demo logins", 1)[0]
     assert row_counts() == before
+    db.session.expire_all()
+    with tenant_scope(market):
+        assert bags.status == "archived" and bags.shop.accepts_quotes is False
 
 
 def check_a_resident_sees_the_label_and_the_picture(client):
