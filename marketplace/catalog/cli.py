@@ -57,13 +57,13 @@ def summary_lines(report: importing.ImportReport) -> list[str]:
 @click.option("--publish", is_flag=True, help="put the imported products on sale (drafts otherwise)")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(tenant_slug: str, shop_slug: str, partial: bool, publish: bool, file: Path):
-    """Create and update a shop's products from FILE (CSV in UTF-8 or GBK, or XLSX).
+    """Create and update a shop's products from FILE (CSV in UTF-8 or GBK, XLSX, or a ZIP of one with pictures).
 
     All-or-nothing unless --partial: a file with a bad row writes nothing and lists every bad row. Pictures in
     the images column are read relative to FILE's folder. Exits with status 1 when rows were refused.
     """
     try:
-        sheet = importing.read_sheet(file.read_bytes(), file.name)
+        sheet, images = importing.read_upload(file.read_bytes(), file.name, folder=file.parent)
     except importing.ImportFileError as error:
         raise click.ClickException(str(error)) from None
     # A write transaction from the first read on: SQLite then queues this import behind other writers
@@ -72,7 +72,7 @@ def import_command(tenant_slug: str, shop_slug: str, partial: bool, publish: boo
         tenant, shop = _tenant_and_shop(tenant_slug, shop_slug)
         with tenant_scope(tenant), click.progressbar(length=len(sheet.rows), label=_("导入中")) as bar:
             report = importing.import_sheet(shop, sheet, partial=partial, publish=publish,
-                                            images=importing.FolderImages(file.parent), progress=bar.update)
+                                            images=images, progress=bar.update)
         db.session.commit()
     for line in summary_lines(report):
         click.echo(line)

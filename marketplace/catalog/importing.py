@@ -33,9 +33,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import posixpath
 import time
 import unicodedata
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -311,7 +313,7 @@ class ImageSource:
 
     def problem(self, path: str) -> str | None:
         """Why ``path`` cannot be used, or None."""
-        return _("网页上传只导入表格，图片请在商品页上传，或用命令行 flask catalog import 导入带图片的文件。")
+        return _("只上传表格时不能带图片：请把表格和图片一起打包成 ZIP 上传，或在商品页上传图片。")
 
     def read(self, path: str) -> bytes:
         raise ImageRejected(self.problem(path) or "", "unsupported_format")
@@ -346,6 +348,69 @@ class FolderImages(ImageSource):
         limit = current_app.config["MARKETPLACE"]["MEDIA_MAX_UPLOAD_BYTES"]
         with open(target, "rb") as handle:
             return handle.read(limit + 1)  # no more than the media pipeline accepts; it refuses larger
+
+
+class ZipImages(ImageSource):
+    """Pictures packed in the same ZIP file as the spreadsheet, named relative to the spreadsheet's folder."""
+
+    def __init__(self, archive: zipfile.ZipFile, base: str):
+        self.archive = archive
+        self.base = base
+        self.names = {info.filename for info in archive.infolist() if not info.is_dir()}
+
+    def _name(self, path: str) -> str | None:
+        relative = path.replace("\\", "/")
+        if relative.startswith("/") or ":" in relative:
+            return None
+        name = posixpath.normpath(posixpath.join(self.base, relative))
+        inside = name.startswith(self.base + "/") if self.base else not (name.startswith("../") or name == "..")
+        return name if inside else None
+
+    def problem(self, path: str) -> str | None:
+        name = self._name(path)
+        if name is None:
+            return _("图片路径“%(path)s”超出了压缩包中表格所在的文件夹。", path=path)
+        if name not in self.names:
+            return _("压缩包里找不到图片“%(path)s”（路径相对于表格所在的文件夹）。", path=path)
+        return None
+
+    def read(self, path: str) -> bytes:
+        if self.problem(path):
+            raise ImageRejected(self.problem(path) or "", "unsupported_format")
+        limit = current_app.config["MARKETPLACE"]["MEDIA_MAX_UPLOAD_BYTES"]
+        with self.archive.open(self._name(path)) as handle:
+            return handle.read(limit + 1)  # never more than the media pipeline accepts, whatever the header says
+
+
+#: A ZIP may hold this many entries, unpacking to at most this much: enough for a shop, not for a zip bomb.
+MAX_ZIP_ENTRIES = 2000
+MAX_ZIP_UNPACKED = 500 * 1024 * 1024
+MAX_SHEET_BYTES = 5 * 1024 * 1024
+
+
+def read_zip(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[Sheet, ZipImages]:
+    """A ZIP with one spreadsheet (CSV or xlsx) and the pictures its ``images`` column names."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = [info for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        raise ImportFileError(_("压缩包已损坏或不是 ZIP 文件。")) from None
+    if len(entries) > MAX_ZIP_ENTRIES or sum(info.file_size for info in entries) > MAX_ZIP_UNPACKED:
+        raise ImportFileError(_("压缩包太大：最多 %(n)d 个文件、解压后 %(mb)d MB。", n=MAX_ZIP_ENTRIES,
+                                mb=MAX_ZIP_UNPACKED // (1024 * 1024)))
+    sheets = [info for info in entries if info.filename.lower().endswith((".csv", ".xlsx"))
+              and not info.filename.startswith("__MACOSX/") and not posixpath.basename(info.filename).startswith(".")]
+    if len(sheets) != 1:
+        raise ImportFileError(_("压缩包里应恰好有一个表格文件（CSV 或 xlsx），现有 %(n)d 个。", n=len(sheets)))
+    try:
+        with archive.open(sheets[0]) as handle:
+            content = handle.read(MAX_SHEET_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):  # damaged, encrypted, odd method
+        raise ImportFileError(_("压缩包中的表格无法读取（文件损坏或已加密）。")) from None
+    if len(content) > MAX_SHEET_BYTES:
+        raise ImportFileError(_("表格文件太大：最多 5 MB。"))
+    sheet = read_sheet(content, sheets[0].filename, max_rows=max_rows)
+    return sheet, ZipImages(archive, posixpath.dirname(sheets[0].filename))
 
 
 # -- checking rows ------------------------------------------------------------------------------------------
@@ -782,8 +847,18 @@ def import_sheet(shop, sheet: Sheet, *, partial: bool = False, publish: bool = F
     return report
 
 
+def read_upload(data: bytes, filename: str, *, folder: Path | None = None,
+                max_rows: int = MAX_ROWS) -> tuple[Sheet, ImageSource]:
+    """The sheet in an uploaded file and where its pictures come from: the ZIP it came in, the ``folder``
+    beside it (command line), or nowhere (a lone spreadsheet sent from a browser)."""
+    if filename.lower().endswith(".zip"):
+        return read_zip(data, max_rows=max_rows)
+    sheet = read_sheet(data, filename, max_rows=max_rows)
+    return sheet, FolderImages(folder) if folder is not None else ImageSource()
+
+
 def import_file(shop, path: str | os.PathLike, **options) -> ImportReport:
-    """Import the spreadsheet at ``path``; pictures named in ``images`` are read from beside it."""
+    """Import the spreadsheet at ``path`` (pictures read from beside it), or a ZIP of a sheet and its pictures."""
     path = Path(path)
-    sheet = read_sheet(path.read_bytes(), path.name)
-    return import_sheet(shop, sheet, images=FolderImages(path.parent), **options)
+    sheet, images = read_upload(path.read_bytes(), path.name, folder=path.parent)
+    return import_sheet(shop, sheet, images=images, **options)

@@ -28,17 +28,19 @@ from marketplace.shops import services as shops
 
 blueprint = Blueprint("merchant_imports", __name__, url_prefix="/merchant/<slug:tenant_slug>/<slug:shop_slug>/import")
 
-#: The largest spreadsheet the console accepts (a few thousand rows fit easily).
+#: The largest spreadsheet the console accepts (a few thousand rows fit easily), and the largest ZIP of a
+#: spreadsheet with its pictures.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_ZIP_BYTES = 60 * 1024 * 1024
 #: Rows one upload may carry: at the import's pace that stays well inside a web request's time.
 MAX_ROWS = 1000
 TEMPLATE = Path(__file__).resolve().parent.parent / "catalog" / "import_template.csv"
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("表格文件（CSV 或 xlsx）"), validators=[
+    file = FileField(_l("表格文件（CSV 或 xlsx），或表格加图片的 ZIP 压缩包"), validators=[
         FileRequired(_l("请选择要导入的文件。")),
-        FileSize(MAX_UPLOAD_BYTES, message=_l("文件太大：网页上传最多 5 MB。请拆成几个文件，或用命令行导入。")),
+        FileSize(MAX_ZIP_BYTES, message=_l("文件太大：压缩包最多 60 MB。请拆成几个文件，或用命令行导入。")),
     ])
     partial = BooleanField(_l("只导入没有问题的行（其余行列出原因）"))
     publish = BooleanField(_l("导入后直接上架"))
@@ -76,13 +78,17 @@ def upload(shop_slug: str):
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
+        data = upload.read(MAX_ZIP_BYTES + 1)
         try:
-            sheet = importing.read_sheet(upload.read(MAX_UPLOAD_BYTES + 1), upload.filename or "",
-                                         max_rows=MAX_ROWS)
+            name = upload.filename or ""
+            if not name.lower().endswith(".zip") and len(data) > MAX_UPLOAD_BYTES:
+                raise importing.ImportFileError(str(_l("表格文件太大：网页上传最多 5 MB。请拆成几个文件，或用命令行导入。")))
+            sheet, images = importing.read_upload(data, name, max_rows=MAX_ROWS)
         except importing.ImportFileError as error:
             add_form_error(form, str(error), "file")
         else:
-            report = importing.import_sheet(shop, sheet, partial=form.partial.data, publish=form.publish.data)
+            report = importing.import_sheet(shop, sheet, partial=form.partial.data, publish=form.publish.data,
+                                            images=images)
             db.session.commit()
             if not report.written or not (report.created or report.updated):
                 status = 400  # nothing was saved: the file needs fixing
