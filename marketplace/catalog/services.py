@@ -169,8 +169,7 @@ def create_product(shop, data: ProductInput, *, publish: bool = False) -> Produc
                       title=data.title.strip(), description=data.description or "", unit=data.unit, moq=data.moq,
                       attributes=values, status=ProductStatus.draft)
     db.session.add(product)
-    db.session.flush()
-    _replace_variants(product, data.variants)
+    _replace_variants(product, data.variants, existing={})  # one flush for the product, variants and tiers
     if publish:
         publish_product(product)
     return product
@@ -198,19 +197,21 @@ def update_product(product: Product, data: ProductInput) -> Product:
     return product
 
 
-def _replace_variants(product: Product, inputs: list[VariantInput]) -> None:
-    existing = {v.sku: v for v in product.variants}
+def _replace_variants(product: Product, inputs: list[VariantInput], *, existing: dict | None = None) -> None:
+    """Match variants by SKU: update those that exist, add new ones, drop the rest. Flushes once at the end."""
+    existing = {v.sku: v for v in product.variants} if existing is None else existing
     kept = []
     for position, data in enumerate(inputs):
         variant = existing.get(data.sku)
         if variant is None:
-            variant = Variant(shop_id=product.shop_id, sku=data.sku)
-            product.variants.append(variant)  # into the session through the product, before any flush
+            variant = Variant(shop_id=product.shop_id, sku=data.sku,
+                              tiers=[PriceTier(min_quantity=q, unit_price=p) for q, p in sorted(data.tiers)])
+        else:
+            _replace_tiers(variant, data.tiers)
         variant.options = {k: str(v).strip() for k, v in data.options.items() if str(v).strip()}
         variant.price, variant.compare_at_price = data.price, data.compare_at_price
         variant.stock, variant.weight_g, variant.barcode = data.stock, data.weight_g, data.barcode
         variant.position = position
-        _replace_tiers(variant, data.tiers)
         kept.append(variant)
     product.variants = kept
     db.session.flush()
