@@ -153,12 +153,6 @@ def update_product(product: Product, data: dict) -> Product:
         description=data.get("description", product.description), unit=data.get("unit", product.unit),
         moq=data.get("moq", product.moq), attributes=attributes,
     )
-    # catalog.update_product gives every variant fresh tier rows; SQLAlchemy inserts them before it deletes the
-    # old ones, which breaks the unique (variant, min_quantity) when a tier is kept. Delete the old ones first
-    # (a refusal below rolls the whole request back, tiers included).
-    for variant in product.variants:
-        variant.tiers = []
-    db.session.flush()
     return catalog.update_product(product, product_input)
 
 

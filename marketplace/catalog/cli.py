@@ -95,5 +95,19 @@ def export_command(tenant_slug: str, shop_slug: str, file: Path):
     click.echo(_("已导出 %(n)d 行到 %(file)s。", n=len(rows), file=str(file)))
 
 
+@catalog.command("expire-licences")
+def expire_licences_command():
+    """Take offline the products of shops whose licence has run out (run daily, e.g. from cron at 00:05)."""
+    from marketplace.catalog.admin import expire_licences
+
+    with writing():
+        expired = expire_licences()
+        db.session.commit()
+    for row in expired:
+        click.echo(f"{row.tenant_slug}/{row.shop_slug}: {row.kind} expired {row.expired_on}, "
+                   f"{row.products_offline} products taken offline")
+    click.echo(f"{len(expired)} expired licences, {sum(r.products_offline for r in expired)} products taken offline")
+
+
 def register(app) -> None:
     app.cli.add_command(catalog)

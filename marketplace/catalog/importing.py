@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import posixpath
 import time
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -237,6 +237,7 @@ def _xlsx_records(data: bytes) -> Iterator[list[Any]]:
     """The first sheet's rows (not the active sheet's: Excel saves whichever was open), read as they are asked for."""
     from openpyxl import load_workbook
 
+    _refuse_zip_bomb(data)  # an xlsx file is a ZIP archive too
     workbook = None
     try:
         with warnings.catch_warnings():
@@ -378,8 +379,11 @@ class ZipImages(ImageSource):
         if self.problem(path):
             raise ImageRejected(self.problem(path) or "", "unsupported_format")
         limit = current_app.config["MARKETPLACE"]["MEDIA_MAX_UPLOAD_BYTES"]
-        with self.archive.open(self._name(path)) as handle:
-            return handle.read(limit + 1)  # never more than the media pipeline accepts, whatever the header says
+        try:
+            with self.archive.open(self._name(path)) as handle:
+                return handle.read(limit + 1)  # never more than the media pipeline accepts, whatever the header says
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, zlib.error, EOFError):
+            raise ImageRejected(_("压缩包中的图片“%(path)s”已损坏或已加密。", path=path), "corrupt") from None
 
 
 #: A ZIP may hold this many entries, unpacking to at most this much: enough for a shop, not for a zip bomb.
@@ -388,8 +392,8 @@ MAX_ZIP_UNPACKED = 500 * 1024 * 1024
 MAX_SHEET_BYTES = 5 * 1024 * 1024
 
 
-def read_zip(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[Sheet, ZipImages]:
-    """A ZIP with one spreadsheet (CSV or xlsx) and the pictures its ``images`` column names."""
+def _refuse_zip_bomb(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open a ZIP (an upload, or an xlsx file) after checking what it would unpack to."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = [info for info in archive.infolist() if not info.is_dir()]
@@ -398,6 +402,12 @@ def read_zip(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[Sheet, ZipImages
     if len(entries) > MAX_ZIP_ENTRIES or sum(info.file_size for info in entries) > MAX_ZIP_UNPACKED:
         raise ImportFileError(_("压缩包太大：最多 %(n)d 个文件、解压后 %(mb)d MB。", n=MAX_ZIP_ENTRIES,
                                 mb=MAX_ZIP_UNPACKED // (1024 * 1024)))
+    return archive, entries
+
+
+def read_zip(data: bytes, *, max_rows: int = MAX_ROWS) -> tuple[Sheet, ZipImages]:
+    """A ZIP with one spreadsheet (CSV or xlsx) and the pictures its ``images`` column names."""
+    archive, entries = _refuse_zip_bomb(data)
     sheets = [info for info in entries if info.filename.lower().endswith((".csv", ".xlsx"))
               and not info.filename.startswith("__MACOSX/") and not posixpath.basename(info.filename).startswith(".")]
     if len(sheets) != 1:
@@ -535,7 +545,8 @@ class _Checker:
             return
         try:
             number = Decimal(text.replace(",", ""))
-            if number != number.to_integral_value():
+            # Finite, whole and of sensible size: "Infinity" or "1e2000000" would hang or crash int().
+            if not number.is_finite() or abs(number.adjusted()) > 12 or number != number.to_integral_value():
                 raise InvalidOperation
             row.values[key] = int(number)
         except (InvalidOperation, ValueError):
@@ -750,13 +761,12 @@ class _Importer:
         have = {image.sha256 for image in product.images} if known else set()
         added = 0
         for path in paths:
-            data = self.image_source.read(path)
+            stored = ingest_image(self.image_source.read(path))
             if known:  # re-importing the same file must not add the same picture again
-                stored = ingest_image(data)
                 if stored.sha256 in have:
                     continue
                 have.add(stored.sha256)
-            catalog.add_image(product, data)
+            catalog.add_image(product, stored=stored)
             added += 1
         return added
 
@@ -855,10 +865,3 @@ def read_upload(data: bytes, filename: str, *, folder: Path | None = None,
         return read_zip(data, max_rows=max_rows)
     sheet = read_sheet(data, filename, max_rows=max_rows)
     return sheet, FolderImages(folder) if folder is not None else ImageSource()
-
-
-def import_file(shop, path: str | os.PathLike, **options) -> ImportReport:
-    """Import the spreadsheet at ``path`` (pictures read from beside it), or a ZIP of a sheet and its pictures."""
-    path = Path(path)
-    sheet, images = read_upload(path.read_bytes(), path.name, folder=path.parent)
-    return import_sheet(shop, sheet, images=images, **options)

@@ -143,7 +143,7 @@ class Attribute:
             number = Decimal(raw)
         except InvalidOperation:
             raise AttributeInvalid(_("%(label)s 应为数字。", label=self.label())) from None
-        if not number.is_finite():
+        if not number.is_finite() or abs(number.adjusted()) > 12:  # "1e2000000" would take ages to print
             raise AttributeInvalid(_("%(label)s 应为数字。", label=self.label()))
         if self.type == AttributeType.integer and number != number.to_integral_value():
             raise AttributeInvalid(_("%(label)s 应为整数。", label=self.label()))

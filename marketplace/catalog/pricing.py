@@ -78,6 +78,10 @@ def price_shop_lines(shop, lines: list[tuple[Variant, int]], *, currency: str = 
     """
     today = today or date.today()
     priced = PricedShop(shop_id=shop.id)
+    per_product: dict[int, int] = {}
+    for variant, quantity in lines:
+        per_product[variant.product_id] = per_product.get(variant.product_id, 0) + max(quantity, 0)
+    short_of_moq: set[int] = set()
     for variant, quantity in lines:
         product = variant.product
         if variant.shop_id != shop.id or not product.is_active:
@@ -88,7 +92,9 @@ def price_shop_lines(shop, lines: list[tuple[Variant, int]], *, currency: str = 
             priced.problems.append(PricingProblem("bad_quantity", _("数量至少为 1。"), variant.id))
             continue
         quoted = quote_price((quotes or {}).get(variant.id), variant, quantity, today)
-        if quoted is None and quantity < product.moq:
+        # The minimum is per product: sizes and colours of one garment count together.
+        if quoted is None and per_product[product.id] < product.moq and product.id not in short_of_moq:
+            short_of_moq.add(product.id)
             priced.problems.append(PricingProblem(
                 "below_moq", _("“%(title)s”%(moq)d 件起订。", title=product.title, moq=product.moq), variant.id))
         if variant.stock <= 0:

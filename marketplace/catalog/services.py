@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -213,6 +214,14 @@ def _replace_variants(product: Product, inputs: list[VariantInput], *, existing:
         variant.stock, variant.weight_g, variant.barcode = data.stock, data.weight_g, data.barcode
         variant.position = position
         kept.append(variant)
+    dropped = [v.id for v in existing.values() if v not in kept and v.id is not None]
+    if dropped:
+        quoted = db.session.scalars(select(Variant.sku).join(Quote, Quote.variant_id == Variant.id).where(
+            Variant.id.in_(dropped),
+            Quote.status.in_([QuoteStatus.requested, QuoteStatus.answered, QuoteStatus.accepted]))).all()
+        if quoted:
+            raise CatalogError(_("规格 %(skus)s 还有未结束的询价，不能删除；可以把库存设为 0。",
+                                 skus="、".join(sorted(set(quoted)))), "variants")
     product.variants = kept
     db.session.flush()
 
@@ -236,7 +245,9 @@ def missing_licence(shop, product_type: packs.ProductType, today: date | None = 
         return None
     licence = db.session.scalar(select(ShopLicence).where(ShopLicence.shop_id == shop.id,
                                                           ShopLicence.kind == product_type.licence.kind))
-    if licence is None or not licence.is_valid(today or date.today()):
+    if today is None:  # the shop's own calendar: a licence runs out at the tenant's midnight
+        today = datetime.now(ZoneInfo(shop.tenant.timezone)).date()
+    if licence is None or not licence.is_valid(today):
         return product_type.licence
     return None
 
@@ -244,6 +255,8 @@ def missing_licence(shop, product_type: packs.ProductType, today: date | None = 
 def check_publishable(product: Product) -> None:
     """Refuse publishing with every reason: incomplete attributes, a missing licence, no stockable variant."""
     product_type = packs.product_type(product.product_type)
+    if product_type is None:
+        raise CatalogError(_("商品类型 %(type)s 未安装，暂不能上架。", type=product.product_type), "category")
     _values, problems = product_type.clean(product.attributes, title=product.title, require_complete=True)
     problems = {f"attr.{k}" if k not in ("title", "") else k: v for k, v in problems.items()}
     licence = missing_licence(product.shop, product_type)
@@ -374,17 +387,19 @@ def count_products(shop) -> int:
 MAX_IMAGES = 12
 
 
-def add_image(product: Product, data: bytes, *, alt_zh: str = "", alt_en: str = "") -> ProductImage:
+def add_image(product: Product, data: bytes | None = None, *, stored=None, alt_zh: str = "",
+              alt_en: str = "") -> ProductImage:
     """Store an uploaded picture (checked and cleaned by marketplace.media) and queue its smaller sizes.
 
-    Raises ``ImageRejected`` (from marketplace.media.images) with a message for the merchant.
+    Pass the file's bytes, or ``stored`` when marketplace.media already took it in. Raises ``ImageRejected``
+    (from marketplace.media.images) with a message for the merchant.
     """
     from marketplace.media.images import ingest_image
     from marketplace.media.jobs import enqueue
 
     if len(product.images) >= MAX_IMAGES:
         raise CatalogError(_("每个商品最多 %(n)d 张图片。", n=MAX_IMAGES), "images")
-    stored = ingest_image(data)
+    stored = stored or ingest_image(data)
     image = ProductImage(product_id=product.id, sha256=stored.sha256, width=stored.width, height=stored.height,
                          alt_zh=(alt_zh or product.title)[:200], alt_en=(alt_en or "")[:200],
                          position=len(product.images))

@@ -16,6 +16,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from marketplace.accounts.authz import Permission, require
@@ -179,6 +180,9 @@ def create(shop_slug: str):
     if form.validate_on_submit():
         try:
             product = catalog.create_product(shop, form.product_input(category))
+        except IntegrityError:  # another request took the SKU since the form was checked
+            db.session.rollback()
+            form.show_problems({"variants": _("SKU 已被本店其他商品使用，请换一个。")})
         except catalog.CatalogError as error:
             db.session.rollback()
             form.show_problems(error.problems)
@@ -208,6 +212,9 @@ def edit(shop_slug: str, product_id: int):
     if form.validate_on_submit():
         try:
             catalog.update_product(product, form.product_input(product.category))
+        except IntegrityError:  # another request took the SKU since the form was checked
+            db.session.rollback()
+            form.show_problems({"variants": _("SKU 已被本店其他商品使用，请换一个。")})
         except catalog.CatalogError as error:
             db.session.rollback()
             form.show_problems(error.problems)

@@ -13,7 +13,7 @@ from marketplace.storefront import queries
 blueprint = Blueprint("catalog", __name__, url_prefix="/t/<slug:tenant_slug>")
 
 #: The request-for-quotation page, wherever it is registered; linked only where one exists.
-QUOTE_ENDPOINTS = ("catalog.request_quote", "quotes.request_quote")
+QUOTE_ENDPOINTS = ("quotes.request_quote",)
 SORT_LABELS = {"newest": _l("最新上架"), "price_asc": _l("价格从低到高"), "price_desc": _l("价格从高到低")}
 
 

@@ -592,3 +592,35 @@ def test_the_command_line_imports_a_zip_too(cli, market, tmp_path, media_root):
     result = cli.import_(path)
     assert result.exit_code == 0, result.output
     assert len(variant(market, "ZIP-5").product.images) == 1
+
+
+@pytest.mark.parametrize("stock", ["Infinity", "1e2000000", "-NaN"])
+def test_absurd_numbers_in_cells_are_row_errors(cli, market, tmp_path, stock):
+    result = cli.import_(write_csv(tmp_path / "odd.csv", [HEADER, ["ODD-1", "苹果", "1.00", stock, "fruit"]]))
+    assert result.exit_code == 1 and "第 2 行" in result.output and "Traceback" not in result.output
+    assert products(market) == []
+
+
+def test_a_damaged_picture_in_a_zip_is_a_row_error(browser, market, media_root):
+    archive = bytearray(zip_bytes({"goods.csv": csv_bytes([HEADER + ["images"],
+                                                          ["ZIP-9", "坏图", "6.00", "9", "fruit", "a.png"]]),
+                                   "a.png": png_bytes() * 4}))
+    index = archive.find(b"PK\x03\x04", 10) + 60  # inside the second entry's compressed bytes: the picture
+    archive[index:index + 20] = b"\xff" * 20
+    response = upload(browser("owner"), market, bytes(archive), name="goods.zip")
+    assert response.status_code == 400
+    assert products(market) == []
+
+
+def test_an_xlsx_that_unpacks_to_a_bomb_is_refused(market):
+    import zipfile
+
+    from marketplace.catalog.importing import ImportFileError
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as handle:
+            for _ in range(600):
+                handle.write(b"\0" * (1024 * 1024))
+    with pytest.raises(ImportFileError, match="压缩包太大"):
+        read_sheet(buffer.getvalue(), "goods.xlsx")

@@ -145,3 +145,9 @@ def test_third_party_packs_load_from_the_entry_point_and_bad_ones_stop_start_up(
     monkeypatch.setattr(packs, "entry_points", lambda group: [Entry("clash", bad)])
     with pytest.raises(PackError, match="used twice"):
         packs.load_packs()
+
+
+@pytest.mark.parametrize("raw", ["1e2000000", "-1e999999", "Infinity", "1" * 40])
+def test_absurd_numbers_are_refused_at_once(app_ctx, raw):
+    with pytest.raises(AttributeInvalid, match="应为数字"):
+        Attribute("power_w", T.integer, "功率", "Power").parse(raw)

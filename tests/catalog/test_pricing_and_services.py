@@ -170,3 +170,54 @@ def test_an_expired_quote_cannot_be_accepted(market, make_product, make_user):
         with pytest.raises(catalog.CatalogError, match="已过期"):
             catalog.accept_quote(quote, buyer, today=date.today() + timedelta(days=1))
         assert quote.status == QuoteStatus.expired
+
+
+def test_the_minimum_counts_all_variants_of_a_product_together(market, make_product):
+    tenant, shop = market
+    from marketplace.catalog import services as catalog_services
+
+    product = make_product(shop, moq=100, variants=[
+        catalog_services.VariantInput(sku="TEE-S", price=800, stock=500, options={"size": "S"}),
+        catalog_services.VariantInput(sku="TEE-M", price=800, stock=500, options={"size": "M"}),
+    ])
+    with tenant_scope(tenant):
+        small, medium = product.variants
+        assert price_shop_lines(shop, [(small, 50), (medium, 50)]).ok
+        short = price_shop_lines(shop, [(small, 40), (medium, 50)])
+        assert [p.code for p in short.problems] == ["below_moq"]
+
+
+def test_a_variant_with_an_open_quote_cannot_be_deleted(market, make_product, make_user):
+    tenant, shop = market
+    with tenant_scope(tenant):
+        shop.accepts_quotes = True
+        db.session.commit()
+    product = make_product(shop, sku="KEEP-1")
+    with tenant_scope(tenant):
+        catalog.request_quote(make_user(), product.variants[0], 20)
+        with pytest.raises(catalog.CatalogError, match="未结束的询价"):
+            catalog.update_product(product, catalog.ProductInput(
+                category=product.category, title=product.title,
+                variants=[catalog.VariantInput(sku="NEW-1", price=100, stock=1)]))
+
+
+def test_the_daily_command_takes_gated_products_offline_when_a_licence_runs_out(app, market, make_product,
+                                                                                make_category, make_user):
+    tenant, shop = market
+    pesticide = make_category(tenant, product_type="agri_inputs.pesticide")
+    operator = make_user(role=Role.tenant_operator, tenant=tenant)
+    with tenant_scope(tenant):
+        licence = catalog.record_licence(shop, "pesticide_business", "许可证 1", date.today() + timedelta(days=30))
+        catalog.verify_licence(licence, operator)
+        db.session.commit()
+    product = make_product(shop, category=pesticide, attributes=PESTICIDE)
+    with tenant_scope(tenant):
+        assert product.status == ProductStatus.active
+        licence.expires_on = date.today() - timedelta(days=2)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["catalog", "expire-licences"])
+    assert result.exit_code == 0, result.output
+    assert "1 products taken offline" in result.output
+    db.session.expire_all()
+    with tenant_scope(tenant):
+        assert db.session.get(Product, product.id).status == ProductStatus.draft
