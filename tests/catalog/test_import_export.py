@@ -618,9 +618,9 @@ def test_an_xlsx_that_unpacks_to_a_bomb_is_refused(market):
     from marketplace.catalog.importing import ImportFileError
 
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as handle:
-            for _ in range(600):
-                handle.write(b"\0" * (1024 * 1024))
+    with (zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+          archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as handle):
+        for _ in range(600):
+            handle.write(b"\0" * (1024 * 1024))
     with pytest.raises(ImportFileError, match="压缩包太大"):
         read_sheet(buffer.getvalue(), "goods.xlsx")
