@@ -409,6 +409,14 @@ def add_image(product: Product, data: bytes | None = None, *, stored=None, alt_z
     return image
 
 
+def set_image_alt(image: ProductImage, alt_zh: str, alt_en: str) -> None:
+    alt_zh, alt_en = (alt_zh or "").strip(), (alt_en or "").strip()
+    if len(alt_zh) > 200 or len(alt_en) > 200 or any(ord(c) < 32 for c in alt_zh + alt_en):
+        raise CatalogError(_("图片说明最多 200 个字，且不能含控制字符。"), "alt")
+    image.alt_zh, image.alt_en = alt_zh, alt_en
+    db.session.flush()
+
+
 def reorder_images(product: Product, image_ids: list[int]) -> None:
     """Put the product's images in this order; ids not of this product are refused."""
     own = {image.id: image for image in product.images}

@@ -362,6 +362,26 @@ def order_images(shop_slug: str, product_id: int):
     return _back_to(shop, product, "#product-images")
 
 
+@blueprint.route("/<int:product_id>/images/<int:image_id>/alt", methods=["POST"])
+@login_required
+def image_alt(shop_slug: str, product_id: int, image_id: int):
+    """The text screen readers and slow connections show for a picture, in Chinese and English."""
+    shop = _shop(shop_slug)
+    product = _product(shop, product_id)
+    image = next((image for image in product.images if image.id == image_id), None)
+    if image is None:
+        abort(404)
+    try:
+        catalog.set_image_alt(image, request.form.get("alt_zh", ""), request.form.get("alt_en", ""))
+    except catalog.CatalogError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("图片说明已保存。"), "success")
+    return _back_to(shop, product, "#product-images")
+
+
 @blueprint.route("/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
 @login_required
 def delete_image(shop_slug: str, product_id: int, image_id: int):

@@ -578,3 +578,20 @@ def test_staff_of_one_shop_cannot_manage_another_shops_products(world, as_role, 
     staff = as_role("staff")
     assert staff.get(f"{products_url(world, shop=world.y)}/").status_code == 403
     assert staff.get(f"{products_url(world, shop=world.y)}/{product.id}/edit").status_code == 403
+
+
+def test_each_image_gets_its_own_alt_text_in_both_languages(world, as_role, make_product, media_root):
+    product = make_product(world.x)
+    owner = as_role("owner")
+    url = f"{products_url(world)}/{product.id}"
+    assert upload(owner, world, product, (jpeg((200, 0, 0)), "red.jpg"), alt="苹果").status_code == 303
+    (image,) = shop_products(world)[0].images
+    saved = owner.submit(f"{url}/images/{image.id}/alt", {"alt_zh": "红富士苹果，整箱", "alt_en": "Fuji apples"},
+                         page_url=f"{url}/edit")
+    assert "图片说明已保存。" in follow(owner, saved)
+    (image,) = shop_products(world)[0].images
+    assert (image.alt_zh, image.alt_en) == ("红富士苹果，整箱", "Fuji apples")
+    assert 'alt="红富士苹果，整箱"' in owner.get(f"{url}/edit").get_data(as_text=True)
+    refused = owner.submit(f"{url}/images/{image.id}/alt", {"alt_zh": "x" * 201}, page_url=f"{url}/edit")
+    assert "最多 200 个字" in follow(owner, refused)
+    assert shop_products(world)[0].images[0].alt_zh == "红富士苹果，整箱"

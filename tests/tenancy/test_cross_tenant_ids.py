@@ -54,6 +54,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
                                                          "POST"),
     ("merchant_products.order_images", "POST"): IdRoute(
         "/merchant/{tenant}/{shop}/products/{product}/images/order", "POST", {"order": "{image}"}),
+    ("merchant_products.image_alt", "POST"): IdRoute(
+        "/merchant/{tenant}/{shop}/products/{product}/images/{image}/alt", "POST", {"alt_zh": "越界"}),
     ("merchant_products.delete_image", "POST"): IdRoute(
         "/merchant/{tenant}/{shop}/products/{product}/images/{image}/delete", "POST"),
     ("merchant_imports.upload", "GET"): IdRoute("/merchant/{tenant}/{shop}/import/"),
