@@ -337,6 +337,10 @@ def request_quote(buyer, variant: Variant, quantity: int, *, target_unit_price: 
         raise CatalogError(_("该店铺暂不接受询价。"))
     if not isinstance(quantity, int) or quantity < 1:
         raise CatalogError(_("数量至少为 1。"), "quantity")
+    product = variant.product
+    if quantity < product.moq:
+        raise CatalogError(_("该商品 %(n)d %(unit)s起订。", n=product.moq, unit=UNITS.get(product.unit, "")),
+                           "quantity")
     quote = Quote(shop_id=shop.id, variant_id=variant.id, buyer_id=buyer.id, quantity=quantity,
                   target_unit_price=target_unit_price, message=(message or "").strip()[:2000])
     db.session.add(quote)

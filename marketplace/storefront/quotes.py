@@ -77,9 +77,6 @@ def request_quote(product_id: int):
                 target = parse_amount(form.target_price.data, currency)
             except AmountInvalid:
                 add_form_error(form, _("请填写正确的金额，例如 12.50。"), "target_price")
-        if form.quantity.data < product.moq:
-            add_form_error(form, _("该商品 %(n)d %(unit)s起订。", n=product.moq, unit=UNITS.get(product.unit, "")),
-                           "quantity")
         if not (form.target_price.errors or form.quantity.errors):
             try:
                 catalog.request_quote(current_user, variant, form.quantity.data, target_unit_price=target,

@@ -221,3 +221,13 @@ def test_the_daily_command_takes_gated_products_offline_when_a_licence_runs_out(
     db.session.expire_all()
     with tenant_scope(tenant):
         assert db.session.get(Product, product.id).status == ProductStatus.draft
+
+
+def test_a_quote_below_the_minimum_order_is_refused_by_the_service(market, make_product, make_user):
+    tenant, shop = market
+    with tenant_scope(tenant):
+        shop.accepts_quotes = True
+        db.session.commit()
+    product = make_product(shop, moq=50, unit="bag")
+    with tenant_scope(tenant), pytest.raises(catalog.CatalogError, match="50 袋起订"):
+        catalog.request_quote(make_user(), product.variants[0], 10)
