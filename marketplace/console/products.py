@@ -362,15 +362,21 @@ def order_images(shop_slug: str, product_id: int):
     return _back_to(shop, product, "#product-images")
 
 
+def _image(product: Product, image_id: int):
+    """One of the product's images; another product's image is not found."""
+    image = next((image for image in product.images if image.id == image_id), None)
+    if image is None:
+        abort(404)
+    return image
+
+
 @blueprint.route("/<int:product_id>/images/<int:image_id>/alt", methods=["POST"])
 @login_required
 def image_alt(shop_slug: str, product_id: int, image_id: int):
     """The text screen readers and slow connections show for a picture, in Chinese and English."""
     shop = _shop(shop_slug)
     product = _product(shop, product_id)
-    image = next((image for image in product.images if image.id == image_id), None)
-    if image is None:
-        abort(404)
+    image = _image(product, image_id)
     try:
         catalog.set_image_alt(image, request.form.get("alt_zh", ""), request.form.get("alt_en", ""))
     except catalog.CatalogError as error:
@@ -387,9 +393,7 @@ def image_alt(shop_slug: str, product_id: int, image_id: int):
 def delete_image(shop_slug: str, product_id: int, image_id: int):
     shop = _shop(shop_slug)
     product = _product(shop, product_id)
-    if not any(image.id == image_id for image in product.images):
-        abort(404)
-    catalog.remove_image(product, image_id)
+    catalog.remove_image(product, _image(product, image_id).id)
     db.session.commit()
     flash(_("图片已删除。"), "success")
     return _back_to(shop, product, "#product-images")
