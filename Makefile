@@ -26,6 +26,7 @@ translations: $(MO_FILES)
 
 run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
+	$(FLASK) search prepare
 	$(FLASK) demo
 	@echo ""
 	@echo "网上商都 Online Commercial Capital: http://127.0.0.1:$(PORT)/"
@@ -33,6 +34,7 @@ run: $(VENV)/.runtime translations
 
 dev: $(VENV)/.dev translations
 	$(FLASK) db upgrade
+	$(FLASK) search prepare
 	$(FLASK) demo
 	$(FLASK) run --debug --port $(PORT)
 

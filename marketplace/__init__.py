@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 #: Domain packages with pages (``views.register(app)``) and with CLI commands (``cli.register(app)``).
 WEB_DOMAINS = ("core", "accounts", "storefront", "console", "media", "api")
-CLI_DOMAINS = ("tenancy", "accounts", "demo", "api", "catalog")
+CLI_DOMAINS = ("tenancy", "accounts", "demo", "api", "catalog", "search")
 
 
 def create_app(config: dict | None = None) -> MarketplaceFlask:
@@ -55,9 +55,11 @@ def _init_extensions(app: MarketplaceFlask) -> None:
 
 
 def _init_tenancy(app: MarketplaceFlask) -> None:
+    from marketplace.search import indexing
     from marketplace.tenancy import guard, hosts, views
 
     guard.install()
+    indexing.install()
     views.install_resolution(app)
     app.wsgi_app = hosts.TenantHostMiddleware(app, app.wsgi_app)
 
@@ -74,8 +76,10 @@ def _init_plugins(app: MarketplaceFlask) -> None:
     template hooks. A plugin that fails to load stops start-up with its name, rather than half-working.
     """
     from marketplace.catalog.packs import load_packs
+    from marketplace.search import services as search
 
     app.extensions["catalog_packs"] = load_packs()
+    search.init_app(app)
     for entry in entry_points(group="marketplace.plugins"):
         try:
             entry.load()(app)

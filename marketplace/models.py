@@ -3,8 +3,10 @@
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
 from marketplace.api.models import ApiToken  # noqa: F401
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
+from marketplace.search.models import SearchJournal, SearchQueryStat
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 
-__all__ = ["Category", "PriceTier", "Product", "ProductImage", "Quote", "ShopLicence", "Variant", "LoginAttempt", "Merchant", "RoleGrant", "Shop", "Tenant", "TenantDomain", "TenantSetting",
+__all__ = ["Category", "PriceTier", "Product", "ProductImage", "Quote", "ShopLicence", "Variant", "LoginAttempt", "Merchant", "RoleGrant",
+           "SearchJournal", "SearchQueryStat", "Shop", "Tenant", "TenantDomain", "TenantSetting",
            "User"]

@@ -240,6 +240,9 @@ class CatalogPack:
     label_zh: str
     label_en: str
     product_types: tuple[ProductType, ...]
+    #: Words of the trade that search must keep whole (active ingredients, garment names): they extend
+    #: the Chinese word segmenter's dictionary, so 高效氯氰菊酯 is found as itself and by 氯氰菊酯.
+    search_words: tuple[str, ...] = ()
 
     def label(self, locale=None) -> str:
         return localised(self.label_zh, self.label_en, locale)

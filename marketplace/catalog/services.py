@@ -30,6 +30,7 @@ from marketplace.catalog.models import (
 )
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
+from marketplace.search import indexing as search_indexing
 
 SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
 BARCODE = re.compile(r"\d{8}|\d{12,14}")
@@ -290,6 +291,7 @@ def adjust_stock(variant: Variant, delta: int) -> int:
     if result.rowcount != 1:
         raise CatalogError(_("库存不足，无法减少 %(n)d。", n=-delta), "stock")
     db.session.refresh(variant, ["stock"])
+    search_indexing.touch(variant.tenant_id, "product", [variant.product_id])  # bulk SQL: the session saw nothing
     return variant.stock
 
 
@@ -302,6 +304,7 @@ def unpublish_gated_products(shop, licence_kind: str) -> int:
         update(Product).where(Product.shop_id == shop.id, Product.product_type.in_(gated),
                               Product.status == ProductStatus.active)
         .values(status=ProductStatus.draft).execution_options(synchronize_session=False))
+    search_indexing.touch(shop.tenant_id, "shop", [shop.id])
     return result.rowcount
 
 

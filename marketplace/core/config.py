@@ -64,6 +64,10 @@ SETTINGS: dict[str, Setting] = {
     "MEDIA_ROOT": Setting(None, help="folder for uploaded images; default: media/ under the instance folder"),
     "MEDIA_MAX_UPLOAD_BYTES": Setting(10 * 1024 * 1024, int, help="largest image upload accepted, in bytes"),
     "MEDIA_MAX_PIXELS": Setting(40_000_000, int, help="largest image accepted, in pixels (width × height)"),
+    "SEARCH_PATH": Setting(None, help="folder for the embedded search indexes; default: search/ under the instance folder"),
+    "SEARCH_INDEXING": Setting("auto", help="auto (an RQ job when Redis is configured, else inline) | inline | queue"),
+    "ELASTICSEARCH_URL": Setting(None, help="http://… of the Elasticsearch cluster for tenants that choose it"),
+    "ELASTICSEARCH_INDEX_PREFIX": Setting("shangdu", help="Elasticsearch index names start with this"),
 }
 
 
@@ -127,6 +131,8 @@ def _validate(values: dict) -> None:
     if not isinstance(getattr(argon2.profiles, values["ARGON2_PROFILE"], None), argon2.Parameters):
         raise ConfigError(f"{PREFIX}ARGON2_PROFILE {values['ARGON2_PROFILE']!r} is not an argon2 profile "
                           f"(e.g. RFC_9106_LOW_MEMORY)")
+    if values["SEARCH_INDEXING"] not in ("auto", "inline", "queue"):
+        raise ConfigError(f"{PREFIX}SEARCH_INDEXING must be auto, inline or queue, not {values['SEARCH_INDEXING']!r}")
     if get_currency_name(values["DEFAULT_CURRENCY"], locale="en") == values["DEFAULT_CURRENCY"]:
         raise ConfigError(f"{PREFIX}DEFAULT_CURRENCY {values['DEFAULT_CURRENCY']!r} is not an ISO 4217 code")
 

@@ -27,3 +27,11 @@ def plain_text(_form, field) -> None:
     """
     if field.data and _CONTROL_CHARACTERS.search(field.data):
         raise ValidationError(_l("含有无法识别的字符，请修改后重试。"))
+
+
+def html_to_text(html: str) -> str:
+    """The words of sanitised HTML, tags removed and entities decoded (for search and summaries)."""
+    import html as html_module
+
+    spaced = (html or "").replace("<", " <")  # "a<br>b" reads as two words, not "ab"
+    return " ".join(html_module.unescape(nh3.clean(spaced, tags=set())).split())

@@ -1,0 +1,183 @@
+"""Products as search documents: what is indexed, analysed once here so every backend gets the same tokens.
+
+A product is in the index while residents can buy it: active, in an active shop. Everything else (drafts,
+archived products, suspended shops, deleted rows) is absent, and ``for_ids`` reports those ids so
+the caller deletes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.catalog import packs
+from marketplace.catalog.models import Category, PriceTier, Product, ProductStatus, Variant
+from marketplace.core.text import html_to_text
+from marketplace.extensions import db
+from marketplace.search.analysis import Analyser
+from marketplace.search.backend import SearchDocument
+from marketplace.shops.models import ShopStatus
+
+#: Description text beyond this many characters adds little to matching and much to the index.
+BODY_CHARACTERS = 2000
+#: Longest facet value kept (free-text attributes such as a brand or crop).
+FACET_VALUE_CHARACTERS = 60
+BATCH = 500
+
+
+def category_paths() -> dict[int, list[Category]]:
+    """Each category of the current tenant with its ancestors, root first (one query)."""
+    categories = {c.id: c for c in db.session.scalars(select(Category))}
+    paths: dict[int, list[Category]] = {}
+    for category in categories.values():
+        path, node, seen = [], category, set()
+        while node is not None and node.id not in seen:
+            seen.add(node.id)
+            path.append(node)
+            node = categories.get(node.parent_id) if node.parent_id else None
+        paths[category.id] = path[::-1]
+    return paths
+
+
+def is_searchable(product: Product) -> bool:
+    return product.status == ProductStatus.active and product.shop.status == ShopStatus.active
+
+
+def _load(ids: list[int]) -> list[Product]:
+    query = (select(Product).where(Product.id.in_(ids))
+             .options(joinedload(Product.shop), selectinload(Product.variants).selectinload(Variant.tiers)))
+    return list(db.session.scalars(query))
+
+
+def for_ids(analyser: Analyser, ids: Iterable[int]) -> tuple[list[SearchDocument], set[int]]:
+    """Documents for the products of the current tenant with these ids, and the ids to remove."""
+    wanted = set(ids)
+    if not wanted:
+        return [], set()
+    paths = category_paths()
+    documents = []
+    for product in _load(sorted(wanted)):
+        if is_searchable(product):
+            documents.append(to_document(analyser, product, paths))
+    return documents, wanted - {d.id for d in documents}
+
+
+def all_documents(analyser: Analyser, progress=None) -> Iterator[SearchDocument]:
+    """Every searchable product of the current tenant, in batches; ``progress(n)`` after each batch."""
+    paths = category_paths()
+    ids = list(db.session.scalars(select(Product.id).where(Product.status == ProductStatus.active)
+                                  .order_by(Product.id)))
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start:start + BATCH]
+        for product in _load(batch):
+            if is_searchable(product):
+                yield to_document(analyser, product, paths)
+        _forget_products()  # keep memory flat on a large catalogue
+        if progress is not None:
+            progress(len(batch))
+
+
+def _forget_products() -> None:
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, (Product, Variant, PriceTier)) and obj in db.session:
+            db.session.expunge(obj)
+
+
+def searchable_count() -> int:
+    return len(db.session.scalars(select(Product.id).where(Product.status == ProductStatus.active)).all())
+
+
+def to_document(analyser: Analyser, product: Product, paths: dict[int, list[Category]]) -> SearchDocument:
+    product_type = packs.product_type(product.product_type)
+    path = paths.get(product.category_id, [])
+    attribute_text, facets = _attributes(product, product_type)
+    variants = list(product.variants)
+    prices = [v.price for v in variants]
+    tier_prices = [t.unit_price for v in variants for t in v.tiers]
+    option_values = [str(value) for v in variants for value in (v.options or {}).values() if value]
+    for name in product_type.options if product_type else ():
+        values = sorted({str(v.options.get(name)) for v in variants if (v.options or {}).get(name)})
+        if values:
+            facets[name] = values
+    shop = product.shop
+    shop_names = f"{shop.name_zh} {shop.name_en}"
+    category_names = " ".join(f"{c.name_zh} {c.name_en}" for c in path)
+    description = html_to_text(product.description)[:BODY_CHARACTERS]
+    attrs = " ".join([attribute_text, " ".join(dict.fromkeys(option_values)),
+                      product_type.label_zh + " " + product_type.label_en if product_type else ""])
+    leaf = path[-1].name_zh if path else ""
+    fields = {
+        "title": " ".join(analyser.words(product.title)),
+        "grams": " ".join(analyser.grams(product.title)),
+        "pinyin": " ".join(analyser.pinyin(product.title)),
+        "attrs": " ".join(analyser.words(attrs)),
+        "shop": " ".join(analyser.words(shop_names) + analyser.pinyin(shop.name_zh)),
+        "category": " ".join(analyser.words(category_names) + analyser.pinyin(leaf)),
+        "body": " ".join(analyser.words(description)),
+        # What suggestions match shop and category names by (not searched as fields of their own).
+        "shop_words": " ".join(analyser.words(shop.name_zh) + analyser.grams(shop.name_zh)),
+        "shop_pinyin": " ".join(analyser.pinyin(shop.name_zh)),
+        "category_words": " ".join(analyser.words(leaf) + analyser.grams(leaf)),
+        "category_pinyin": " ".join(analyser.pinyin(leaf)),
+    }
+    return SearchDocument(
+        id=product.id,
+        shop_id=product.shop_id,
+        category_id=product.category_id,
+        category_ids=[c.id for c in path] or [product.category_id],
+        product_type=product.product_type,
+        title=product.title,
+        fields=fields,
+        facets=facets,
+        price_min=min(prices + tier_prices, default=0),
+        price_max=max(prices, default=0),
+        in_stock=any(v.stock >= max(product.moq, 1) for v in variants),
+        published_at=product.published_at.timestamp() if product.published_at else 0.0,
+        sales=0,
+        shop_name=shop.name_zh,
+        category_name=leaf,
+    )
+
+
+def _attributes(product: Product, product_type: packs.ProductType | None) -> tuple[str, dict[str, list[str]]]:
+    """Attribute values as searchable text (both languages' labels) and facet values by name."""
+    words: list[str] = []
+    facets: dict[str, list[str]] = {}
+    values = product.attributes or {}
+    if product_type is None:
+        return " ".join(str(v) for v in values.values()), facets
+    for attribute in product_type.attributes:
+        value = values.get(attribute.name)
+        if value is None or value == "":
+            continue
+        if attribute.type == packs.AttributeType.enum:
+            choice = next((c for c in attribute.choices if c.value == value), None)
+            words.extend([choice.label_zh, choice.label_en] if choice else [str(value)])
+        elif attribute.type == packs.AttributeType.boolean:
+            words.append(attribute.label_zh if value else "")
+        elif attribute.unit in ("%", "‰"):
+            words.append(f"{value}{attribute.unit}")
+        else:
+            words.append(f"{value}{attribute.unit}" if attribute.unit.isascii() else str(value))
+        if attribute.facet:
+            facets[attribute.name] = [facet_value(value)]
+    formula = _formula(product_type, values)
+    if formula:
+        words.append(formula)
+    return " ".join(w for w in words if w), facets
+
+
+def facet_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()[:FACET_VALUE_CHARACTERS]
+
+
+def _formula(product_type: packs.ProductType, values: dict) -> str:
+    """A fertiliser's N-P₂O₅-K₂O formula (15-15-15), the way farmers search for it."""
+    names = ("n_pct", "p2o5_pct", "k2o_pct")
+    if not any(product_type.attribute(n) for n in names) or not any(n in values for n in names):
+        return ""
+    return "-".join(str(values.get(n, 0)) for n in names)

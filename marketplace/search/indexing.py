@@ -1,0 +1,197 @@
+"""Keeping the index true: changes reach it after the database commit, never before, never when rolled back.
+
+The ORM session reports what each flush touched (products, variants, price tiers, shops, categories); the
+ids wait in ``session.info`` until the transaction commits, and are dropped when it rolls back. After the
+commit they become one ``sync`` per tenant:
+
+* inline (no Redis, or ``SEARCH_INDEXING = "inline"``): at the end of the request or app context, or
+  before the next search in the same context, so a process always reads its own writes;
+* on the RQ queue when Redis is configured (``SEARCH_INDEXING = "auto"``, the default, or ``"queue"``).
+
+``sync`` reads the products' current state from the database and writes or deletes their documents, so
+running it twice, late, or for ids that did not change is harmless. Code that changes products with bulk
+SQL (which the session does not see) calls ``touch``.
+
+``reindex`` rebuilds a tenant's whole index beside the live one and switches to it. Products synced while
+it runs are noted in ``search_journal`` and synced again once it has switched, so no change is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
+
+from marketplace.catalog.models import Category, PriceTier, Product, Variant
+from marketplace.extensions import db
+from marketplace.media.jobs import enqueue
+from marketplace.search import documents
+from marketplace.search.models import SearchJournal
+from marketplace.shops.models import Shop
+from marketplace.tenancy.context import tenant_scope
+from marketplace.tenancy.models import Tenant
+
+log = logging.getLogger(__name__)
+
+KINDS = ("product", "variant", "shop", "category")
+_PENDING = "search_pending"
+_REINDEX_MARK = 0
+
+
+# -- what a transaction touched ---------------------------------------------------------------------------------
+
+def _touched(obj) -> tuple[str, int] | None:
+    if isinstance(obj, Product):
+        return "product", obj.id
+    if isinstance(obj, Variant):
+        return "product", obj.product_id
+    if isinstance(obj, PriceTier):
+        return "variant", obj.variant_id
+    if isinstance(obj, Shop):
+        return "shop", obj.id
+    if isinstance(obj, Category):
+        return "category", obj.id
+    return None
+
+
+def _after_flush(session: Session, _context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        touched = _touched(obj)
+        tenant_id = getattr(obj, "tenant_id", None)
+        if touched is not None and touched[1] is not None and tenant_id is not None:
+            _note(session, tenant_id, *touched)
+
+
+def _note(session: Session, tenant_id: int, kind: str, ident: int) -> None:
+    pending = session.info.setdefault(_PENDING, {})
+    pending.setdefault(tenant_id, {k: set() for k in KINDS})[kind].add(ident)
+
+
+def touch(tenant_id: int, kind: str, ids: Iterable[int]) -> None:
+    """Note changes made with bulk SQL, synced when the current transaction commits."""
+    for ident in ids:
+        _note(db.session(), tenant_id, kind, ident)
+
+
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not has_app_context():
+        return
+    mode = current_app.config["MARKETPLACE"]["SEARCH_INDEXING"]
+    queued = mode == "queue" or (mode == "auto" and current_app.config["MARKETPLACE"].get("REDIS_URL"))
+    for tenant_id, touched in pending.items():
+        args = (tenant_id, *(sorted(touched[k]) for k in KINDS))
+        if queued:
+            enqueue("marketplace.search.indexing.sync", *args)  # no SQL here: the session is between transactions
+        else:
+            g.setdefault("search_after_commit", []).append(args)
+
+
+def _after_soft_rollback(session: Session, previous) -> None:
+    if previous.parent is None:  # the whole transaction, not a savepoint inside it
+        session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    """Listen to every ORM session of the process (once, however many apps are built)."""
+    if event.contains(Session, "after_flush", _after_flush):
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+
+
+def run_pending() -> None:
+    """Sync what this app context committed (inline mode); a failure is logged, the page still answers."""
+    if not has_app_context():
+        return
+    while g.get("search_after_commit"):
+        args = g.search_after_commit.pop(0)
+        try:
+            sync(*args)
+        except Exception:  # the index is a copy: a reindex repairs it; the user's change is already saved
+            log.exception("search index update failed for tenant %s", args[0])
+            db.session.rollback()
+
+
+def init_app(app) -> None:
+    app.after_request(_run_pending_after_request)
+    app.teardown_appcontext(_run_pending_at_teardown)
+
+
+def _run_pending_after_request(response):
+    run_pending()
+    return response
+
+
+def _run_pending_at_teardown(_exc) -> None:
+    if g.get("search_after_commit"):
+        run_pending()
+        db.session.remove()
+
+
+# -- syncing ----------------------------------------------------------------------------------------------------
+
+def _product_ids(product_ids, variant_ids, shop_ids, category_ids) -> set[int]:
+    ids = set(product_ids)
+    if variant_ids:
+        ids.update(db.session.scalars(select(Variant.product_id).where(Variant.id.in_(variant_ids))))
+    if shop_ids:
+        ids.update(db.session.scalars(select(Product.id).where(Product.shop_id.in_(shop_ids))))
+    if category_ids:
+        paths = documents.category_paths()
+        subtree = {c for c, path in paths.items() if any(p.id in category_ids for p in path)}
+        ids.update(db.session.scalars(select(Product.id).where(Product.category_id.in_(subtree))))
+    return ids
+
+
+def sync(tenant_id: int, product_ids=(), variant_ids=(), shop_ids=(), category_ids=()) -> None:
+    """Bring these products' documents in line with the database (a job: plain arguments only)."""
+    from marketplace.search import services
+
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        return
+    with tenant_scope(tenant):
+        ids = _product_ids(product_ids, variant_ids, shop_ids, category_ids)
+        if not ids:
+            return
+        reindexing = db.session.scalar(select(SearchJournal.id).where(SearchJournal.product_id == _REINDEX_MARK)
+                                       .limit(1)) is not None
+        if reindexing:  # noted first: whichever index this write lands in, the reindex syncs it again
+            db.session.add_all(SearchJournal(tenant_id=tenant.id, product_id=i) for i in ids)
+            db.session.commit()
+        docs, gone = documents.for_ids(services.analyser(), ids)
+        backend = services.backend_for(tenant)
+        target = services.index_of(tenant)
+        if docs:
+            backend.index(target, docs)
+        if gone:
+            backend.delete(target, gone)
+
+
+def reindex(tenant: Tenant, progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the tenant's index from the database, switch to it, and catch up what changed meanwhile."""
+    from marketplace.search import services
+
+    with tenant_scope(tenant):
+        db.session.execute(delete(SearchJournal))
+        db.session.add(SearchJournal(tenant_id=tenant.id, product_id=_REINDEX_MARK))
+        db.session.commit()
+        try:
+            count = services.backend_for(tenant).reindex(
+                services.index_of(tenant), documents.all_documents(services.analyser(), progress))
+        finally:
+            db.session.execute(delete(SearchJournal).where(SearchJournal.product_id == _REINDEX_MARK))
+            db.session.commit()
+        changed = set(db.session.scalars(select(SearchJournal.product_id)))
+        if changed:
+            sync(tenant.id, sorted(changed))
+        db.session.execute(delete(SearchJournal).where(SearchJournal.product_id.in_(changed)))
+        db.session.commit()
+    return count

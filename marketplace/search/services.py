@@ -1,0 +1,262 @@
+"""Search as the rest of the platform uses it: which backend a tenant has, searching, suggesting, logging.
+
+Pages and the API call ``search``/``suggest``/``city_search``; they get ids back and load the products
+themselves (so a card always shows the database's price and stock, even when the index lags a moment).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.extensions import db
+from marketplace.search import analysis, indexing
+from marketplace.search.analysis import Analyser
+from marketplace.search.backend import (
+    BackendError,
+    SearchBackend,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+    Suggestion,
+    TenantIndex,
+    check_options,
+    load_backends,
+)
+from marketplace.search.models import SearchQueryStat
+from marketplace.tenancy.context import all_tenants, tenant_scope
+from marketplace.tenancy.models import Tenant, TenantStatus
+from marketplace.tenancy.settings import module_settings
+
+log = logging.getLogger(__name__)
+
+#: Longest query searched (and logged); the rest is dropped.
+MAX_QUERY_CHARACTERS = 100
+#: Queries with a run of this many digits, or an @, may be a phone, ID card or e-mail: never logged.
+_PERSONAL = re.compile(r"\d{7,}|@")
+
+
+def init_app(app) -> None:
+    app.extensions["search_backends"] = load_backends()
+    app.extensions["search_instances"] = {}
+    indexing.init_app(app)
+
+
+def analyser() -> Analyser:
+    return analysis.analyser()
+
+
+def index_of(tenant: Tenant) -> TenantIndex:
+    return TenantIndex(id=tenant.id, slug=tenant.slug)
+
+
+def backend_class(name: str) -> type[SearchBackend]:
+    registered = current_app.extensions["search_backends"]
+    if name not in registered:
+        raise BackendError(f"unknown search backend {name!r} (known: {', '.join(sorted(registered))})")
+    return registered[name].load()
+
+
+def backend_for(tenant: Tenant) -> SearchBackend:
+    """The tenant's backend (manifest ``[modules.search]`` or the operator's choice), built once per app."""
+    settings = module_settings["search"]
+    name = settings.get(tenant, "provider")
+    options = settings.get(tenant, "options")
+    return backend(name, options)
+
+
+def backend(name: str, options: dict | None = None) -> SearchBackend:
+    cls = backend_class(name)
+    clean = check_options(cls, options or {})
+    key = (name, json.dumps(clean, sort_keys=True))
+    instances = current_app.extensions["search_instances"]
+    if key not in instances:
+        instances[key] = cls(current_app.config["MARKETPLACE"], clean)
+    return instances[key]
+
+
+# -- searching --------------------------------------------------------------------------------------------------
+
+def clean_text(text: str | None) -> str:
+    return " ".join((text or "").split())[:MAX_QUERY_CHARACTERS]
+
+
+def prepare(query: SearchQuery) -> SearchQuery:
+    query.text = clean_text(query.text)
+    query.terms = analyser().terms(query.text)
+    return query
+
+
+@dataclass
+class Outcome:
+    """A search as a page shows it: the backend's result, and help when nothing was found."""
+
+    query: SearchQuery
+    result: SearchResult
+    #: Words the query may have meant: homophones found by pinyin (平果 → 苹果).
+    did_you_mean: str = ""
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+
+def search(tenant: Tenant, query: SearchQuery, *, record: bool = False) -> Outcome:
+    """Search the tenant's index. Raises ``SearchUnavailable`` when the backend cannot answer."""
+    indexing.run_pending()  # this process's own committed changes first
+    prepare(query)
+    backend = backend_for(tenant)
+    result = _guarded(lambda: backend.search(index_of(tenant), query))
+    outcome = Outcome(query=query, result=result)
+    if result.total == 0 and query.terms:
+        outcome.did_you_mean = _homophones(tenant, backend, query)
+    if record and query.text and query.page == 1:
+        record_query(tenant, query.text, result.total)
+    return outcome
+
+
+def _guarded(call):
+    try:
+        return call()
+    except SearchUnavailable:
+        raise
+    except Exception as exc:  # a backend's own failure (connection refused, bad index) is an outage to users
+        log.exception("search backend failed")
+        raise SearchUnavailable(str(exc)) from exc
+
+
+def _homophones(tenant: Tenant, backend: SearchBackend, query: SearchQuery) -> str:
+    """When a hanzi query finds nothing, what its pinyin finds: the words of the best title that matched."""
+    syllables = analyser().syllables(query.text)
+    if not syllables:
+        return ""
+    retry = SearchQuery(text=syllables, terms=analyser().terms(syllables), size=1, with_facets=False)
+    hits = _guarded(lambda: backend.search(index_of(tenant), retry)).hits
+    if not hits:
+        return ""
+    from marketplace.catalog.models import Product
+
+    title = db.session.scalar(select(Product.title).where(Product.id == hits[0].id))
+    words = analyser().matched_words(title or "", retry.terms)
+    return "".join(words)
+
+
+def suggest(tenant: Tenant, text: str, limit: int = 8) -> list[Suggestion]:
+    indexing.run_pending()
+    terms = analyser().terms(clean_text(text))
+    if not terms:
+        return []
+    backend = backend_for(tenant)
+    return _guarded(lambda: backend.suggest(index_of(tenant), terms, limit))
+
+
+def live_tenants() -> list[Tenant]:
+    with all_tenants():
+        return list(db.session.scalars(select(Tenant).where(Tenant.status == TenantStatus.live)
+                                       .order_by(Tenant.id)))
+
+
+def city_search(text: str, per_tenant: int = 4) -> list[tuple[Tenant, Outcome | None]]:
+    """The portal's search: each live tenant's best matches, busiest tenant first. A tenant whose backend is
+    down comes back with ``None`` rather than failing the whole page."""
+    groups: list[tuple[Tenant, Outcome | None]] = []
+    for tenant in live_tenants():
+        with tenant_scope(tenant):
+            try:
+                outcome = search(tenant, SearchQuery(text=text, size=per_tenant, with_facets=False))
+            except SearchUnavailable:
+                groups.append((tenant, None))
+                continue
+        if outcome.result.total:
+            groups.append((tenant, outcome))
+    groups.sort(key=lambda group: -(group[1].result.total if group[1] else 0))
+    return groups
+
+
+# -- the query log ----------------------------------------------------------------------------------------------
+
+def loggable(text: str) -> bool:
+    return bool(text) and not _PERSONAL.search(text)
+
+
+def record_query(tenant: Tenant, text: str, total: int, today: date | None = None) -> None:
+    """Count one search of ``text`` today (the tenant's calendar); commits in a savepoint of its own."""
+    from marketplace.catalog.admin import tenant_today
+
+    text = analyser().fold(clean_text(text))
+    if not loggable(text):
+        return
+    day = today or tenant_today(tenant)
+    zero = 1 if total == 0 else 0
+    with tenant_scope(tenant):
+        changed = db.session.execute(
+            update(SearchQueryStat)
+            .where(SearchQueryStat.day == day, SearchQueryStat.query == text)
+            .values(searches=SearchQueryStat.searches + 1, zero_results=SearchQueryStat.zero_results + zero)
+            .execution_options(synchronize_session=False)).rowcount
+        if not changed:
+            try:
+                with db.session.begin_nested():
+                    db.session.add(SearchQueryStat(tenant_id=tenant.id, day=day, query=text, searches=1,
+                                                   zero_results=zero))
+            except IntegrityError:  # another worker logged the same query first: count on its row
+                record_query(tenant, text, total, day)
+                return
+        db.session.commit()
+
+
+@dataclass(frozen=True)
+class QueryCount:
+    query: str
+    searches: int
+    zero_results: int
+
+
+def query_report(tenant: Tenant, days: int = 30, limit: int = 20) -> tuple[list[QueryCount], list[QueryCount]]:
+    """The most searched queries, and the most searched queries that found nothing, over ``days`` days."""
+    from marketplace.catalog.admin import tenant_today
+
+    since = tenant_today(tenant) - timedelta(days=days - 1)
+    searches = func.sum(SearchQueryStat.searches)
+    zero = func.sum(SearchQueryStat.zero_results)
+    base = (select(SearchQueryStat.query, searches, zero).where(SearchQueryStat.day >= since)
+            .group_by(SearchQueryStat.query))
+    with tenant_scope(tenant):
+        top = [QueryCount(*row) for row in db.session.execute(
+            base.order_by(searches.desc(), SearchQueryStat.query).limit(limit))]
+        empty = [QueryCount(*row) for row in db.session.execute(
+            base.having(zero > 0).order_by(zero.desc(), SearchQueryStat.query).limit(limit))]
+    return top, empty
+
+
+# -- health -----------------------------------------------------------------------------------------------------
+
+def health() -> tuple[bool, str]:
+    """Each backend that a live tenant uses, checked once: ``/healthz`` reports the first that fails."""
+    details = []
+    seen = set()
+    try:
+        tenants = live_tenants()
+    except Exception:  # the database check reports that failure; check the default backend alone
+        db.session.rollback()
+        tenants = []
+    choices = {("embedded", "{}")}
+    for tenant in tenants:
+        settings = module_settings["search"]
+        choices.add((settings.get(tenant, "provider"), json.dumps(settings.get(tenant, "options"), sort_keys=True)))
+    ok = True
+    for name, options in sorted(choices):
+        if (name, options) in seen:
+            continue
+        seen.add((name, options))
+        try:
+            healthy, detail = backend(name, json.loads(options)).health()
+        except Exception as exc:
+            healthy, detail = False, f"{name}: {exc}"
+        ok = ok and healthy
+        details.append(detail)
+    return ok, "; ".join(details)
