@@ -42,7 +42,7 @@ test: $(VENV)/.dev translations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check marketplace tests migrations wsgi.py
+	$(BIN)/ruff check marketplace tests migrations bench wsgi.py gunicorn.conf.py
 
 # Refresh the English catalogue from the Chinese source strings, then translate what is new.
 extract-messages: $(VENV)/.runtime

@@ -72,6 +72,11 @@ class Analyser:
             self._jieba.add_word(word, freq=None)
         self._stemmer = snowballstemmer.stemmer("english")
         self._stem = lru_cache(maxsize=65536)(self._stemmer.stemWord)
+        # Catalogues repeat their words (复合肥, 陕西洛川, shop and category names): segment each run once.
+        self._search_words = lru_cache(maxsize=262144)(
+            lambda run: tuple(w for w in self._jieba.cut_for_search(run, HMM=False) if w.strip()))
+        self._words = lru_cache(maxsize=262144)(
+            lambda run: tuple(w for w in self._jieba.cut(run, HMM=False) if w.strip()))
         self._folding = _traditional_to_simplified()
 
     # -- normalising ---------------------------------------------------------------------------------------------
@@ -95,7 +100,7 @@ class Analyser:
         tokens: list[str] = []
         for kind, value in self._tokens(self.fold(text)):
             if kind == "hanzi":
-                tokens.extend(w for w in self._jieba.cut_for_search(value, HMM=False) if w.strip())
+                tokens.extend(self._search_words(value))
             elif kind == "latin":
                 tokens.append(self._stem(value))
             else:
@@ -118,7 +123,7 @@ class Analyser:
             if kind != "hanzi":
                 continue
             run_initials = []
-            for word in self._jieba.cut(value, HMM=False):
+            for word in self._words(value):
                 syllables = _syllables(word)
                 if not syllables:
                     continue
@@ -139,8 +144,8 @@ class Analyser:
         terms: list[Term] = []
         for kind, value in self._tokens(self.fold(query)):
             if kind == "hanzi":
-                for word in self._jieba.cut(value, HMM=False):
-                    if word.strip() and word not in STOP_WORDS:
+                for word in self._words(value):
+                    if word not in STOP_WORDS:
                         terms.append(Term(word, "hanzi", _hanzi_alternatives(word)))
             elif kind == "latin":
                 if value in STOP_WORDS:
@@ -155,7 +160,7 @@ class Analyser:
     def syllables(self, query: str) -> str:
         """The pinyin of a query's hanzi, as words: for "did you mean" when a hanzi query finds nothing."""
         return " ".join("".join(_syllables(word)) for kind, value in self._tokens(self.fold(query))
-                        if kind == "hanzi" for word in self._jieba.cut(value, HMM=False))
+                        if kind == "hanzi" for word in self._words(value))
 
     def highlight(self, text: str, terms: list[Term]) -> Markup:
         """``text`` with the words a query matched marked: by hanzi, by English word, or by pinyin."""
@@ -180,7 +185,7 @@ class Analyser:
                     if self._stem(run) in latin:
                         spans.append((start, match.end()))
                     continue
-                for word in self._jieba.cut(run, HMM=False):
+                for word in self._words(run):
                     syllables = _syllables(word)
                     if syllables and ("".join(syllables) in latin or "".join(s[0] for s in syllables) in latin):
                         spans.append((start, start + len(word)))
@@ -200,6 +205,8 @@ class Analyser:
 
 
 def _spell_units(value: str) -> str:
+    if value[-1].isascii():
+        return value
     for spelling, unit in UNIT_SPELLINGS.items():
         if value.endswith(spelling):
             return value[: -len(spelling)] + unit
