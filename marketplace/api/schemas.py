@@ -12,13 +12,14 @@ import re
 
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from marketplace.catalog import packs
 from marketplace.catalog.models import UNITS
 from marketplace.core.i18n import localised
 from marketplace.media.storage import DERIVED_WIDTHS
 from marketplace.media.views import image_url
+from marketplace.search.backend import SORTS
 from marketplace.tenancy.context import current_tenant
 from marketplace.tenancy.manifests import SLUG
 
@@ -112,7 +113,8 @@ class Problem(Schema):
     status = fields.Integer(metadata={"description": "The HTTP status.", "example": 422})
     code = fields.String(metadata={
         "description": "Stable code: not_found, validation_failed, invalid_json, token_missing, token_invalid, "
-                       "token_wrong_shop, token_forbidden, conflict, unavailable, bad_request…",
+                       "token_wrong_shop, token_forbidden, conflict, unavailable, search_unavailable, "
+                       "bad_request…",
         "example": "validation_failed"})
     title = fields.String(metadata={"description": "A short message for people, in the request's language."})
     detail = fields.String(metadata={"description": "More about this occurrence, when there is more to say."})
@@ -317,6 +319,104 @@ class ProductQuery(Schema):
     shop = Slug(metadata={"description": "A shop slug."})
     page = fields.Integer(load_default=1, validate=_range(1, 10_000))
     page_size = fields.Integer(load_default=20, validate=_range(1, 100))
+
+
+# -- search ---------------------------------------------------------------------------------------------------
+
+#: ``attr=<name>:<value>``: attribute names are identifiers; values as long as the index keeps them.
+_ATTRIBUTE_FILTER = re.compile(r"([a-z][a-z0-9_]{0,62}):(.{1,60})")
+
+
+class AttributeFilter(Text):
+    """One attribute filter, ``<name>:<value>`` (e.g. ``total_nutrient_pct:45``), loaded as (name, value)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        match = _ATTRIBUTE_FILTER.fullmatch(super()._deserialize(value, attr, data, **kwargs).strip())
+        if match is None or not match.group(2).strip():
+            raise ValidationError(str(_l("应为“属性名:值”，例如 total_nutrient_pct:45。")))
+        return match.group(1), match.group(2).strip()
+
+
+class SearchArgs(Schema):
+    q = Text(load_default="", validate=_length(0, 200), metadata={
+        "description": "What to look for: Chinese words (苹果), pinyin (pingguo), pinyin initials (pg), traditional "
+                       "characters (蘋果), English, units and grades (15-15-15, 5kg). Empty: every product on sale.",
+        "example": "苹果"})
+    category = fields.Integer(validate=_range(1), metadata={
+        "description": "A category id; its sub-categories' products are included."})
+    shop = fields.Integer(validate=_range(1), metadata={"description": "A shop id."})
+    price_min = fields.Integer(validate=_range(0), metadata={
+        "description": "The product's lowest unit price is at least this, in minor units (fen)."})
+    price_max = fields.Integer(validate=_range(0), metadata={
+        "description": "The product's lowest unit price is below this (exclusive, like the price facet's buckets), "
+                       "in minor units (fen)."})
+    in_stock = fields.Boolean(load_default=False, metadata={
+        "description": "Only products that can be bought now (stock for at least the minimum order)."})
+    attr = fields.List(AttributeFilter(), load_default=list, validate=_length(0, 20), metadata={
+        "description": "Attribute filters, repeatable: attr=<name>:<value>, e.g. attr=total_nutrient_pct:45. "
+                       "Several values of one attribute: any of them; several attributes: all of them. "
+                       "The facets attr.<name> list the names and values there are.",
+        "example": ["fertiliser_kind:compound"]})
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS, error=_l("应为以下之一：{choices}。")),
+                         metadata={"description": "relevance (best match, then newest), price_asc and price_desc "
+                                                  "(by the lowest price), newest, sales (best-selling)."})
+    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
+    per_page = fields.Integer(load_default=20, validate=_range(1, 100))
+
+    @validates_schema
+    def _prices_in_order(self, data, **kwargs):
+        if "price_min" in data and "price_max" in data and data["price_max"] <= data["price_min"]:
+            raise ValidationError(str(_l("应大于 price_min。")), "price_max")
+
+    @post_load
+    def _attributes_by_name(self, data, **kwargs):
+        attributes: dict[str, list[str]] = {}
+        for name, value in data.pop("attr"):
+            attributes.setdefault(name, []).append(value)
+        data["attributes"] = attributes
+        return data
+
+
+class FacetValueOut(Schema):
+    value = fields.String(metadata={
+        "description": "What to filter by: an id for category and shop; \"<lower>-<upper>\" in fen for price "
+                       "(price_min=<lower>&price_max=<upper>; no upper: and above); \"true\" for in_stock; the "
+                       "stored value for attr.<name> (attr=<name>:<value>)."})
+    count = fields.Integer(metadata={"description": "Products matching the query and every filter with this value."})
+    label = fields.String(metadata={"description": "The value as people read it, in the request's language."})
+
+
+class SearchPage(Schema):
+    """One page of search results, with the facets of everything that matched."""
+
+    items = fields.List(fields.Nested(ProductSummary), metadata={
+        "description": "In the order asked for; a product taken off sale a moment ago is left out."})
+    total = fields.Integer(metadata={"description": "Products matching the query and filters, on all pages."})
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer(metadata={"description": "How many pages there are (0 when nothing matches)."})
+    facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueOut)), metadata={
+        "description": "Counts by facet: category, shop, price, in_stock, and attr.<name> for each attribute "
+                       "offered as a filter; values by count, most first."})
+    did_you_mean = fields.String(metadata={
+        "description": "When nothing matched: words that sound the same and do find products (平果 → 苹果); "
+                       "otherwise empty."})
+
+
+class SuggestArgs(Schema):
+    q = Text(load_default="", validate=_length(0, 100), metadata={
+        "description": "What has been typed so far; the last word may be unfinished (pingg, pg).",
+        "example": "pingg"})
+
+
+class SuggestionOut(Schema):
+    text = fields.String(metadata={"description": "What to show and to search for."})
+    kind = fields.String(metadata={"enum": ["product", "category", "shop"]})
+    ref = fields.Integer(metadata={"description": "The id of the product, category or shop."})
+
+
+class SuggestionList(Schema):
+    suggestions = fields.List(fields.Nested(SuggestionOut), metadata={"description": "Best first; at most 8."})
 
 
 # -- writing --------------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http
 import json
+import logging
+import math
 
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, render_template, request, url_for
@@ -17,17 +19,26 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
 from flask_smorest.utils import prepare_response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from marketplace.api import auth, schemas, services
+from marketplace.catalog import packs
 from marketplace.catalog import services as catalog
+from marketplace.catalog.models import Category, Product
 from marketplace.catalog.services import CatalogError
 from marketplace.core.errors import MESSAGES
+from marketplace.core.i18n import format_money
 from marketplace.extensions import csrf, db
+from marketplace.search import services as search
+from marketplace.search.backend import SearchQuery, SearchUnavailable
 from marketplace.shops import services as shops
+from marketplace.shops.models import Shop, ShopStatus
 from marketplace.storefront.views import _tenant_must_be_open
+from marketplace.tenancy.context import current_tenant
 from marketplace.tenancy.manifests import SLUG
 from marketplace.tenancy.views import SlugConverter
 
@@ -45,6 +56,8 @@ API_CONFIG = {
                                 "stable `code`."},
     },
 }
+
+log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 
@@ -82,6 +95,9 @@ ERROR_RESPONSES = {
     422: "请求未通过校验，errors 逐字段说明（code: validation_failed）。",
     503: "街区或市场已暂停营业（code: unavailable）。",
 }
+#: The search operations' 503: the tenant may be suspended, or its search backend down.
+SEARCH_UNAVAILABLE = ("街区或市场已暂停营业（code: unavailable），或搜索服务暂时无法回答（code: search_unavailable）；"
+                      "其他接口照常可用。")
 
 
 # -- the flask-smorest pieces -----------------------------------------------------------------------------------
@@ -152,9 +168,9 @@ def _errors(blueprint: ApiBlueprint, *statuses: int):
 # -- errors -------------------------------------------------------------------------------------------------------
 
 def problem_response(status: int, code: str, *, detail: str | None = None, errors: dict[str, str] | None = None,
-                     headers: dict[str, str] | None = None):
+                     headers: dict[str, str] | None = None, title: str | None = None):
     """A problem-details response; the same shape as marketplace.core.errors.problem, plus ``errors``."""
-    title = TITLES.get(status) or MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])[1]
+    title = title or TITLES.get(status) or MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])[1]
     body = {"type": "about:blank", "status": status, "code": code, "title": str(title)}
     if detail:
         body["detail"] = detail
@@ -238,6 +254,17 @@ for _blueprint in (catalog_blueprint, merchant_blueprint):
     _blueprint.before_request(_tenant_must_be_open)
 
 
+def _on_search_unavailable(exc: SearchUnavailable):
+    # The backend is down (or its index unreadable): a clear 503 for this call, the rest of the API still works.
+    db.session.rollback()
+    log.warning("search unavailable: %s", exc)
+    return problem_response(503, "search_unavailable", title=_("搜索暂时不可用，请稍后再试。"),
+                            detail=_("店铺、分类和商品列表的接口照常可用。"))
+
+
+catalog_blueprint.register_error_handler(SearchUnavailable, _on_search_unavailable)
+
+
 # -- public catalog -----------------------------------------------------------------------------------------------
 
 @catalog_blueprint.route("/shops")
@@ -300,6 +327,124 @@ def get_product(product_id: int):
     if product is None:
         abort(404)
     return product
+
+
+# -- search -------------------------------------------------------------------------------------------------------
+
+def _search_errors(view):
+    """The errors a search operation documents: 404, and a 503 that may also mean the backend is down."""
+    view = _errors(catalog_blueprint, 404)(view)
+    return catalog_blueprint.alt_response(503, schema=schemas.Problem, description=SEARCH_UNAVAILABLE,
+                                          content_type=PROBLEM)(view)
+
+
+def _filters_must_exist(args: dict) -> None:
+    """A category or shop id that is not the tenant's is a mistake to point out, not an empty page."""
+    if "category" in args and db.session.scalar(select(Category.id).where(Category.id == args["category"])) is None:
+        raise CatalogError(_("找不到这个分类。"), "category")
+    shop_open = select(Shop.id).where(Shop.id == args.get("shop"), Shop.status == ShopStatus.active)
+    if "shop" in args and db.session.scalar(shop_open) is None:
+        raise CatalogError(_("找不到这个店铺。"), "shop")
+
+
+def _on_sale_in_order(ids: list[int]) -> list[Product]:
+    """The products with these ids that are still on sale, in this order, loaded as ``list_products`` loads them."""
+    if not ids:
+        return []
+    found = {product.id: product for product in db.session.scalars(
+        services._public_products().where(Product.id.in_(ids))
+        .options(selectinload(Product.shop), selectinload(Product.category), selectinload(Product.variants),
+                 selectinload(Product.images)))}
+    return [found[product_id] for product_id in ids if product_id in found]
+
+
+def _price_label(bucket: str) -> str:
+    lower, _sep, upper = bucket.partition("-")
+    if not lower.isdigit() or not (upper.isdigit() or upper == ""):
+        return bucket
+    currency = current_tenant.currency
+    if not upper:
+        return _("%(price)s 以上", price=format_money(int(lower), currency))
+    return f"{format_money(int(lower), currency)}–{format_money(int(upper), currency)}"
+
+
+def _attribute_label(name: str, value: str) -> str:
+    """The value as the product type shows it (a choice's label, with its unit, 是/否); options as they are."""
+    for product_type in packs.all_product_types():
+        attribute = product_type.attribute(name)
+        if attribute is None:
+            continue
+        if attribute.type == packs.AttributeType.boolean:
+            return attribute.display(value == "true")
+        if attribute.type != packs.AttributeType.enum or any(c.value == value for c in attribute.choices):
+            return attribute.display(value)
+    return value
+
+
+def _labelled_facets(facets: dict) -> dict[str, list[dict]]:
+    """The backend's facet counts with a label for each value (category and shop names in two queries)."""
+    def ids(name: str) -> list[int]:
+        return [int(v.value) for v in facets.get(name, []) if v.value.isdigit()]
+
+    names = {}
+    if ids("category"):
+        names["category"] = {str(c.id): c.name() for c in db.session.scalars(
+            select(Category).where(Category.id.in_(ids("category"))))}
+    if ids("shop"):
+        names["shop"] = {str(s.id): s.name() for s in db.session.scalars(select(Shop).where(Shop.id.in_(ids("shop"))))}
+    labelled = {}
+    for name, values in facets.items():
+        items = []
+        for facet in values:
+            if name in names:
+                label = names[name].get(facet.value, facet.value)
+            elif name == "price":
+                label = _price_label(facet.value)
+            elif name == "in_stock":
+                label = _("有货")
+            elif name.startswith("attr."):
+                label = _attribute_label(name[5:], facet.value)
+            else:
+                label = facet.value
+            items.append({"value": facet.value, "count": facet.count, "label": label})
+        labelled[name] = items
+    return labelled
+
+
+@catalog_blueprint.route("/search")
+@catalog_blueprint.arguments(schemas.SearchArgs, location="query")
+@catalog_blueprint.response(200, schemas.SearchPage)
+@_search_errors
+def search_products(args: dict):
+    """搜索商品
+
+    按汉字、拼音、拼音首字母、繁体字或英文搜索在售商品，如 苹果、pingguo、pg、蘋果、复合肥 15-15-15。
+    可按分类（含子分类）、店铺、价格区间、是否有货和属性（attr=属性名:值，可重复）筛选，按相关度、价格、
+    上架时间或销量排序。facets 给出每个筛选项的可选值及其商品数；什么也没找到时，did_you_mean 给出读音相同、
+    能找到商品的词。搜索服务暂时不可用时回答 503（code: search_unavailable）。
+    """
+    _filters_must_exist(args)
+    query = SearchQuery(text=args["q"], category_id=args.get("category"), shop_id=args.get("shop"),
+                        price_min=args.get("price_min"), price_max=args.get("price_max"), in_stock=args["in_stock"],
+                        attributes=args["attributes"], sort=args["sort"], page=args["page"], size=args["per_page"])
+    outcome = search.search(current_tenant._get_current_object(), query, record=True)
+    result = outcome.result
+    return {"items": _on_sale_in_order(result.ids), "total": result.total, "page": args["page"],
+            "per_page": args["per_page"], "pages": math.ceil(result.total / args["per_page"]),
+            "facets": _labelled_facets(result.facets), "did_you_mean": outcome.did_you_mean}
+
+
+@catalog_blueprint.route("/search/suggest")
+@catalog_blueprint.arguments(schemas.SuggestArgs, location="query")
+@catalog_blueprint.response(200, schemas.SuggestionList)
+@_search_errors
+def search_suggestions(args: dict):
+    """搜索建议
+
+    输入框的自动补全：标题、分类名或店铺名以所输入内容开头的商品、分类和店铺，拼音和拼音首字母同样可用
+    （pingg、pg）。搜索服务暂时不可用时回答 503（code: search_unavailable）。
+    """
+    return {"suggestions": search.suggest(current_tenant._get_current_object(), args["q"])}
 
 
 # -- merchant writes ----------------------------------------------------------------------------------------------

@@ -139,9 +139,9 @@ def tenant_brand():
 
 
 def register(app) -> None:
-    from marketplace.console import catalog_admin, imports, licences, products, quotes
+    from marketplace.console import catalog_admin, imports, licences, products, quotes, search_log
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
-    for module in (products, imports, catalog_admin, quotes, licences):
+    for module in (products, imports, catalog_admin, quotes, licences, search_log):
         app.register_blueprint(module.blueprint)

@@ -78,6 +78,7 @@ class Analyser:
         self._words = lru_cache(maxsize=262144)(
             lambda run: tuple(w for w in self._jieba.cut(run, HMM=False) if w.strip()))
         self._folding = _traditional_to_simplified()
+        _syllables("拼音")  # pypinyin loads its dictionaries on first use: here, not in a worker's first request
 
     # -- normalising ---------------------------------------------------------------------------------------------
 
@@ -135,6 +136,12 @@ class Analyser:
                     tokens.append(initials)
             if len(run_initials) > 1:
                 tokens.append("".join(run_initials))
+            # The words inside longer words too, as search mode finds them: fushi for 富士 in 红富士.
+            for word in self._search_words(value):
+                syllables = _syllables(word)
+                if len(syllables) > 1:
+                    tokens.append("".join(syllables))
+                    tokens.append("".join(s[0] for s in syllables))
         return list(dict.fromkeys(tokens))
 
     # -- queries -------------------------------------------------------------------------------------------------
@@ -186,9 +193,12 @@ class Analyser:
                         spans.append((start, match.end()))
                     continue
                 for word in self._words(run):
-                    syllables = _syllables(word)
-                    if syllables and ("".join(syllables) in latin or "".join(s[0] for s in syllables) in latin):
-                        spans.append((start, start + len(word)))
+                    # The word, or a word inside it (富士 in 红富士), whose pinyin or initials were searched.
+                    for inner in dict.fromkeys([word, *self._search_words(word)]):
+                        syllables = _syllables(inner)
+                        if syllables and ("".join(syllables) in latin or "".join(s[0] for s in syllables) in latin):
+                            offset = start + word.find(inner)
+                            spans.append((offset, offset + len(inner)))
                     start += len(word)
         return spans
 

@@ -158,7 +158,7 @@ class EmbeddedBackend(SearchBackend):
         numbers = [int(p.stem.split("-")[1]) for p in folder.glob("gen-*.sqlite3")]
         path = folder / f"gen-{max(numbers, default=0) + 1:06d}.sqlite3"
         connection = sqlite3.connect(path)
-        connection.executescript(SCHEMA)
+        connection.executescript(f"BEGIN; {SCHEMA} COMMIT;")  # one transaction: one fsync, not one per table
         connection.close()
         return path
 
@@ -199,6 +199,12 @@ class EmbeddedBackend(SearchBackend):
             _remove(connection, ids)
 
     def reindex(self, tenant: TenantIndex, documents: Iterator[SearchDocument]) -> int:
+        try:
+            return self._reindex(tenant, documents)
+        except (OSError, sqlite3.Error) as exc:  # the disk or the index file: an outage, said in one line
+            raise SearchUnavailable(f"embedded reindex failed: {exc}") from exc
+
+    def _reindex(self, tenant: TenantIndex, documents: Iterator[SearchDocument]) -> int:
         folder = self._folder(tenant)
         with self._locked(folder):
             generation = self._new_generation(folder)

@@ -4,8 +4,8 @@ The ORM session reports what each flush touched (products, variants, price tiers
 ids wait in ``session.info`` until the transaction commits, and are dropped when it rolls back. After the
 commit they become one ``sync`` per tenant:
 
-* inline (no Redis, or ``SEARCH_INDEXING = "inline"``): at the end of the request or app context, or
-  before the next search in the same context, so a process always reads its own writes;
+* inline (no Redis, or ``SEARCH_INDEXING = "inline"``): at the end of the next request or app context of
+  the process, or before its next search, so a process always reads its own writes;
 * on the RQ queue when Redis is configured (``SEARCH_INDEXING = "auto"``, the default, or ``"queue"``).
 
 ``sync`` reads the products' current state from the database and writes or deletes their documents, so
@@ -19,9 +19,11 @@ it runs are noted in ``search_journal`` and synced again once it has switched, s
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
+from flask.globals import app_ctx
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 KINDS = ("product", "variant", "shop", "category")
 _PENDING = "search_pending"
+#: Set while the session's transaction has flushed writes (whatever they touched), cleared at its end.
+_WRITTEN = "search_written"
+_lock = threading.Lock()
 _REINDEX_MARK = 0
 
 
@@ -58,6 +63,7 @@ def _touched(obj) -> tuple[str, int] | None:
 
 
 def _after_flush(session: Session, _context) -> None:
+    session.info[_WRITTEN] = True
     for obj in (*session.new, *session.dirty, *session.deleted):
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
@@ -83,18 +89,26 @@ def _after_commit(session: Session) -> None:
     if not pending or not has_app_context():
         return
     mode = current_app.config["MARKETPLACE"]["SEARCH_INDEXING"]
-    queued = mode == "queue" or (mode == "auto" and current_app.config["MARKETPLACE"].get("REDIS_URL"))
+    # Without Redis there is no queue: "queue" would make jobs.enqueue run the sync here, in after_commit,
+    # where the session can emit no SQL. Run it inline instead.
+    queued = mode != "inline" and bool(current_app.config["MARKETPLACE"].get("REDIS_URL"))
     for tenant_id, touched in pending.items():
         args = (tenant_id, *(sorted(touched[k]) for k in KINDS))
         if queued:
             enqueue("marketplace.search.indexing.sync", *args)  # no SQL here: the session is between transactions
         else:
-            g.setdefault("search_after_commit", []).append(args)
+            with _lock:
+                _committed(current_app).append((_context_id(), args))
 
 
 def _after_soft_rollback(session: Session, previous) -> None:
     if previous.parent is None:  # the whole transaction, not a savepoint inside it
         session.info.pop(_PENDING, None)
+
+
+def _after_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # committed, rolled back or closed: nothing of it is uncommitted any more
+        session.info.pop(_WRITTEN, None)
 
 
 def install() -> None:
@@ -104,19 +118,57 @@ def install() -> None:
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+    event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
-def run_pending() -> None:
-    """Sync what this app context committed (inline mode); a failure is logged, the page still answers."""
-    if not has_app_context():
+def _committed(app) -> list:
+    """Changes this process committed and has not synced yet (inline mode), for any request or command."""
+    return app.extensions.setdefault("search_committed", [])
+
+
+def _context_id() -> int:
+    return id(app_ctx._get_current_object())
+
+
+def run_pending(*, everyone: bool = True) -> None:
+    """Sync what this process committed (inline mode); a failure is logged, the page still answers.
+
+    Searches sync every context's commits (a process reads its own writes); the end of a request or command
+    syncs only its own, so a request never pays for work another context left behind.
+    """
+    if not has_app_context() or _unfinished(db.session()):
         return
-    while g.get("search_after_commit"):
-        args = g.search_after_commit.pop(0)
-        try:
-            sync(*args)
-        except Exception:  # the index is a copy: a reindex repairs it; the user's change is already saved
-            log.exception("search index update failed for tenant %s", args[0])
-            db.session.rollback()
+    mine = _context_id()
+    while True:
+        with _lock:
+            pending = _committed(current_app)
+            committed = [args for owner, args in pending if everyone or owner == mine]
+            pending[:] = [] if everyone else [(owner, args) for owner, args in pending if owner != mine]
+        if not committed:
+            return
+        # One sync per tenant for every commit so far: a shop change and fifty product commits read each
+        # product once, not once per commit that mentioned it.
+        merged: dict[int, list[set]] = {}
+        for tenant_id, *ids in committed:
+            for known, more in zip(merged.setdefault(tenant_id, [set() for _ in KINDS]), ids, strict=True):
+                known.update(more)
+        for tenant_id, ids in merged.items():
+            _sync_logged(tenant_id, *(sorted(i) for i in ids))
+
+
+def _unfinished(session: Session) -> bool:
+    """Whether the session's transaction holds uncommitted writes. ``sync`` reads through this session, so it
+    would index them (and later a rollback would not take them out), and its journal commit would commit
+    them: the sync waits for the transaction to end."""
+    return bool(session.info.get(_WRITTEN) or session.new or session.dirty or session.deleted)
+
+
+def _sync_logged(*args) -> None:
+    try:
+        sync(*args)
+    except Exception:  # the index is a copy: a reindex repairs it; the user's change is already saved
+        log.exception("search index update failed for tenant %s", args[0])
+        db.session.rollback()
 
 
 def init_app(app) -> None:
@@ -125,13 +177,15 @@ def init_app(app) -> None:
 
 
 def _run_pending_after_request(response):
-    run_pending()
+    run_pending(everyone=False)
     return response
 
 
 def _run_pending_at_teardown(_exc) -> None:
-    if g.get("search_after_commit"):
-        run_pending()
+    mine = _context_id()
+    if any(owner == mine for owner, _args in _committed(current_app)):
+        db.session.rollback()  # what the request left uncommitted is discarded anyway: never index it
+        run_pending(everyone=False)
         db.session.remove()
 
 

@@ -72,6 +72,15 @@ def backend_for(tenant: Tenant) -> SearchBackend:
     return backend(name, options)
 
 
+def choice_problem(name: str, options: dict) -> str | None:
+    """Why a tenant cannot choose this backend with these options (manifests check this), or None."""
+    try:
+        check_options(backend_class(name), options)
+    except BackendError as error:
+        return str(error)
+    return None
+
+
 def backend(name: str, options: dict | None = None) -> SearchBackend:
     cls = backend_class(name)
     clean = check_options(cls, options or {})
@@ -109,7 +118,7 @@ def search(tenant: Tenant, query: SearchQuery, *, record: bool = False) -> Outco
     """Search the tenant's index. Raises ``SearchUnavailable`` when the backend cannot answer."""
     indexing.run_pending()  # this process's own committed changes first
     prepare(query)
-    backend = backend_for(tenant)
+    backend = _configured_backend(tenant)
     result = _guarded(lambda: backend.search(index_of(tenant), query))
     outcome = Outcome(query=query, result=result)
     if result.total == 0 and query.terms:
@@ -117,6 +126,15 @@ def search(tenant: Tenant, query: SearchQuery, *, record: bool = False) -> Outco
     if record and query.text and query.page == 1:
         record_query(tenant, query.text, result.total)
     return outcome
+
+
+def _configured_backend(tenant: Tenant) -> SearchBackend:
+    """The tenant's backend; a provider that cannot be loaded is an outage to residents (and logged loudly)."""
+    try:
+        return backend_for(tenant)
+    except BackendError as exc:
+        log.exception("search backend of tenant %s is misconfigured", tenant.slug)
+        raise SearchUnavailable(str(exc)) from exc
 
 
 def _guarded(call):
@@ -150,7 +168,7 @@ def suggest(tenant: Tenant, text: str, limit: int = 8) -> list[Suggestion]:
     terms = analyser().terms(clean_text(text))
     if not terms:
         return []
-    backend = backend_for(tenant)
+    backend = _configured_backend(tenant)
     return _guarded(lambda: backend.suggest(index_of(tenant), terms, limit))
 
 

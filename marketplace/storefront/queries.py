@@ -62,6 +62,18 @@ def product_for_page(product_id: int) -> Product | None:
     return db.session.scalars(query).unique().first()
 
 
+def on_sale_by_ids(ids: list[int]) -> list[Product]:
+    """Products on sale with these ids, in the order given (search hits), with what their cards show.
+
+    Ids no longer on sale (the index lags a commit, or the shop was just suspended) are left out.
+    """
+    if not ids:
+        return []
+    found = {product.id: product for product in db.session.scalars(
+        _with_offer_rows(_on_sale()).where(Product.id.in_(ids))).unique()}
+    return [found[product_id] for product_id in ids if product_id in found]
+
+
 def category_by_slug(slug: str) -> Category | None:
     return db.session.scalar(select(Category).where(Category.slug == slug))
 

@@ -75,11 +75,12 @@ def open_only(blueprint: Blueprint) -> None:
 
 
 def register(app) -> None:
-    from marketplace.storefront import catalog, quotes
+    from marketplace.storefront import catalog, quotes, search
 
     app.register_blueprint(portal_blueprint)
     app.register_blueprint(tenant_blueprint)
-    for blueprint in (catalog.blueprint, quotes.blueprint):
+    app.register_blueprint(search.city_blueprint)
+    for blueprint in (catalog.blueprint, quotes.blueprint, search.blueprint):
         open_only(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(quotes.account_blueprint)

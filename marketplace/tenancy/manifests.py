@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_currency_name
+from flask import has_app_context
 from sqlalchemy import select
 
 from marketplace.catalog.models import Category
@@ -158,6 +159,13 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
         if not isinstance(options, dict):
             problems.append(f"[modules.{module_kind}.settings] must be a table")
             continue
+        if module_kind == "search" and has_app_context():
+            from marketplace.search.services import choice_problem
+
+            problem = choice_problem(spec["provider"], options)
+            if problem:
+                problems.append(f"[modules.search] {problem}")
+                continue
         modules[module_kind] = {"provider": spec["provider"], "options": options}
     layout = data.get("layout", {})
     if not isinstance(layout, dict):

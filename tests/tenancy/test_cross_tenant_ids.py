@@ -36,6 +36,8 @@ class IdRoute:
 ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("catalog.product", "GET"): IdRoute("/t/{tenant}/p/{product}"),
     ("catalog.category", "GET"): IdRoute("/t/{tenant}/c/{category_slug}"),
+    ("search.results", "GET"): IdRoute("/t/{tenant}/search?q=x&category={category}"),
+    ("search.suggest", "GET"): IdRoute("/t/{tenant}/search/suggest?q=x"),
     ("quotes.request_quote", "GET"): IdRoute("/t/{tenant}/p/{product}/quote"),
     ("quotes.request_quote", "POST"): IdRoute("/t/{tenant}/p/{product}/quote", "POST", {"quantity": "5"}),
     ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
@@ -85,6 +87,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("api_catalog.list_categories", "GET"): IdRoute("/api/v1/tenants/{tenant}/categories"),
     ("api_catalog.list_products", "GET"): IdRoute("/api/v1/tenants/{tenant}/products"),
     ("api_catalog.get_product", "GET"): IdRoute("/api/v1/tenants/{tenant}/products/{product}"),
+    ("api_catalog.search_products", "GET"): IdRoute("/api/v1/tenants/{tenant}/search?q=x&category={category}"),
+    ("api_catalog.search_suggestions", "GET"): IdRoute("/api/v1/tenants/{tenant}/search/suggest?q=x"),
     ("api_merchant.create_product", "POST"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/products", "POST",
                                                      {}, api=True),
     ("api_merchant.get_own_product", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/products/{product}",
@@ -108,7 +112,10 @@ TENANT_WIDE = {("merchant_products.index", "GET"), ("merchant_imports.upload", "
                ("operator_catalog.categories", "POST"), ("operator_catalog.licences", "GET"),
                ("api_catalog.list_shops", "GET"), ("api_catalog.list_categories", "GET"),
                ("api_catalog.list_products", "GET"), ("api_merchant.create_product", "POST"),
-               ("api_merchant.set_stock", "POST"), ("api_catalog.get_shop", "GET")}
+               ("api_merchant.set_stock", "POST"), ("api_catalog.get_shop", "GET"),
+               # Search: A's category id under B finds none of A's goods — the page ignores it, the API refuses it (4xx).
+               ("search.results", "GET"), ("search.suggest", "GET"), ("api_catalog.search_products", "GET"),
+               ("api_catalog.search_suggestions", "GET")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):

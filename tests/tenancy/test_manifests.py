@@ -47,7 +47,6 @@ provider = "agri"
 [modules.search]
 provider = "elasticsearch"
 [modules.search.settings]
-index = "nongzi"
 shards = 2
 
 [layout]
@@ -133,7 +132,7 @@ def test_sync_creates_a_tenant_from_its_manifest(cli, tmp_path):
 
     assert module_settings["catalog"].get(created, "provider") == "agri"
     assert module_settings["search"].get(created, "provider") == "elasticsearch"
-    assert module_settings["search"].get(created, "options") == {"index": "nongzi", "shards": 2}
+    assert module_settings["search"].get(created, "options") == {"shards": 2}
     assert module_settings["payment"].get(created, "provider") == "offline"  # not in the manifest: default
 
     with tenant_scope(created):
@@ -193,6 +192,7 @@ def test_sync_adds_categories_and_updates_domains_and_modules(cli, tmp_path):
     assert sync(cli, tmp_path).exit_code == 0
     edit(path, '"Www.nongzi.example.cn"', '"shop.nongzi.example.cn"')
     edit(path, 'provider = "elasticsearch"', 'provider = "embedded"')
+    edit(path, "shards = 2\n", "")  # the embedded backend has no options
     path.write_text(path.read_text(encoding="utf-8") + textwrap.dedent("""
         [[categories.children]]
         slug = "vegetable-seeds"
@@ -271,6 +271,9 @@ def test_invalid_manifest_lists_every_problem_and_applies_nothing(cli, tmp_path)
     ('"Www.nongzi.example.cn"', '"not a domain"', "domains must be a list of host names"),
     ('en = "Zhongyuan Farm Supplies Market"', 'en = ""', "[name] needs both zh and en"),
     ('provider = "agri"', 'provider = 3', '[modules.catalog] needs provider'),
+    ('provider = "elasticsearch"', 'provider = "solr"', "[modules.search] unknown search backend 'solr'"),
+    ("shards = 2", "shards = 2\nindex = \"shared\"", "[modules.search] search backend 'elasticsearch' has no option index"),
+    ("shards = 2", 'shards = "two"', "[modules.search] search option shards must be int"),
     ("[[categories]]\nslug = \"seeds\"", "[[categories]]\nslug = \"Seeds!\"", "slug 'Seeds!' must be lowercase"),
     ('slug = "nongzi"', 'slug = "nongzi', "cannot be read as TOML"),
 ])
