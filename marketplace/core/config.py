@@ -133,6 +133,8 @@ def _validate(values: dict) -> None:
                           f"(e.g. RFC_9106_LOW_MEMORY)")
     if values["SEARCH_INDEXING"] not in ("auto", "inline", "queue"):
         raise ConfigError(f"{PREFIX}SEARCH_INDEXING must be auto, inline or queue, not {values['SEARCH_INDEXING']!r}")
+    if values["SEARCH_INDEXING"] == "queue" and not values["REDIS_URL"]:
+        raise ConfigError(f"{PREFIX}SEARCH_INDEXING=queue needs {PREFIX}REDIS_URL: the jobs go on an RQ queue")
     if get_currency_name(values["DEFAULT_CURRENCY"], locale="en") == values["DEFAULT_CURRENCY"]:
         raise ConfigError(f"{PREFIX}DEFAULT_CURRENCY {values['DEFAULT_CURRENCY']!r} is not an ISO 4217 code")
 

@@ -9,7 +9,9 @@ where they keep the index and how they rank. The rules each backend follows:
   alternatives (a token, or a phrase of tokens); an empty query matches every document;
 * filters: the category or one of its descendants, the shop, the lowest price within a range, in stock,
   and attribute values (any of the values given for one attribute, all attributes given);
-* facets count the documents that match the query and every filter;
+* facets count the documents that match the query and every filter (the search service asks again, without
+  an attribute's own filter, for the counts of the attribute being filtered by, so its other values stay
+  on offer);
 * sorts: relevance (ties: newest first), price up or down (the lowest price), newest, best-selling;
 * a tenant's documents are never visible to another tenant's queries or suggestions.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
@@ -16,6 +17,7 @@ from marketplace.search.backend import SearchUnavailable
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 
+log = logging.getLogger(__name__)
 search = AppGroup("search", help="Search indexes: prepare the dictionaries, rebuild indexes.")
 
 
@@ -50,6 +52,10 @@ def reindex_command(tenant_slug: str | None):
         except SearchUnavailable as error:
             raise click.ClickException(_("%(tenant)s 的搜索服务不可用：%(error)s", tenant=tenant.slug,
                                          error=str(error))) from None
+        except Exception as error:  # a backend's own failure (a refused connection…): say which tenant, keep the trace
+            log.exception("reindex of %s failed", tenant.slug)
+            raise click.ClickException(_("%(tenant)s 的搜索服务不可用：%(error)s", tenant=tenant.slug,
+                                         error=type(error).__name__)) from None
         total += count
         click.echo(_("%(tenant)s：已索引 %(n)d 件商品。", tenant=tenant.slug, n=count))
     elapsed = time.perf_counter() - started

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from flask import current_app
@@ -120,12 +120,25 @@ def search(tenant: Tenant, query: SearchQuery, *, record: bool = False) -> Outco
     prepare(query)
     backend = _configured_backend(tenant)
     result = _guarded(lambda: backend.search(index_of(tenant), query))
+    if query.with_facets:
+        _count_other_choices(tenant, backend, query, result)
     outcome = Outcome(query=query, result=result)
     if result.total == 0 and query.terms:
         outcome.did_you_mean = _homophones(tenant, backend, query)
     if record and query.text and query.page == 1:
         record_query(tenant, query.text, result.total)
     return outcome
+
+
+def _count_other_choices(tenant: Tenant, backend: SearchBackend, query: SearchQuery, result: SearchResult) -> None:
+    """An attribute the resident filters by keeps offering its other values (any of them may be ticked):
+    its counts are taken with every filter but its own, from one more query per such attribute."""
+    for name, values in query.attributes.items():
+        if not values:
+            continue
+        others = replace(query, attributes={k: v for k, v in query.attributes.items() if k != name}, page=1, size=0)
+        counts = _guarded(lambda others=others: backend.search(index_of(tenant), others)).facets
+        result.facets[f"attr.{name}"] = counts.get(f"attr.{name}", [])
 
 
 def _configured_backend(tenant: Tenant) -> SearchBackend:

@@ -47,6 +47,8 @@ def test_production_refuses_a_short_secret_and_turns_on_secure_cookies():
     ("DEFAULT_TIMEZONE", "Mars/Olympus", "not a time zone"),
     ("ARGON2_PROFILE", "FASTEST_POSSIBLE", "not an argon2 profile"),
     ("DEFAULT_CURRENCY", "RMB", "not an ISO 4217 code"),
+    ("SEARCH_INDEXING", "later", "must be auto, inline or queue"),
+    ("SEARCH_INDEXING", "queue", "needs MARKETPLACE_REDIS_URL"),
 ])
 def test_unusable_values_name_the_variable(tmp_path, name, value, message):
     with pytest.raises(ConfigError, match=message) as error:

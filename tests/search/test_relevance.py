@@ -324,6 +324,22 @@ def test_size_facets_count_products_not_variants(app_ctx, catalogue):
     assert facet_counts(result, "attr.size")["M"] == with_m == 3
 
 
+@pytest.mark.parametrize("catalogue", ["apparel"], indirect=True)
+def test_an_attribute_being_filtered_keeps_offering_its_other_values(app_ctx, catalogue):
+    """Ticking 女装 narrows the results but still lists 男装 and 童装 with their own counts (any may be ticked),
+    while the other attributes count only what is shown."""
+    result = search(catalogue, "", attributes={"gender": ["women"]}).result
+    with tenant_scope(catalogue.tenant):
+        by_gender = dict(db.session.execute(
+            select(Product.attributes["gender"].as_string(), func.count(Product.id))
+            .where(Product.status == ProductStatus.active).group_by(Product.attributes["gender"].as_string())).all())
+    assert facet_counts(result, "attr.gender") == {k: v for k, v in by_gender.items() if k}
+    assert len(by_gender) > 2
+    shown = {p.id for p in catalogue.products.values() if p.attributes.get("gender") == "women"}
+    seasons = [p.attributes.get("season") for p in catalogue.products.values() if p.id in shown]
+    assert sum(facet_counts(result, "attr.season").values()) == len([s for s in seasons if s])
+
+
 @pytest.mark.parametrize("catalogue", ["street"], indirect=True)
 def test_a_category_filter_finds_products_of_its_subcategories(app_ctx, catalogue):
     fruit = catalogue.categories["fruit"]
