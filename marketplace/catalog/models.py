@@ -115,6 +115,9 @@ class Variant(TenantScoped, db.Model):
         CheckConstraint("stock >= 0", name="stock"),
         CheckConstraint("weight_g IS NULL OR weight_g >= 0", name="weight"),
         Index("ix_variants_product_id_price", "product_id", "price"),  # a product's lowest price, from the index
+        # Loading a page's variants: the tenant guard adds tenant_id = ?, and without this index SQLite (which
+        # has no statistics) reads every variant of the tenant through ix_variants_tenant_id instead.
+        Index("ix_variants_tenant_id_product_id", "tenant_id", "product_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +152,7 @@ class PriceTier(TenantScoped, db.Model):
         UniqueConstraint("variant_id", "min_quantity"),
         CheckConstraint("min_quantity >= 2", name="min_quantity"),
         CheckConstraint("unit_price >= 0", name="unit_price"),
+        Index("ix_price_tiers_tenant_id_variant_id", "tenant_id", "variant_id"),  # as for variants, above
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +167,7 @@ class ProductImage(TenantScoped, db.Model):
     """A product picture: the cleaned original is stored by content hash (see marketplace.media)."""
 
     __tablename__ = "product_images"
+    __table_args__ = (Index("ix_product_images_tenant_id_product_id", "tenant_id", "product_id"),)  # as for variants
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)

@@ -67,8 +67,10 @@ def _load(ids: list[int]) -> list[SimpleNamespace]:
             title=row.title, description=row.description, attributes=row.attributes, moq=row.moq,
             published_at=row.published_at, status=row.status, shop=shop, variants=[])
     variants = {}
-    for row in db.session.execute(select(Variant.id, Variant.product_id, Variant.price, Variant.stock, Variant.options)
-                                  .where(Variant.product_id.in_(products)).order_by(Variant.position, Variant.id)):
+    # Sorted here, not by SQL: ORDER BY position would lead SQLite away from the product_id index.
+    rows = db.session.execute(select(Variant.id, Variant.product_id, Variant.price, Variant.stock, Variant.options,
+                                     Variant.position).where(Variant.product_id.in_(products))).all()
+    for row in sorted(rows, key=lambda r: (r.position, r.id)):
         variant = variants[row.id] = SimpleNamespace(price=row.price, stock=row.stock, options=row.options, tiers=[])
         products[row.product_id].variants.append(variant)
     if variants:
