@@ -17,6 +17,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category, Product, ProductStatus, Variant
 from marketplace.catalog.services import CatalogError, ProductInput, VariantInput
 from marketplace.extensions import db
+from marketplace.search import indexing as search_indexing
 from marketplace.shops.models import Shop, ShopStatus
 
 #: Stock is an ``Integer`` column: PostgreSQL's int4 bounds it.
@@ -197,4 +198,6 @@ def set_stock(shop: Shop, items: list[dict]) -> list[tuple[str, int]]:
             raise CatalogError(message, f"items.{index}.adjust", {f"items.{index}.adjust": message})
         db.session.refresh(variant, ["stock"])
         levels.append((variant.sku, variant.stock))
+    # Bulk SQL: the session saw no change, so say which products the search index must look at again.
+    search_indexing.touch(shop.tenant_id, "product", {v.product_id for v in variants.values()})
     return levels

@@ -54,6 +54,11 @@ class Term:
     #: the word itself, an English stem, or the word's character bigrams as a phrase.
     alternatives: tuple[tuple[str, ...], ...]
 
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """What an unfinished word may start, in an index: as typed, or as its stem ("apples" → appl…)."""
+        return tuple(dict.fromkeys([self.text, *(tokens[0] for tokens in self.alternatives if len(tokens) == 1)]))
+
 
 class Analyser:
     """jieba, pypinyin and the folding tables, loaded once per process (see ``analyser()``)."""
@@ -146,16 +151,23 @@ class Analyser:
 
     # -- queries -------------------------------------------------------------------------------------------------
 
-    def terms(self, query: str) -> list[Term]:
-        """The words of a query, each with what may stand for it in an index."""
+    def terms(self, query: str, *, typing: bool = False) -> list[Term]:
+        """The words of a query, each with what may stand for it in an index.
+
+        ``typing``: the query is being typed (suggestions), so its last word is kept even when it is a stop
+        word — "an" may be the start of "anta".
+        """
+        tokens = list(self._tokens(self.fold(query)))
         terms: list[Term] = []
-        for kind, value in self._tokens(self.fold(query)):
+        for position, (kind, value) in enumerate(tokens):
+            last = typing and position == len(tokens) - 1
             if kind == "hanzi":
-                for word in self._words(value):
-                    if word not in STOP_WORDS:
+                words = self._words(value)
+                for index, word in enumerate(words):
+                    if word not in STOP_WORDS or (last and index == len(words) - 1):
                         terms.append(Term(word, "hanzi", _hanzi_alternatives(word)))
             elif kind == "latin":
-                if value in STOP_WORDS:
+                if value in STOP_WORDS and not last:
                     continue
                 stem = self._stem(value)
                 alternatives = ((stem,),) if stem == value else ((stem,), (value,))
@@ -286,7 +298,7 @@ _analysers: dict[tuple, Analyser] = {}
 def analyser() -> Analyser:
     """The process's analyser for the running app: its cache under the instance folder, its packs' words.
 
-    Built on first use; ``wsgi.py`` builds it before gunicorn forks, so workers share it.
+    Built on first use; ``gunicorn.conf.py`` builds it before gunicorn forks, so workers share it.
     """
     from flask import current_app
 

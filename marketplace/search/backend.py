@@ -165,7 +165,7 @@ class SearchBackend(ABC):
     @abstractmethod
     def suggest(self, tenant: TenantIndex, prefix_terms: list[Term], limit: int = 8) -> list[Suggestion]:
         """Product titles, category and shop names whose words start with the query; the last term is a
-        prefix (its text), the others whole words."""
+        prefix (any of ``Term.prefixes``), the others whole words."""
 
     @abstractmethod
     def reindex(self, tenant: TenantIndex, documents: Iterator[SearchDocument]) -> int:

@@ -84,8 +84,10 @@ SORTS = {
     "sales": [{"sales": "desc"}, {"published_at": "desc"}, {"id": "desc"}],
     "newest": [{"published_at": "desc"}, {"id": "desc"}],
 }
-#: Most values one facet lists (a tenant's categories, shops, or all attribute values together).
+#: Most values one facet lists (a tenant's categories or shops); attribute values share one aggregation, so
+#: theirs is larger — in practice every value is listed, as ``embedded`` does.
 FACET_SIZE = 1000
+ATTRIBUTE_FACET_SIZE = 20_000
 #: Elasticsearch's default ``index.max_result_window``: pages beyond it come back empty (with their total).
 MAX_RESULT_WINDOW = 10_000
 #: Suggestions: categories and shops before products at equal match quality (as ``embedded``).
@@ -374,7 +376,7 @@ def aggregations() -> dict:
         "shop": {"terms": {"field": "shop_id", "size": FACET_SIZE}},
         "price": {"range": {"field": "price_min", "ranges": ranges}},
         "in_stock": {"filter": {"term": {"in_stock": True}}},
-        "attributes": {"terms": {"field": "facets", "size": FACET_SIZE}},
+        "attributes": {"terms": {"field": "facets", "size": ATTRIBUTE_FACET_SIZE}},
     }
 
 
@@ -417,7 +419,8 @@ def suggest_request(prefix_terms: list[Term], limit: int) -> dict:
     *whole, last = prefix_terms
     weights = {"suggest_words": 1.0, "suggest_pinyin": 1.0}
     must = [term_clause(term, weights) for term in whole]
-    must.append({"bool": {"should": [{"prefix": {field: last.text}} for field in weights], "minimum_should_match": 1}})
+    must.append({"bool": {"should": [{"prefix": {field: prefix}} for field in weights for prefix in last.prefixes],
+                          "minimum_should_match": 1}})
     should = [{"term": {"kind": {"value": kind, "boost": boost}}} for kind, boost in KIND_BOOST.items()]
     return {"query": {"bool": {"must": must, "should": should}}, "size": limit * 4,
             "source": ["display", "kind", "ref"]}

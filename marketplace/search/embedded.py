@@ -27,6 +27,8 @@ import os
 import re
 import sqlite3
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +75,9 @@ SUGGEST_KINDS = {"product": 0, "category": 1, "shop": 2}
 #: Suggestions: categories and shops before products at equal match quality.
 SUGGEST_BOOST = {"category": 2.0, "shop": 1.5, "product": 1.0}
 BUSY_TIMEOUT_S = 30.0
+#: Connections a thread keeps open (one per tenant searched lately), and how often it drops stale ones.
+MAX_OPEN_PER_THREAD = 16
+SWEEP_EVERY_S = 60.0
 #: Documents per transaction while a reindex fills a new generation.
 REINDEX_BATCH = 5000
 KEEP_GENERATIONS = 2
@@ -85,7 +90,8 @@ def match_expression(terms: list[Term], prefix_last: bool = False) -> str:
     parts = []
     for position, term in enumerate(terms):
         if prefix_last and position == len(terms) - 1:
-            parts.append(_quote(term.text) + "*")
+            prefixes = [_quote(prefix) + "*" for prefix in term.prefixes]
+            parts.append(prefixes[0] if len(prefixes) == 1 else "(" + " OR ".join(prefixes) + ")")
             continue
         alternatives = [_quote(" ".join(tokens)) for tokens in term.alternatives]
         parts.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
@@ -129,9 +135,11 @@ class EmbeddedBackend(SearchBackend):
             return None
         return folder / name
 
-    def _connections(self) -> dict:
+    def _connections(self) -> OrderedDict:
+        """This thread's open connections by tenant slug, least recently used first."""
         if not hasattr(self._local, "connections"):
-            self._local.connections = {}
+            self._local.connections = OrderedDict()
+            self._local.swept = time.monotonic()
         return self._local.connections
 
     def _connect(self, tenant: TenantIndex, *, create: bool) -> sqlite3.Connection | None:
@@ -147,14 +155,37 @@ class EmbeddedBackend(SearchBackend):
                 if self._live(folder) is None:
                     self._publish(folder, self._new_generation(folder))
             return self._connect(tenant, create=False)
-        cached = self._connections().get(tenant.slug)
+        connections = self._connections()
+        cached = connections.get(tenant.slug)
         if cached is not None and cached[0] == key:
+            connections.move_to_end(tenant.slug)
+            self._sweep()
             return cached[1]
         if cached is not None:
             cached[1].close()
         connection = _open(self._live(folder))
-        self._connections()[tenant.slug] = (key, connection)
+        connections[tenant.slug] = (key, connection)
+        connections.move_to_end(tenant.slug)
+        while len(connections) > MAX_OPEN_PER_THREAD:  # the portal visits every tenant: keep the recent ones
+            connections.popitem(last=False)[1][1].close()
         return connection
+
+    def _sweep(self) -> None:
+        """Now and then, close connections to generations another process has replaced: they hold deleted
+        files open (and their disk space) until closed."""
+        if time.monotonic() - self._local.swept < SWEEP_EVERY_S:
+            return
+        self._local.swept = time.monotonic()
+        connections = self._connections()
+        for slug, (key, connection) in list(connections.items()):
+            try:
+                stamp = os.stat(self.root / slug / "CURRENT")
+                current = (stamp.st_ino, stamp.st_mtime_ns)
+            except FileNotFoundError:
+                current = None
+            if current != key:
+                connection.close()
+                del connections[slug]
 
     def _new_generation(self, folder: Path) -> Path:
         numbers = [int(p.stem.split("-")[1]) for p in folder.glob("gen-*.sqlite3")]

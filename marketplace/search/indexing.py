@@ -18,9 +18,12 @@ it runs are noted in ``search_journal`` and synced again once it has switched, s
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
 
 from flask import current_app, has_app_context
 from flask.globals import app_ctx
@@ -95,10 +98,13 @@ def _after_commit(session: Session) -> None:
     for tenant_id, touched in pending.items():
         args = (tenant_id, *(sorted(touched[k]) for k in KINDS))
         if queued:
-            enqueue("marketplace.search.indexing.sync", *args)  # no SQL here: the session is between transactions
-        else:
-            with _lock:
-                _committed(current_app).append((_context_id(), args))
+            try:
+                enqueue("marketplace.search.indexing.sync", *args)  # no SQL here: between transactions
+                continue
+            except Exception:  # Redis down: the change is saved; index it in this process instead of losing it
+                log.exception("could not queue a search index update; indexing it in this process")
+        with _lock:
+            _committed(current_app).append((_context_id(), args))
 
 
 def _after_soft_rollback(session: Session, previous) -> None:
@@ -136,7 +142,7 @@ def run_pending(*, everyone: bool = True) -> None:
     Searches sync every context's commits (a process reads its own writes); the end of a request or command
     syncs only its own, so a request never pays for work another context left behind.
     """
-    if not has_app_context() or _unfinished(db.session()):
+    if not has_app_context() or has_uncommitted_writes(db.session()):
         return
     mine = _context_id()
     while True:
@@ -146,6 +152,9 @@ def run_pending(*, everyone: bool = True) -> None:
             pending[:] = [] if everyone else [(owner, args) for owner, args in pending if owner != mine]
         if not committed:
             return
+        # Read what is committed now, not a snapshot this transaction took earlier (SQLite keeps one per read
+        # transaction): it holds no writes (checked above), so ending it loses nothing.
+        db.session.rollback()
         # One sync per tenant for every commit so far: a shop change and fifty product commits read each
         # product once, not once per commit that mentioned it.
         merged: dict[int, list[set]] = {}
@@ -156,7 +165,7 @@ def run_pending(*, everyone: bool = True) -> None:
             _sync_logged(tenant_id, *(sorted(i) for i in ids))
 
 
-def _unfinished(session: Session) -> bool:
+def has_uncommitted_writes(session: Session) -> bool:
     """Whether the session's transaction holds uncommitted writes. ``sync`` reads through this session, so it
     would index them (and later a rollback would not take them out), and its journal commit would commit
     them: the sync waits for the transaction to end."""
@@ -206,6 +215,24 @@ def _product_ids(product_ids, variant_ids, shop_ids, category_ids) -> set[int]:
 
 def sync(tenant_id: int, product_ids=(), variant_ids=(), shop_ids=(), category_ids=()) -> None:
     """Bring these products' documents in line with the database (a job: plain arguments only)."""
+    with _tenant_lock(tenant_id):  # two syncs of one product never cross: the later read is written last
+        _sync(tenant_id, product_ids, variant_ids, shop_ids, category_ids)
+
+
+@contextmanager
+def _tenant_lock(tenant_id: int):
+    """One sync at a time per tenant on this machine (web workers and job workers share the instance folder)."""
+    folder = Path(current_app.instance_path) / "search" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"tenant-{tenant_id}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sync(tenant_id: int, product_ids, variant_ids, shop_ids, category_ids) -> None:
     from marketplace.search import services
 
     tenant = db.session.get(Tenant, tenant_id)

@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from marketplace.core.db import writing
 from marketplace.extensions import db
 from marketplace.search import analysis, indexing
 from marketplace.search.analysis import Analyser
 from marketplace.search.backend import (
     BackendError,
+    FacetValue,
     SearchBackend,
     SearchQuery,
     SearchResult,
@@ -39,8 +42,10 @@ log = logging.getLogger(__name__)
 
 #: Longest query searched (and logged); the rest is dropped.
 MAX_QUERY_CHARACTERS = 100
-#: Queries with a run of this many digits, or an @, may be a phone, ID card or e-mail: never logged.
+#: Queries with a run of this many digits (spaces, dashes and dots between them ignored), or an @, may be a
+#: phone, ID card or e-mail address: never logged.
 _PERSONAL = re.compile(r"\d{7,}|@")
+_DIGIT_SEPARATORS = re.compile(r"(?<=\d)[\s\-.()+]+(?=\d)")
 
 
 def init_app(app) -> None:
@@ -66,10 +71,8 @@ def backend_class(name: str) -> type[SearchBackend]:
 
 def backend_for(tenant: Tenant) -> SearchBackend:
     """The tenant's backend (manifest ``[modules.search]`` or the operator's choice), built once per app."""
-    settings = module_settings["search"]
-    name = settings.get(tenant, "provider")
-    options = settings.get(tenant, "options")
-    return backend(name, options)
+    choice = module_settings["search"].all(tenant)
+    return backend(choice["provider"], choice["options"])
 
 
 def choice_problem(name: str, options: dict) -> str | None:
@@ -114,16 +117,21 @@ class Outcome:
     suggestions: list[Suggestion] = field(default_factory=list)
 
 
-def search(tenant: Tenant, query: SearchQuery, *, record: bool = False) -> Outcome:
-    """Search the tenant's index. Raises ``SearchUnavailable`` when the backend cannot answer."""
+def search(tenant: Tenant, query: SearchQuery, *, record: bool = False, help_when_empty: bool = True) -> Outcome:
+    """Search the tenant's index. Raises ``SearchUnavailable`` when the backend cannot answer.
+
+    A query with no searchable word in it ("!!!", "的", an emoji) finds nothing rather than everything.
+    """
     indexing.run_pending()  # this process's own committed changes first
     prepare(query)
+    if query.text and not query.terms:
+        return Outcome(query=query, result=SearchResult(hits=[], total=0))
     backend = _configured_backend(tenant)
     result = _guarded(lambda: backend.search(index_of(tenant), query))
     if query.with_facets:
         _count_other_choices(tenant, backend, query, result)
     outcome = Outcome(query=query, result=result)
-    if result.total == 0 and query.terms:
+    if result.total == 0 and query.terms and help_when_empty:
         outcome.did_you_mean = _homophones(tenant, backend, query)
     if record and query.text and query.page == 1:
         record_query(tenant, query.text, result.total)
@@ -176,13 +184,55 @@ def _homophones(tenant: Tenant, backend: SearchBackend, query: SearchQuery) -> s
     return "".join(words)
 
 
+#: How long a tenant's goods-per-category counts are reused (they only guide people who found nothing).
+CATEGORY_COUNTS_TTL_S = 600
+
+
+def category_counts(tenant: Tenant) -> list[FacetValue]:
+    """Goods on sale per category (ancestors included), busiest first. Counting a whole catalogue is the
+    costliest query there is, so the answer is kept for a few minutes per process."""
+    cache = current_app.extensions.setdefault("search_category_counts", {})
+    now = time.monotonic()
+    cached = cache.get(tenant.id)
+    if cached is None or cached[0] < now:
+        outcome = search(tenant, SearchQuery(text="", size=0))
+        cached = cache[tenant.id] = (now + CATEGORY_COUNTS_TTL_S, outcome.result.facets.get("category", []))
+    return cached[1]
+
+
 def suggest(tenant: Tenant, text: str, limit: int = 8) -> list[Suggestion]:
+    """What the search box offers while ``text`` is typed: only what residents can still open (a suspended
+    shop's name or an emptied category stays in an index until the next reindex; it is not offered)."""
     indexing.run_pending()
-    terms = analyser().terms(clean_text(text))
+    terms = analyser().terms(clean_text(text), typing=True)
     if not terms:
         return []
     backend = _configured_backend(tenant)
-    return _guarded(lambda: backend.suggest(index_of(tenant), terms, limit))
+    found = _guarded(lambda: backend.suggest(index_of(tenant), terms, limit))
+    return _still_open(found)
+
+
+def _still_open(suggestions: list[Suggestion]) -> list[Suggestion]:
+    from marketplace.catalog.models import Category, Product, ProductStatus
+    from marketplace.shops.models import Shop, ShopStatus
+
+    refs: dict[str, set[int]] = {}
+    for suggestion in suggestions:
+        refs.setdefault(suggestion.kind, set()).add(suggestion.ref)
+    open_ = {kind: set() for kind in refs}
+    if refs.get("product"):
+        open_["product"] = set(db.session.scalars(
+            select(Product.id).join(Shop, Shop.id == Product.shop_id)
+            .where(Product.id.in_(refs["product"]), Product.status == ProductStatus.active,
+                   Shop.status == ShopStatus.active)))
+    if refs.get("shop"):
+        open_["shop"] = set(db.session.scalars(select(Shop.id).where(Shop.id.in_(refs["shop"]),
+                                                                     Shop.status == ShopStatus.active)))
+    if refs.get("category"):
+        on_sale = select(Product.id).where(Product.category_id == Category.id, Product.status == ProductStatus.active)
+        open_["category"] = set(db.session.scalars(select(Category.id).where(Category.id.in_(refs["category"]),
+                                                                             on_sale.exists())))
+    return [s for s in suggestions if s.ref in open_.get(s.kind, ())]
 
 
 def live_tenants() -> list[Tenant]:
@@ -198,7 +248,8 @@ def city_search(text: str, per_tenant: int = 4) -> list[tuple[Tenant, Outcome | 
     for tenant in live_tenants():
         with tenant_scope(tenant):
             try:
-                outcome = search(tenant, SearchQuery(text=text, size=per_tenant, with_facets=False))
+                outcome = search(tenant, SearchQuery(text=text, size=per_tenant, with_facets=False),
+                                 help_when_empty=False)
             except SearchUnavailable:
                 groups.append((tenant, None))
                 continue
@@ -211,16 +262,31 @@ def city_search(text: str, per_tenant: int = 4) -> list[tuple[Tenant, Outcome | 
 # -- the query log ----------------------------------------------------------------------------------------------
 
 def loggable(text: str) -> bool:
-    return bool(text) and not _PERSONAL.search(text)
+    return bool(text) and not _PERSONAL.search(_DIGIT_SEPARATORS.sub("", text))
 
 
 def record_query(tenant: Tenant, text: str, total: int, today: date | None = None) -> None:
-    """Count one search of ``text`` today (the tenant's calendar); commits in a savepoint of its own."""
+    """Count one search of ``text`` today (the tenant's calendar). The log is a report, not the search:
+    when it cannot be written (a locked database, say), the failure is logged and the search answers."""
+    text = clean_text(analyser().fold(text))  # folding may lengthen text (ﷺ is 18 letters): cut after it
+    if not loggable(text) or not analyser().terms(text):
+        return
+    if indexing.has_uncommitted_writes(db.session()):
+        return  # never commit someone else's unfinished work along with a statistic
+    try:
+        # A fresh write transaction: upgrading the page's read transaction to a write fails at once on
+        # SQLite ("database is locked") when another worker writes; a write transaction waits its turn.
+        db.session.rollback()
+        with writing():
+            _count_query(tenant, text, total, today)
+    except SQLAlchemyError:
+        log.exception("could not log a search of tenant %s", tenant.slug)
+        db.session.rollback()
+
+
+def _count_query(tenant: Tenant, text: str, total: int, today: date | None) -> None:
     from marketplace.catalog.admin import tenant_today
 
-    text = analyser().fold(clean_text(text))
-    if not loggable(text):
-        return
     day = today or tenant_today(tenant)
     zero = 1 if total == 0 else 0
     with tenant_scope(tenant):
@@ -235,7 +301,7 @@ def record_query(tenant: Tenant, text: str, total: int, today: date | None = Non
                     db.session.add(SearchQueryStat(tenant_id=tenant.id, day=day, query=text, searches=1,
                                                    zero_results=zero))
             except IntegrityError:  # another worker logged the same query first: count on its row
-                record_query(tenant, text, total, day)
+                _count_query(tenant, text, total, day)
                 return
         db.session.commit()
 

@@ -40,7 +40,8 @@ city_blueprint = Blueprint("city_search", __name__)
 PAGE_SIZE = 24
 #: No one pages further, and a deeper page costs every backend more (Elasticsearch refuses past 10,000 hits).
 MAX_PAGE = 400
-SORT_LABELS = {"relevance": _l("综合"), "sales": _l("销量"), "newest": _l("最新上架"),
+#: The sorts offered. "sales" (销量) joins them when orders record sales; until then every count is 0.
+SORT_LABELS = {"relevance": _l("综合"), "newest": _l("最新上架"),
                "price_asc": _l("价格从低到高"), "price_desc": _l("价格从高到低")}
 #: ``?price=`` keys, the same strings the backends use for the price facet ("1000-5000", "100000-").
 PRICE_KEYS = {f"{low}-{'' if high is None else high}": (low, high) for low, high in PRICE_BUCKETS}
@@ -344,10 +345,9 @@ def _chips(query: SearchQuery, links: Links, categories: dict[int, Category], sh
 
 def _popular_categories(tenant, categories: dict[int, Category]) -> list[FacetLink]:
     """The top-level categories with the most goods: somewhere to go when a search finds nothing."""
-    everything = services.search(tenant, SearchQuery(text="", size=0))
     locale = str(get_locale())
     popular = []
-    for value in everything.result.facets.get("category", []):
+    for value in services.category_counts(tenant):
         category = categories.get(int(value.value)) if value.value.isdigit() else None
         if category is not None and category.parent_id is None:
             popular.append(FacetLink(category.name(locale), value.count,

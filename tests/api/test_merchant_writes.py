@@ -202,3 +202,22 @@ def test_writes_need_no_csrf_token(client, merchant, categories):
     """The API is exempt from CSRF (bearer tokens, no cookies); the console's forms are not."""
     assert client.post(f"{merchant.base}/products", json=fertiliser(), headers=merchant.headers).status_code == 201
     assert client.post("/account/login", data={"identifier": "x@example.com", "password": "x"}).status_code == 400
+
+
+def test_bulk_stock_reaches_the_search_index(client, merchant, categories):
+    """Sold out through the API: the in-stock filter of search stops offering it, and offers it again on restock."""
+    body = fertiliser(variants=[{"sku": "FERT-15-40", "price": 12500, "stock": 80}])
+    product = client.post(f"{merchant.base}/products", json=body, headers=merchant.headers).get_json()
+    assert client.post(f"{merchant.base}/products/{product['id']}/publish", headers=merchant.headers).status_code == 200
+    search = f"/api/v1/tenants/{merchant.tenant.slug}/search?q=复合肥&in_stock=true"
+
+    def set_stock(stock: int) -> None:
+        response = client.post(f"{merchant.base}/variants/stock", headers=merchant.headers,
+                               json={"items": [{"sku": "FERT-15-40", "stock": stock}]})
+        assert response.status_code == 200, response.get_data(as_text=True)
+
+    assert client.get(search).get_json()["total"] == 1
+    set_stock(0)
+    assert client.get(search).get_json()["total"] == 0
+    set_stock(40)
+    assert client.get(search).get_json()["total"] == 1

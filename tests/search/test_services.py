@@ -1,0 +1,100 @@
+"""The search service around the backends: typing suggestions, queries with nothing to search, the query log,
+saving while Redis is down, and the embedded backend's open connections."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.search import services
+from marketplace.search.backend import SearchQuery, TenantIndex
+from marketplace.search.embedded import MAX_OPEN_PER_THREAD, EmbeddedBackend
+from marketplace.search.models import SearchQueryStat
+from marketplace.shops.models import ShopStatus
+from marketplace.tenancy.context import tenant_scope
+
+
+@pytest.fixture
+def shop_street(app_ctx, make_tenant, make_shop, make_category, make_product):
+    tenant = make_tenant()
+    shop = make_shop(tenant, name_zh="安踏专卖店", name_en="Anta")
+    goods = make_category(tenant, name_zh="运动鞋", product_type="general.goods")
+    products = {
+        "apples": make_product(shop, category=goods, title="Organic Fuji apples"),
+        "shoes": make_product(shop, category=goods, title="Anta running shoes 跑鞋"),
+    }
+    return tenant, shop, products
+
+
+def suggested(tenant, text: str) -> list[str]:
+    with tenant_scope(tenant):
+        return [s.text for s in services.suggest(tenant, text)]
+
+
+@pytest.mark.parametrize("typed", ["appl", "apple", "apples", "run", "running", "shoes"])
+def test_a_whole_english_word_still_suggests(shop_street, typed):
+    tenant, _shop, products = shop_street
+    assert any(t in suggested(tenant, typed) for t in (products["apples"].title, products["shoes"].title))
+
+
+def test_a_stop_word_being_typed_is_the_start_of_a_name(shop_street):
+    tenant, _shop, products = shop_street
+    assert products["shoes"].title in suggested(tenant, "an")  # "an" may be the start of "anta"
+
+
+def test_a_suspended_shop_is_not_suggested(shop_street):
+    tenant, shop, _products = shop_street
+    assert "安踏专卖店" in suggested(tenant, "安踏")
+    with tenant_scope(tenant):
+        shop.status = ShopStatus.suspended
+        db.session.commit()
+    assert "安踏专卖店" not in suggested(tenant, "安踏")
+
+
+@pytest.mark.parametrize("text", ["!!!", "😀", "的", "the"])
+def test_a_query_without_words_finds_nothing_and_is_not_logged(shop_street, text):
+    tenant, _shop, _products = shop_street
+    with tenant_scope(tenant):
+        outcome = services.search(tenant, SearchQuery(text=text), record=True)
+        assert outcome.result.total == 0
+        assert db.session.scalars(select(SearchQueryStat)).all() == []
+
+
+@pytest.mark.parametrize("text", ["138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "410105.1990.0307",
+                                  "a@b.cn"])
+def test_what_looks_like_a_phone_id_or_email_is_not_logged(text):
+    assert not services.loggable(text)
+
+
+def test_a_query_that_folds_longer_than_the_log_column_is_logged_cut(shop_street):
+    """NFKC turns ﷺ into 18 letters: the log keeps 100 characters of the folded text, and the search answers."""
+    tenant, _shop, _products = shop_street
+    with tenant_scope(tenant):
+        outcome = services.search(tenant, SearchQuery(text="跑鞋 " + "ﷺ" * 99), record=True)
+        assert outcome.result.total == 1  # the Arabic letters are not searchable words; 跑鞋 still is
+        logged = db.session.scalars(select(SearchQueryStat.query)).all()
+    assert len(logged) == 1 and len(logged[0]) <= 100 and logged[0].startswith("跑鞋")
+
+
+def test_saving_still_works_when_redis_is_down_and_the_change_is_indexed_here(app, shop_street, make_product,
+                                                                             monkeypatch):
+    tenant, shop, _products = shop_street
+    monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_INDEXING", "auto")
+    monkeypatch.setitem(app.config["MARKETPLACE"], "REDIS_URL", "redis://127.0.0.1:1/0")
+    app.extensions.pop("marketplace.jobs.redis", None)
+    product = make_product(shop, title="李宁羽毛球拍")  # commits: the queue is unreachable
+    with tenant_scope(tenant):
+        assert services.search(tenant, SearchQuery(text="羽毛球拍")).result.ids == [product.id]
+
+
+def test_a_thread_keeps_a_bounded_number_of_index_files_open(tmp_path, search_analyser):
+    backend = EmbeddedBackend({"INSTANCE_PATH": str(tmp_path), "SEARCH_PATH": None}, {})
+    try:
+        for n in range(MAX_OPEN_PER_THREAD + 5):
+            backend.search(TenantIndex(n + 1, f"street-{n}"), SearchQuery())
+            backend.index(TenantIndex(n + 1, f"street-{n}"), [])
+            backend._connect(TenantIndex(n + 1, f"street-{n}"), create=True)
+        assert len(backend._connections()) == MAX_OPEN_PER_THREAD
+    finally:
+        backend.close()
