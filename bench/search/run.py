@@ -232,18 +232,26 @@ def measure_in_process(app, rounds: int) -> dict:
         with all_tenants():
             tenant = db.session.scalar(select(Tenant).where(Tenant.slug == TENANT))
         with tenant_scope(tenant):
+            per_query: dict[str, dict] = {}
             for facets in (False, True):
                 for text, filters in mix:  # warm the page cache once
                     services.search(tenant, _query(text, filters, facets))
-                samples, totals = [], {}
+                samples = []
                 for _ in range(rounds):
                     for text, filters in mix:
                         started = time.perf_counter()
                         outcome = services.search(tenant, _query(text, filters, facets))
-                        samples.append(time.perf_counter() - started)
-                        totals[text + (" " + json.dumps(filters) if filters else "")] = outcome.result.total
+                        elapsed = time.perf_counter() - started
+                        samples.append(elapsed)
+                        row = per_query.setdefault(text + (" " + json.dumps(filters) if filters else ""),
+                                                   {"matches": outcome.result.total, "ms": [], "ms_facets": []})
+                        row["ms_facets" if facets else "ms"].append(elapsed * 1000)
                 results["with facets" if facets else "without facets"] = percentiles(samples)
-            results["matches"] = totals
+            # Latency follows the number of matching documents: the median of each query, with its matches.
+            results["per_query_median_ms"] = {
+                text: {"matches": row["matches"], "ms": round(statistics.median(row["ms"]), 1),
+                       "ms_facets": round(statistics.median(row["ms_facets"]), 1)}
+                for text, row in per_query.items()}
     return results
 
 

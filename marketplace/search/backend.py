@@ -12,7 +12,8 @@ where they keep the index and how they rank. The rules each backend follows:
 * facets count the documents that match the query and every filter (the search service asks again, without
   an attribute's own filter, for the counts of the attribute being filtered by, so its other values stay
   on offer);
-* sorts: relevance (ties: newest first), price up or down (the lowest price), newest, best-selling;
+* sorts: relevance (ties: the most recently listed, i.e. the highest id, first), price up or down (the
+  lowest price), newest, best-selling;
 * a tenant's documents are never visible to another tenant's queries or suggestions.
 
 Built-in backends are listed in ``BUILT_IN_BACKENDS``; others register through the

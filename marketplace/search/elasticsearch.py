@@ -386,7 +386,7 @@ def search_request(query: SearchQuery) -> dict:
     if query.sort in SORTS:
         sort = SORTS[query.sort]
     else:
-        sort = [{"_score": "desc"}, *SORTS["newest"]] if query.terms else SORTS["newest"]
+        sort = [{"_score": "desc"}, {"id": "desc"}] if query.terms else SORTS["newest"]
     request = {"query": {"bool": {"must": must, "filter": filters(query)}}, "sort": sort,
                "from_": query.offset, "size": query.size, "track_total_hits": True, "source": False}
     if query.offset + query.size > MAX_RESULT_WINDOW:  # Elasticsearch refuses such pages; answer the total only

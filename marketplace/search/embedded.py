@@ -289,15 +289,23 @@ class EmbeddedBackend(SearchBackend):
             return SearchResult(hits=[], total=0)
         source, conditions, params = _matching(query)
         where = " AND ".join(conditions) or "1"
+        # Words and no filter: the full-text index alone knows the matches, their number and their rank, and
+        # joining every match to its row (a broad word matches tens of thousands) would double the time.
+        text_only = bool(query.terms) and len(conditions) == 1
+        matches = "SELECT rowid FROM fts WHERE fts MATCH ?" if text_only else f"SELECT d.id FROM {source} WHERE {where}"
         try:
-            order = _order(query)
-            rows = connection.execute(
-                f"SELECT d.id, {_BM25 if query.terms else '0'} FROM {source} WHERE {where} "
-                f"ORDER BY {order} LIMIT ? OFFSET ?", [*params, query.size, query.offset]).fetchall()
-            if query.with_facets:
-                facets, total = _facets(connection, source, where, params)
+            if text_only and query.sort == "relevance":
+                rows = connection.execute(f"SELECT rowid, {_BM25} FROM fts WHERE fts MATCH ? "
+                                          f"ORDER BY {_BM25} ASC, rowid DESC LIMIT ? OFFSET ?",
+                                          [*params, query.size, query.offset]).fetchall()
             else:
-                total = connection.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0]
+                rows = connection.execute(
+                    f"SELECT d.id, {_BM25 if query.terms else '0'} FROM {source} WHERE {where} "
+                    f"ORDER BY {_order(query)} LIMIT ? OFFSET ?", [*params, query.size, query.offset]).fetchall()
+            if query.with_facets:
+                facets, total = _facets(connection, matches, params)
+            else:
+                total = connection.execute(f"SELECT count(*) FROM ({matches})", params).fetchone()[0]
                 facets = {}
         except sqlite3.OperationalError as exc:
             raise SearchUnavailable(f"embedded search failed: {exc}") from exc
@@ -460,31 +468,36 @@ def _order(query: SearchQuery) -> str:
             return "d.sales DESC, d.published_at DESC, d.id DESC"
         case "newest":
             return "d.published_at DESC, d.id DESC"
-    return f"{_BM25} ASC, d.published_at DESC, d.id DESC" if query.terms else "d.published_at DESC, d.id DESC"
+    return f"{_BM25} ASC, d.id DESC" if query.terms else "d.published_at DESC, d.id DESC"
 
 
-def _facets(connection, source: str, where: str, params: list) -> tuple[dict[str, list[FacetValue]], int]:
-    """Every facet's counts over the matching documents, and their total, in one statement."""
+def _facets(connection, matches: str, params: list) -> tuple[dict[str, list[FacetValue]], int]:
+    """Every facet's counts over the matching documents (``matches`` selects their ids), and their total.
+
+    One statement: the matches are materialised once, and each side table is read once — the document rows
+    give the shop, the price bucket and the stock together.
+    """
     buckets = " ".join(
         f"WHEN price_min >= {low}" + (f" AND price_min < {high}" if high is not None else "")
         + f" THEN '{low}-{'' if high is None else high}'" for low, high in PRICE_BUCKETS)
     statement = f"""
-        WITH m AS MATERIALIZED (SELECT d.id FROM {source} WHERE {where})
-        SELECT 'total', '', count(*) FROM m
-        UNION ALL SELECT 'category', category_id, count(*) FROM doc_categories WHERE doc_id IN m GROUP BY category_id
-        UNION ALL SELECT 'shop', shop_id, count(*) FROM docs WHERE id IN m GROUP BY shop_id
-        UNION ALL SELECT 'price', CASE {buckets} END, count(*) FROM docs WHERE id IN m GROUP BY 2
-        UNION ALL SELECT 'in_stock', 'true', count(*) FROM docs WHERE id IN m AND in_stock = 1
-        UNION ALL SELECT 'attr.' || name, value, count(*) FROM doc_facets WHERE doc_id IN m GROUP BY name, value
+        WITH m AS MATERIALIZED ({matches})
+        SELECT 'docs', shop_id, CASE {buckets} END, in_stock, count(*) FROM docs WHERE id IN m GROUP BY 2, 3, 4
+        UNION ALL SELECT 'category', category_id, '', 0, count(*) FROM doc_categories WHERE doc_id IN m
+                  GROUP BY category_id
+        UNION ALL SELECT 'attr.' || name, value, '', 0, count(*) FROM doc_facets WHERE doc_id IN m GROUP BY name, value
     """
-    facets: dict[str, list[FacetValue]] = {}
+    counts: dict[str, dict[str, int]] = {}
     total = 0
-    for name, value, count in connection.execute(statement, params):
-        if name == "total":
-            total = count
+    for name, value, bucket, in_stock, count in connection.execute(statement, params):
+        if name == "docs":
+            total += count
+            for facet, key in (("shop", str(value)), ("price", bucket), ("in_stock", "true" if in_stock else "")):
+                if key:
+                    counts.setdefault(facet, {}).setdefault(key, 0)
+                    counts[facet][key] += count
         elif count:
-            facets.setdefault(name, []).append(FacetValue(str(value), count))
-    for values in facets.values():
-        values.sort(key=lambda v: (-v.count, v.value))
+            counts.setdefault(name, {})[str(value)] = count
+    facets = {name: sorted((FacetValue(value, count) for value, count in values.items()),
+                           key=lambda v: (-v.count, v.value)) for name, values in counts.items()}
     return facets, total
-

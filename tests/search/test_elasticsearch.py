@@ -408,7 +408,7 @@ def test_search_request_requires_every_term_as_any_alternative_in_any_field(es, 
 
 
 @pytest.mark.parametrize(("sort", "terms", "expected"), [
-    ("relevance", True, [{"_score": "desc"}, {"published_at": "desc"}, {"id": "desc"}]),
+    ("relevance", True, [{"_score": "desc"}, {"id": "desc"}]),
     ("relevance", False, [{"published_at": "desc"}, {"id": "desc"}]),
     ("price_desc", True, [{"price_min": "desc"}, {"id": "desc"}]),
     ("newest", True, [{"published_at": "desc"}, {"id": "desc"}]),
