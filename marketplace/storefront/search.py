@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 from flask import Blueprint, jsonify, render_template, request, url_for
@@ -315,11 +316,21 @@ def _facet_groups(result, query: SearchQuery, links: Links, categories: list[Cat
         facet_field = fields.get(name, FacetField(name))
         chosen = query.attributes.get(name, [])
         group = FacetGroup(key, facet_field.label)
-        for value in facets[key][:FACET_VALUES_SHOWN]:
+        shown = facets[key][:FACET_VALUES_SHOWN]
+        if all(_is_number(v.value) for v in shown):  # nutrients, purity, sizes in numbers: read as a scale
+            shown = sorted(shown, key=lambda v: Decimal(v.value))
+        for value in shown:
             group.links.append(FacetLink(facet_field.value_label(value.value), value.count,
                                          links.toggle_value(name, value.value), value.value in chosen))
         groups.append(group)
     return groups
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def _chips(query: SearchQuery, links: Links, categories: dict[int, Category], shops: dict[int, Shop],

@@ -209,6 +209,19 @@ def test_attribute_filters_are_labelled_by_the_product_type(client, make_tenant,
     assert titles_in(by_url) == ["心连心 尿素 46% 40kg"]
 
 
+def test_numeric_filters_read_as_a_scale(client, make_tenant, make_shop, make_category, make_product):
+    """Nutrient contents are listed low to high, not by how many products have them."""
+    market = make_tenant(kind="market", theme="market")
+    shop = make_shop(market, name_zh="穗丰复合肥批发")
+    fertiliser = make_category(market, product_type="agri_inputs.fertiliser", name_zh="化肥")
+    for n in range(3):
+        make_product(shop, category=fertiliser, title=f"尿素 46% 40kg {n}", attributes=UREA, unit="bag")
+    make_product(shop, category=fertiliser, title="复合肥 15-15-15 40kg", attributes=FERTILISER, unit="bag")
+    index_now()
+
+    assert list(facet(html_of(search(client, market)), "attr-total_nutrient_pct")) == ["45%", "46%"]
+
+
 # -- sorting and pages ------------------------------------------------------------------------------------------
 
 def test_sort_by_price_both_ways(client, street):
