@@ -10,13 +10,13 @@ and passes plain, picklable arguments:
 Running the workers, from the project folder and with the same ``MARKETPLACE_*`` settings as the web
 processes (the worker builds its own application from them, so it finds the same media folder)::
 
-    .venv/bin/rq worker marketplace --url "$MARKETPLACE_REDIS_URL"
+    .venv/bin/rq worker --worker-class rq.worker.SimpleWorker marketplace --url "$MARKETPLACE_REDIS_URL"
 
 Each queued job is ``run_in_app(func_path, *args)``: it builds the application with
 ``marketplace.create_app()`` (building it queries nothing) and runs the function inside an application
-context. RQ's default worker forks a fresh process per job, so the application is built per job; that is
-cheap next to resizing an image. Only functions inside the ``marketplace`` package can be named: the queue
-is not a way to run arbitrary code.
+context. With ``SimpleWorker`` the worker process builds the application (and the search analyser) once;
+RQ's default worker forks a fresh process per job and would build both for every job. Only functions inside
+the ``marketplace`` package can be named: the queue is not a way to run arbitrary code.
 """
 
 from __future__ import annotations

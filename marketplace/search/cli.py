@@ -49,6 +49,8 @@ def reindex_command(tenant_slug: str | None):
         try:
             with writing(), click.progressbar(length=expected, label=label, show_pos=True) as bar:
                 count = indexing.reindex(tenant, progress=bar.update)
+        except indexing.AlreadyRunning:
+            raise click.ClickException(_("%(tenant)s 正在由另一个进程重建索引，请等它完成。", tenant=tenant.slug)) from None
         except SearchUnavailable as error:
             raise click.ClickException(_("%(tenant)s 的搜索服务不可用：%(error)s", tenant=tenant.slug,
                                          error=str(error))) from None

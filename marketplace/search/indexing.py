@@ -220,12 +220,16 @@ def sync(tenant_id: int, product_ids=(), variant_ids=(), shop_ids=(), category_i
 
 
 @contextmanager
-def _tenant_lock(tenant_id: int):
-    """One sync at a time per tenant on this machine (web workers and job workers share the instance folder)."""
+def _tenant_lock(tenant_id: int, what: str = "sync", *, wait: bool = True):
+    """One sync (or one reindex) at a time per tenant on this machine: web workers and job workers share the
+    instance folder. Without ``wait``, a lock already taken raises ``AlreadyRunning``."""
     folder = Path(current_app.instance_path) / "search" / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"tenant-{tenant_id}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(folder / f"{what}-{tenant_id}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(what) from None
         try:
             yield
         finally:
@@ -256,11 +260,18 @@ def _sync(tenant_id: int, product_ids, variant_ids, shop_ids, category_ids) -> N
             backend.delete(target, gone)
 
 
+class AlreadyRunning(RuntimeError):
+    """Another process is reindexing this tenant."""
+
+
 def reindex(tenant: Tenant, progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild the tenant's index from the database, switch to it, and catch up what changed meanwhile."""
+    """Rebuild the tenant's index from the database, switch to it, and catch up what changed meanwhile.
+
+    One reindex per tenant at a time (a second would clear the first one's journal): raises ``AlreadyRunning``.
+    """
     from marketplace.search import services
 
-    with tenant_scope(tenant):
+    with _tenant_lock(tenant.id, "reindex", wait=False), tenant_scope(tenant):
         db.session.execute(delete(SearchJournal))
         db.session.add(SearchJournal(tenant_id=tenant.id, product_id=_REINDEX_MARK))
         db.session.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -306,6 +307,23 @@ def test_a_reindex_repairs_a_lost_index(app, app_ctx, street, make_product):
     assert found(tenant, "苹果") == []
     result = app.test_cli_runner().invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
+    assert found(tenant, "苹果") == [product.id]
+
+
+def test_a_second_reindex_of_the_same_tenant_is_refused_while_the_first_runs(app, app_ctx, street, make_product):
+    """Two at once would clear each other's journal; the second is told to wait, and changes nothing."""
+    import fcntl
+
+    tenant, fruit, _phones, _parent, apples = street
+    product = make_product(fruit, category=apples, title="烟台红富士苹果")
+    lock = Path(app.instance_path) / "search" / "locks" / f"reindex-{tenant.id}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as held:  # what the first reindex holds while it runs
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = app.test_cli_runner().invoke(args=["search", "reindex", "--tenant", tenant.slug])
+    assert result.exit_code != 0
+    assert f"{tenant.slug} 正在由另一个进程重建索引" in result.output
+    assert app.test_cli_runner().invoke(args=["search", "reindex", "--tenant", tenant.slug]).exit_code == 0
     assert found(tenant, "苹果") == [product.id]
 
 
