@@ -154,27 +154,28 @@ class Analyser:
     def terms(self, query: str, *, typing: bool = False) -> list[Term]:
         """The words of a query, each with what may stand for it in an index.
 
-        ``typing``: the query is being typed (suggestions), so its last word is kept even when it is a stop
-        word — "an" may be the start of "anta".
+        ``typing``: the query is being typed (suggestions): a query that is nothing but a stop word keeps it,
+        since "an" may be the start of "anta"; after other words a stop word is dropped as usual.
         """
-        tokens = list(self._tokens(self.fold(query)))
         terms: list[Term] = []
-        for position, (kind, value) in enumerate(tokens):
-            last = typing and position == len(tokens) - 1
+        for kind, value in self._tokens(self.fold(query)):
             if kind == "hanzi":
-                words = self._words(value)
-                for index, word in enumerate(words):
-                    if word not in STOP_WORDS or (last and index == len(words) - 1):
-                        terms.append(Term(word, "hanzi", _hanzi_alternatives(word)))
-            elif kind == "latin":
-                if value in STOP_WORDS and not last:
-                    continue
-                stem = self._stem(value)
-                alternatives = ((stem,),) if stem == value else ((stem,), (value,))
-                terms.append(Term(value, "latin", alternatives))
-            else:
+                terms.extend(Term(w, "hanzi", _hanzi_alternatives(w)) for w in self._words(value) if w not in STOP_WORDS)
+            elif kind == "latin" and value not in STOP_WORDS:
+                terms.append(self._latin_term(value))
+            elif kind == "number":
                 terms.append(Term(value, "number", ((value,),)))
+        if typing and not terms:
+            words = [(kind, w) for kind, value in self._tokens(self.fold(query))
+                     for w in (self._words(value) if kind == "hanzi" else (value,))]
+            if len(words) == 1:
+                kind, word = words[0]
+                terms.append(self._latin_term(word) if kind == "latin" else Term(word, kind, ((word,),)))
         return list(dict.fromkeys(terms))
+
+    def _latin_term(self, value: str) -> Term:
+        stem = self._stem(value)
+        return Term(value, "latin", ((stem,),) if stem == value else ((stem,), (value,)))
 
     def syllables(self, query: str) -> str:
         """The pinyin of a query's hanzi, as words: for "did you mean" when a hanzi query finds nothing."""

@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from marketplace.core.db import writing
 from marketplace.extensions import db
 from marketplace.search import documents, indexing, services
 from marketplace.search.backend import SearchUnavailable
@@ -47,7 +46,7 @@ def reindex_command(tenant_slug: str | None):
             expected = documents.searchable_count()
         label = f"{tenant.slug} ({services.backend_for(tenant).name})"
         try:
-            with writing(), click.progressbar(length=expected, label=label, show_pos=True) as bar:
+            with click.progressbar(length=expected, label=label, show_pos=True) as bar:
                 count = indexing.reindex(tenant, progress=bar.update)
         except indexing.AlreadyRunning:
             raise click.ClickException(_("%(tenant)s 正在由另一个进程重建索引，请等它完成。", tenant=tenant.slug)) from None

@@ -159,7 +159,7 @@ class EmbeddedBackend(SearchBackend):
         cached = connections.get(tenant.slug)
         if cached is not None and cached[0] == key:
             connections.move_to_end(tenant.slug)
-            self._sweep()
+            self._sweep(keep=tenant.slug)
             return cached[1]
         if cached is not None:
             cached[1].close()
@@ -170,7 +170,7 @@ class EmbeddedBackend(SearchBackend):
             connections.popitem(last=False)[1][1].close()
         return connection
 
-    def _sweep(self) -> None:
+    def _sweep(self, keep: str) -> None:
         """Now and then, close connections to generations another process has replaced: they hold deleted
         files open (and their disk space) until closed."""
         if time.monotonic() - self._local.swept < SWEEP_EVERY_S:
@@ -178,6 +178,8 @@ class EmbeddedBackend(SearchBackend):
         self._local.swept = time.monotonic()
         connections = self._connections()
         for slug, (key, connection) in list(connections.items()):
+            if slug == keep:  # about to be used: checked a moment ago
+                continue
             try:
                 stamp = os.stat(self.root / slug / "CURRENT")
                 current = (stamp.st_ino, stamp.st_mtime_ns)

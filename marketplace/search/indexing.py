@@ -31,6 +31,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from marketplace.catalog.models import Category, PriceTier, Product, Variant
+from marketplace.core.db import reset_write_intent, set_write_intent, writing
 from marketplace.extensions import db
 from marketplace.media.jobs import enqueue
 from marketplace.search import documents
@@ -115,6 +116,7 @@ def _after_soft_rollback(session: Session, previous) -> None:
 def _after_transaction_end(session: Session, transaction) -> None:
     if transaction.parent is None:  # committed, rolled back or closed: nothing of it is uncommitted any more
         session.info.pop(_WRITTEN, None)
+        session.info.pop(_PENDING, None)  # (a commit has handed its notes on already, in after_commit)
 
 
 def install() -> None:
@@ -125,6 +127,7 @@ def install() -> None:
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_soft_rollback", _after_soft_rollback)
     event.listen(Session, "after_transaction_end", _after_transaction_end)
+    event.listen(Session, "do_orm_execute", _after_bulk_statement)
 
 
 def _committed(app) -> list:
@@ -152,9 +155,6 @@ def run_pending(*, everyone: bool = True) -> None:
             pending[:] = [] if everyone else [(owner, args) for owner, args in pending if owner != mine]
         if not committed:
             return
-        # Read what is committed now, not a snapshot this transaction took earlier (SQLite keeps one per read
-        # transaction): it holds no writes (checked above), so ending it loses nothing.
-        db.session.rollback()
         # One sync per tenant for every commit so far: a shop change and fifty product commits read each
         # product once, not once per commit that mentioned it.
         merged: dict[int, list[set]] = {}
@@ -166,10 +166,19 @@ def run_pending(*, everyone: bool = True) -> None:
 
 
 def has_uncommitted_writes(session: Session) -> bool:
-    """Whether the session's transaction holds uncommitted writes. ``sync`` reads through this session, so it
-    would index them (and later a rollback would not take them out), and its journal commit would commit
-    them: the sync waits for the transaction to end."""
-    return bool(session.info.get(_WRITTEN) or session.new or session.dirty or session.deleted)
+    """Whether the session's transaction holds uncommitted writes (flushed, pending, or bulk statements).
+
+    Work that would wait on the database's write lock (a journal row, a query-log row) must not start while
+    the caller holds it; and where the caller's connection is shared (tests) a sync would see its writes.
+    """
+    return bool(session.info.get(_WRITTEN) or session.info.get(_PENDING)
+                or session.new or session.dirty or session.deleted)
+
+
+def _after_bulk_statement(state) -> None:
+    """``session.execute(update(...))`` and the like change rows without a flush: note the write too."""
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info[_WRITTEN] = True
 
 
 def _sync_logged(*args) -> None:
@@ -214,9 +223,18 @@ def _product_ids(product_ids, variant_ids, shop_ids, category_ids) -> set[int]:
 
 
 def sync(tenant_id: int, product_ids=(), variant_ids=(), shop_ids=(), category_ids=()) -> None:
-    """Bring these products' documents in line with the database (a job: plain arguments only)."""
-    with _tenant_lock(tenant_id):  # two syncs of one product never cross: the later read is written last
-        _sync(tenant_id, product_ids, variant_ids, shop_ids, category_ids)
+    """Bring these products' documents in line with the database (a job: plain arguments only).
+
+    Runs in an application context of its own, so in a session of its own: it reads what is committed once it
+    holds the tenant's lock (not a snapshot the caller took earlier), and never touches the caller's
+    transaction or the objects it loaded. Reads don't take the database's write lock, even inside a POST.
+    """
+    with _tenant_lock(tenant_id), current_app.app_context():  # two syncs never cross: the later read lands last
+        token = set_write_intent(False)
+        try:
+            _sync(tenant_id, product_ids, variant_ids, shop_ids, category_ids)
+        finally:
+            reset_write_intent(token)
 
 
 @contextmanager
@@ -249,8 +267,10 @@ def _sync(tenant_id: int, product_ids, variant_ids, shop_ids, category_ids) -> N
         reindexing = db.session.scalar(select(SearchJournal.id).where(SearchJournal.product_id == _REINDEX_MARK)
                                        .limit(1)) is not None
         if reindexing:  # noted first: whichever index this write lands in, the reindex syncs it again
-            db.session.add_all(SearchJournal(tenant_id=tenant.id, product_id=i) for i in ids)
-            db.session.commit()
+            db.session.rollback()
+            with writing():
+                db.session.add_all(SearchJournal(tenant_id=tenant.id, product_id=i) for i in ids)
+                db.session.commit()
         docs, gone = documents.for_ids(services.analyser(), ids)
         backend = services.backend_for(tenant)
         target = services.index_of(tenant)
@@ -272,18 +292,23 @@ def reindex(tenant: Tenant, progress: Callable[[int], None] | None = None) -> in
     from marketplace.search import services
 
     with _tenant_lock(tenant.id, "reindex", wait=False), tenant_scope(tenant):
-        db.session.execute(delete(SearchJournal))
-        db.session.add(SearchJournal(tenant_id=tenant.id, product_id=_REINDEX_MARK))
-        db.session.commit()
-        try:
+        with writing():
+            db.session.execute(delete(SearchJournal))
+            db.session.add(SearchJournal(tenant_id=tenant.id, product_id=_REINDEX_MARK))
+            db.session.commit()
+        try:  # the rebuild only reads: other writers keep writing meanwhile
             count = services.backend_for(tenant).reindex(
                 services.index_of(tenant), documents.all_documents(services.analyser(), progress))
         finally:
-            db.session.execute(delete(SearchJournal).where(SearchJournal.product_id == _REINDEX_MARK))
-            db.session.commit()
+            db.session.rollback()
+            with writing():
+                db.session.execute(delete(SearchJournal).where(SearchJournal.product_id == _REINDEX_MARK))
+                db.session.commit()
         changed = set(db.session.scalars(select(SearchJournal.product_id)))
+        db.session.rollback()  # no transaction of ours stays open while the sync waits for its lock
         if changed:
             sync(tenant.id, sorted(changed))
-        db.session.execute(delete(SearchJournal).where(SearchJournal.product_id.in_(changed)))
-        db.session.commit()
+        with writing():
+            db.session.execute(delete(SearchJournal).where(SearchJournal.product_id.in_(changed)))
+            db.session.commit()
     return count

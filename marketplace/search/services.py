@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -45,13 +45,15 @@ MAX_QUERY_CHARACTERS = 100
 #: Queries with a run of this many digits (spaces, dashes and dots between them ignored), or an @, may be a
 #: phone, ID card or e-mail address: never logged.
 _PERSONAL = re.compile(r"\d{7,}|@")
-_DIGIT_SEPARATORS = re.compile(r"(?<=\d)[\s\-.()+]+(?=\d)")
+_DIGIT_SEPARATORS = re.compile(r"(?<=\d{3})[\s\-.()+]+(?=\d{3})")  # 138 0013 8000, not 15-15-15 40
 
 
 def init_app(app) -> None:
     app.extensions["search_backends"] = load_backends()
     app.extensions["search_instances"] = {}
     indexing.init_app(app)
+    app.before_request(_start_query_log)
+    app.after_request(_write_query_log)
 
 
 def analyser() -> Analyser:
@@ -208,8 +210,9 @@ def suggest(tenant: Tenant, text: str, limit: int = 8) -> list[Suggestion]:
     if not terms:
         return []
     backend = _configured_backend(tenant)
-    found = _guarded(lambda: backend.suggest(index_of(tenant), terms, limit))
-    return _still_open(found)
+    # More than asked for: names that are no longer open (they stay in an index until a reindex) are dropped.
+    found = _guarded(lambda: backend.suggest(index_of(tenant), terms, limit * 3))
+    return _still_open(found)[:limit]
 
 
 def _still_open(suggestions: list[Suggestion]) -> list[Suggestion]:
@@ -229,7 +232,9 @@ def _still_open(suggestions: list[Suggestion]) -> list[Suggestion]:
         open_["shop"] = set(db.session.scalars(select(Shop.id).where(Shop.id.in_(refs["shop"]),
                                                                      Shop.status == ShopStatus.active)))
     if refs.get("category"):
-        on_sale = select(Product.id).where(Product.category_id == Category.id, Product.status == ProductStatus.active)
+        on_sale = (select(Product.id).join(Shop, Shop.id == Product.shop_id)
+                   .where(Product.category_id == Category.id, Product.status == ProductStatus.active,
+                          Shop.status == ShopStatus.active))
         open_["category"] = set(db.session.scalars(select(Category.id).where(Category.id.in_(refs["category"]),
                                                                              on_sale.exists())))
     return [s for s in suggestions if s.ref in open_.get(s.kind, ())]
@@ -271,11 +276,30 @@ def record_query(tenant: Tenant, text: str, total: int, today: date | None = Non
     text = clean_text(analyser().fold(text))  # folding may lengthen text (ﷺ is 18 letters): cut after it
     if not loggable(text) or not analyser().terms(text):
         return
+    waiting = g.get("search_query_log")
+    if waiting is not None:  # inside a page or API call: written once the response is ready
+        waiting.append((tenant, text, total, today))
+        return
+    _write_query(tenant, text, total, today)
+
+
+def _start_query_log() -> None:
+    g.search_query_log = []
+
+
+def _write_query_log(response):
+    for entry in g.pop("search_query_log", None) or ():
+        _write_query(*entry)
+    return response
+
+
+def _write_query(tenant: Tenant, text: str, total: int, today: date | None) -> None:
+    """One statistic in a write transaction of its own. The read transaction before it is ended first: on
+    SQLite, upgrading it to a write would fail at once ("database is locked") when another worker writes,
+    where a write transaction waits its turn. Nothing uncommitted of the caller's is ever committed with it."""
     if indexing.has_uncommitted_writes(db.session()):
-        return  # never commit someone else's unfinished work along with a statistic
+        return
     try:
-        # A fresh write transaction: upgrading the page's read transaction to a write fails at once on
-        # SQLite ("database is locked") when another worker writes; a write transaction waits its turn.
         db.session.rollback()
         with writing():
             _count_query(tenant, text, total, today)

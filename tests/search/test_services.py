@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.search import services
+from marketplace.search import indexing, services
 from marketplace.search.backend import SearchQuery, TenantIndex
 from marketplace.search.embedded import MAX_OPEN_PER_THREAD, EmbeddedBackend
 from marketplace.search.models import SearchQueryStat
@@ -98,3 +98,51 @@ def test_a_thread_keeps_a_bounded_number_of_index_files_open(tmp_path, search_an
         assert len(backend._connections()) == MAX_OPEN_PER_THREAD
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize("typed", ["apples and", "organic apples and"])
+def test_a_stop_word_after_other_words_does_not_empty_the_suggestions(shop_street, typed):
+    tenant, _shop, products = shop_street
+    assert products["apples"].title in suggested(tenant, typed)
+
+
+@pytest.mark.parametrize("text", ["复合肥 15-15-15 40kg", "17-17-17 25kg", "15-15-15 1000", "iPhone 13 屏幕"])
+def test_grades_and_quantities_are_logged(text):
+    assert services.loggable(text)
+
+
+def test_emptied_categories_do_not_crowd_out_what_is_on_sale(app_ctx, make_tenant, make_shop, make_category,
+                                                             make_product):
+    """Names of categories that no longer sell anything stay in an index until a reindex: they are skipped,
+    and the goods on sale still fill the list."""
+    from marketplace.catalog import services as catalog
+
+    tenant = make_tenant()
+    shop = make_shop(tenant, name_zh="老王水果店")
+    for n in range(8):
+        gone = make_product(shop, category=make_category(tenant, name_zh=f"苹果礼盒{n}", product_type="general.food"),
+                            title=f"礼盒 {n}")
+        indexing.run_pending()  # indexed (so its category is offered) before it goes off sale
+        with tenant_scope(tenant):
+            catalog.unpublish_product(gone)
+            db.session.commit()
+    fruit = make_category(tenant, name_zh="水果", product_type="general.food")
+    live = make_product(shop, category=fruit, title="红富士苹果 一号")
+    assert live.title in suggested(tenant, "苹果")
+    assert not any(text.startswith("苹果礼盒") for text in suggested(tenant, "苹果"))
+
+
+def test_a_search_never_throws_away_the_callers_uncommitted_stock_change(shop_street):
+    """A bulk stock update waits in the caller's transaction: logging the search must not roll it back."""
+    from marketplace.catalog import services as catalog
+    from marketplace.catalog.models import Variant
+
+    tenant, _shop, products = shop_street
+    with tenant_scope(tenant):
+        variant = db.session.scalar(select(Variant).where(Variant.product_id == products["shoes"].id))
+        before = variant.stock
+        catalog.adjust_stock(variant, -4)
+        services.search(tenant, SearchQuery(text="跑鞋"), record=True)
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(Variant, variant.id).stock == before - 4
