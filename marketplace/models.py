@@ -3,10 +3,11 @@
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
 from marketplace.api.models import ApiToken  # noqa: F401
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
+from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine
 from marketplace.search.models import SearchJournal, SearchQueryStat
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 
 __all__ = ["Category", "PriceTier", "Product", "ProductImage", "Quote", "ShopLicence", "Variant", "LoginAttempt", "Merchant", "RoleGrant",
-           "SearchJournal", "SearchQueryStat", "Shop", "Tenant", "TenantDomain", "TenantSetting",
+           "Cart", "CartLine", "Order", "OrderEvent", "OrderGroup", "OrderLine", "SearchJournal", "SearchQueryStat", "Shop", "Tenant", "TenantDomain", "TenantSetting",
            "User"]

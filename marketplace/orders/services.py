@@ -1,0 +1,334 @@
+"""Carts, placing orders, and the order state machine.
+
+Prices and totals always come from ``catalog.pricing.price_shop_lines``; nothing a client sends about a price,
+a total or a tenant is ever read. ``place_order`` is the one way an order comes to exist: it re-prices the cart,
+takes stock with conditional updates (``stock = stock - n WHERE stock >= n``), and writes the group, one order
+per shop, their lines and their first history entries in one transaction — or nothing. It is idempotent per
+checkout submission: the same key gives back the same group.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from marketplace.catalog.admin import tenant_today
+from marketplace.catalog.models import Product, Quote, QuoteStatus, Variant
+from marketplace.catalog.pricing import PricedShop, PricingProblem, price_shop_lines
+from marketplace.core.db import utcnow, writing
+from marketplace.extensions import db
+from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine, OrderStatus
+from marketplace.search import indexing as search_indexing
+from marketplace.shops.models import Shop
+from marketplace.tenancy.models import Tenant
+from marketplace.tenancy.settings import Setting, SettingsGroup
+
+#: Per tenant: the platform's commission in basis points of each order's total (150 = 1.5 %), and how long
+#: stock is held for an unpaid order.
+order_settings = SettingsGroup("orders", commission_bp=Setting(int, 0), payment_minutes=Setting(int, 30))
+#: The most units of one variant a line may ask for (a wholesale order of 200 bags is far below it).
+MAX_QUANTITY = 100_000
+MAX_KEY_LENGTH = 100
+
+
+class CartError(ValueError):
+    """A change to a cart that cannot be made; ``code`` is stable, the message is for the resident."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+class CheckoutError(ValueError):
+    """A checkout that cannot go through as it stands: every reason, by shop; nothing was written."""
+
+    def __init__(self, problems: list[PricingProblem]):
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class InvalidTransition(ValueError):
+    def __init__(self, order: Order, to: str):
+        super().__init__(_("订单 %(number)s 当前为“%(status)s”，不能改为“%(to)s”。", number=order.number,
+                           status=OrderStatus(order.status).label, to=OrderStatus(to).label))
+
+
+# -- carts ----------------------------------------------------------------------------------------------------------
+
+def new_cart_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def cart_for(tenant: Tenant, *, user_id: int | None = None, token: str | None = None,
+             create: bool = False) -> Cart | None:
+    """The signed-in resident's cart, or the guest cart of this cookie token; made when ``create``."""
+    if user_id is not None:
+        cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
+    elif token:
+        cart = db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+    else:
+        cart = None
+    if cart is None and create:
+        cart = Cart(tenant_id=tenant.id, token=token or new_cart_token(), user_id=user_id)
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def parse_quantity(raw) -> int:
+    """A whole number of units from a form or JSON: 1 to MAX_QUANTITY, nothing else (no 1.5, no "2e3")."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise CartError(_("数量应为 1 到 %(max)d 之间的整数。", max=MAX_QUANTITY), "bad_quantity")
+    text = str(raw).strip()
+    if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= MAX_QUANTITY:
+        raise CartError(_("数量应为 1 到 %(max)d 之间的整数。", max=MAX_QUANTITY), "bad_quantity")
+    return int(text)
+
+
+def _variant(variant_id) -> Variant:
+    """A variant of the current tenant that is on sale (another tenant's id is simply not found)."""
+    if isinstance(variant_id, bool) or not str(variant_id).isdigit() or int(variant_id) > 2**31 - 1:
+        raise CartError(_("找不到这件商品。"), "unknown_variant")
+    variant = db.session.scalar(select(Variant).join(Product).where(Variant.id == int(variant_id))
+                                .options(selectinload(Variant.product)))
+    if variant is None or not variant.product.is_active:
+        raise CartError(_("找不到这件商品。"), "unknown_variant")
+    return variant
+
+
+def set_line(cart: Cart, variant_id, quantity, *, add: bool = False) -> CartLine | None:
+    """Put ``quantity`` of a variant in the cart (or add to what is there); 0 with ``add=False`` removes it."""
+    variant = _variant(variant_id)
+    line = next((line for line in cart.lines if line.variant_id == variant.id), None)
+    if not add and str(quantity).strip() == "0":
+        if line is not None:
+            cart.lines.remove(line)
+            db.session.flush()
+        return None
+    quantity = parse_quantity(quantity)
+    if add and line is not None:
+        quantity = min(line.quantity + quantity, MAX_QUANTITY)
+    if line is None:
+        line = CartLine(tenant_id=cart.tenant_id, variant_id=variant.id, quantity=quantity)
+        cart.lines.append(line)
+    else:
+        line.quantity = quantity
+    db.session.flush()
+    return line
+
+
+def merge_into(user_cart: Cart, guest: Cart) -> None:
+    """At login: the guest cart's lines join the resident's (the larger quantity wins), then it is gone."""
+    mine = {line.variant_id: line for line in user_cart.lines}
+    for line in list(guest.lines):
+        if line.variant_id in mine:
+            mine[line.variant_id].quantity = max(mine[line.variant_id].quantity, line.quantity)
+        else:
+            user_cart.lines.append(CartLine(tenant_id=user_cart.tenant_id, variant_id=line.variant_id,
+                                            quantity=line.quantity, quote_id=line.quote_id))
+    db.session.delete(guest)
+    db.session.flush()
+
+
+@dataclass
+class PricedCart:
+    shops: list[tuple[Shop, PricedShop]]
+
+    @property
+    def total(self) -> int:
+        return sum(priced.total for _shop, priced in self.shops)
+
+    @property
+    def problems(self) -> list[PricingProblem]:
+        return [p for _shop, priced in self.shops for p in priced.problems]
+
+
+def price_cart(tenant: Tenant, cart: Cart, *, lock: bool = False) -> PricedCart:
+    """The cart as it would be charged now, shop by shop, with every reason it cannot be bought yet."""
+    lines = list(db.session.scalars(
+        select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.id)
+        .options(selectinload(CartLine.variant).selectinload(Variant.product),
+                 selectinload(CartLine.variant).selectinload(Variant.tiers), selectinload(CartLine.quote))))
+    by_shop: dict[int, list[CartLine]] = {}
+    for line in lines:
+        by_shop.setdefault(line.variant.shop_id, []).append(line)
+    shops = {s.id: s for s in db.session.scalars(select(Shop).where(Shop.id.in_(by_shop)))}
+    today = tenant_today(tenant)
+    priced = []
+    for shop_id, shop_lines in by_shop.items():
+        shop = shops[shop_id]
+        quotes = {line.variant_id: line.quote for line in shop_lines
+                  if line.quote is not None and line.quote.buyer_id == cart.user_id
+                  and line.quote.status == QuoteStatus.accepted}
+        result = price_shop_lines(shop, [(line.variant, line.quantity) for line in shop_lines],
+                                  currency=tenant.currency, quotes=quotes, today=today)
+        if not shop.is_active:
+            result.problems.append(PricingProblem("shop_closed", _("%(shop)s 暂停营业。", shop=shop.name())))
+        priced.append((shop, result))
+    return PricedCart(priced)
+
+
+# -- placing orders -------------------------------------------------------------------------------------------------
+
+def _number(prefix: str) -> str:
+    return f"{prefix}{utcnow():%Y%m%d}{secrets.randbelow(10**10):010d}"
+
+
+def commission_for(total: int, basis_points: int) -> int:
+    """Commission in fen, rounded half up."""
+    return (total * basis_points + 5_000) // 10_000
+
+
+def place_order(tenant: Tenant, buyer_id: int, cart: Cart, idempotency_key: str, *, payment_provider: str = "offline",
+                delivery: dict[int, tuple[str, int]] | None = None, notes: dict[int, str] | None = None) -> OrderGroup:
+    """Turn the cart into one paid-together group of orders, one per shop — all of it, or nothing.
+
+    ``delivery`` maps shop id → (provider, fee in fen) as the delivery providers quoted it (default: pickup,
+    free). Raises ``CheckoutError`` with every problem when the cart cannot be bought as it stands.
+    """
+    key = (idempotency_key or "").strip()[:MAX_KEY_LENGTH]
+    if not key:
+        raise CartError(_("缺少提交编号，请刷新页面后重试。"), "missing_idempotency_key")
+    existing = _group_for_key(buyer_id, key)
+    if existing is not None:
+        return existing
+    # End the read transaction first: on SQLite a read transaction that turns into a write fails at once when
+    # another buyer writes; a transaction begun for writing waits its turn (see core.db.writing).
+    db.session.commit()
+    with writing():
+        try:
+            group = _place(tenant, buyer_id, cart, key, payment_provider, delivery or {}, notes or {})
+            db.session.commit()
+        except IntegrityError:  # the same submission placed by a concurrent request: that one stands
+            db.session.rollback()
+            existing = _group_for_key(buyer_id, key)
+            if existing is None:
+                raise
+            return existing
+        except Exception:
+            db.session.rollback()
+            raise
+    return group
+
+
+def _group_for_key(buyer_id: int, key: str) -> OrderGroup | None:
+    return db.session.scalar(select(OrderGroup).where(OrderGroup.buyer_id == buyer_id,
+                                                      OrderGroup.idempotency_key == key))
+
+
+def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> OrderGroup:
+    priced = price_cart(tenant, cart)
+    if not priced.shops:
+        raise CheckoutError([PricingProblem("empty_cart", _("购物车是空的。"))])
+    if priced.problems:
+        raise CheckoutError(priced.problems)
+    variants = {line.variant_id: line.variant for line in cart.lines}
+    for _shop, shop_priced in priced.shops:
+        for line in shop_priced.lines:
+            taken = db.session.execute(
+                update(Variant).where(Variant.id == line.variant_id, Variant.stock >= line.quantity)
+                .values(stock=Variant.stock - line.quantity).execution_options(synchronize_session=False))
+            if taken.rowcount != 1:  # sold between pricing and now: the whole checkout stops, nothing is kept
+                title = variants[line.variant_id].product.title
+                raise CheckoutError([PricingProblem("not_enough_stock", _("“%(title)s”库存不足，刚刚被别人买走了。",
+                                                                           title=title), line.variant_id)])
+            search_indexing.touch(tenant.id, "product", [variants[line.variant_id].product_id])
+    settings = order_settings.all(tenant)
+    group = OrderGroup(tenant_id=tenant.id, number=_number("G"), buyer_id=buyer_id, idempotency_key=key,
+                       currency=tenant.currency, total=0, payment_provider=payment_provider,
+                       payment_deadline=utcnow() + timedelta(minutes=settings["payment_minutes"]))
+    db.session.add(group)
+    for index, (shop, shop_priced) in enumerate(priced.shops, start=1):
+        provider, fee = delivery.get(shop.id, ("pickup", 0))
+        total = shop_priced.total + max(fee, 0)
+        order = Order(tenant_id=tenant.id, number=f"{group.number}-{index}", group=group, shop_id=shop.id,
+                      buyer_id=buyer_id, status=OrderStatus.pending_payment, items_total=shop_priced.total,
+                      delivery_provider=provider, delivery_fee=max(fee, 0), total=total,
+                      commission=commission_for(total, settings["commission_bp"]),
+                      note=(notes.get(shop.id) or "")[:500])
+        db.session.add(order)
+        for line in shop_priced.lines:
+            variant = variants[line.variant_id]
+            order.lines.append(OrderLine(
+                tenant_id=tenant.id, variant_id=variant.id, product_id=variant.product_id,
+                title=variant.product.title, sku=variant.sku, options=dict(variant.options or {}),
+                attributes=dict(variant.product.attributes or {}), unit=variant.product.unit,
+                unit_price=line.unit_price, quantity=line.quantity, total=line.total, price_source=line.price_source))
+        group.total += total
+        db.session.flush()
+        db.session.add(OrderEvent(tenant_id=tenant.id, order_id=order.id, actor_id=buyer_id, from_status="",
+                                  to_status=OrderStatus.pending_payment, note=_("下单")))
+    for line in list(cart.lines):
+        cart.lines.remove(line)
+    db.session.flush()
+    return group
+
+
+# -- the order state machine ----------------------------------------------------------------------------------------
+
+S = OrderStatus
+#: Every move an order may make; anything else is refused.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.pending_payment: frozenset({S.paid, S.cancelled}),
+    S.paid: frozenset({S.accepted, S.cancelled, S.refunding}),
+    S.accepted: frozenset({S.ready_for_pickup, S.shipped, S.cancelled, S.refunding}),
+    S.ready_for_pickup: frozenset({S.picked_up, S.cancelled}),
+    S.shipped: frozenset({S.delivered}),
+    S.delivered: frozenset({S.completed, S.refunding}),
+    S.picked_up: frozenset({S.completed, S.refunding}),
+    S.completed: frozenset({S.refunding}),
+    S.refunding: frozenset({S.refunded, S.completed}),
+    S.refunded: frozenset(),
+    S.cancelled: frozenset(),
+}
+#: Cancelling from these puts the goods back on the shelf: they never left the shop.
+RESTOCK_ON_CANCEL = frozenset({S.pending_payment, S.paid, S.accepted, S.ready_for_pickup})
+
+
+def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "") -> None:
+    """Move an order to ``to`` (the one way a status changes) and append it to the order's history.
+
+    Flushes; the caller commits. A cancellation before the goods left the shop returns their stock.
+    """
+    if to not in TRANSITIONS.get(order.status, ()):
+        raise InvalidTransition(order, to)
+    if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
+        for line in order.lines:
+            if line.variant_id is not None:
+                db.session.execute(update(Variant).where(Variant.id == line.variant_id)
+                                   .values(stock=Variant.stock + line.quantity)
+                                   .execution_options(synchronize_session=False))
+                if line.product_id is not None:
+                    search_indexing.touch(order.tenant_id, "product", [line.product_id])
+    db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id, actor_id=actor_id,
+                              from_status=order.status, to_status=to, note=note[:1000]))
+    order.status = to
+    db.session.flush()
+
+
+def release_expired_holds(now: datetime | None = None) -> int:
+    """Cancel the current tenant's orders still unpaid after their group's deadline, returning their stock
+    (a job, run every few minutes). Returns how many orders were cancelled."""
+    now = now or utcnow()
+    expired = list(db.session.scalars(
+        select(Order).join(OrderGroup).where(Order.status == S.pending_payment, OrderGroup.payment_deadline < now)
+        .options(selectinload(Order.lines))))
+    for order in expired:
+        transition(order, S.cancelled, note=_("超过付款期限，自动取消"))
+    return len(expired)
+
+
+def quote_line(cart: Cart, quote: Quote) -> CartLine:
+    """An accepted quote becomes a cart line at the quoted price and quantity."""
+    if quote.status != QuoteStatus.accepted or quote.buyer_id != cart.user_id:
+        raise CartError(_("只能把自己已接受的报价加入购物车。"), "quote_not_accepted")
+    line = set_line(cart, quote.variant_id, quote.quantity)
+    line.quote_id = quote.id
+    db.session.flush()
+    return line

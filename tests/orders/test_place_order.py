@@ -1,0 +1,215 @@
+"""Placing orders: one checkout over several shops, stock that never oversells, idempotent submissions,
+tampered quantities refused, and the order state machine with its append-only history."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.catalog.models import Variant
+from marketplace.core.db import utcnow
+from marketplace.extensions import db
+from marketplace.orders import services as orders
+from marketplace.orders.models import AppendOnly, Order, OrderEvent, OrderGroup, OrderStatus
+from marketplace.tenancy.context import tenant_scope
+from tests.search.test_indexing import purge
+
+
+@pytest.fixture
+def street(app_ctx, make_tenant, make_shop, make_category, make_product, make_user):
+    tenant = make_tenant()
+    shops = [make_shop(tenant, name_zh=name) for name in ("老王水果店", "李记茶叶", "穗丰农资")]
+    category = make_category(tenant, product_type="general.goods")
+    goods = {
+        "apples": make_product(shops[0], category=category, title="红富士苹果", price=2990, stock=10),
+        "tea": make_product(shops[1], category=category, title="信阳毛尖", price=12800, stock=5),
+        "fertiliser": make_product(shops[2], category=category, title="复合肥 15-15-15", price=16600, stock=500,
+                                   tiers=[(10, 15930), (100, 15270)]),
+    }
+    buyer = make_user()
+    return tenant, shops, goods, buyer
+
+
+def variant_of(product) -> Variant:
+    return db.session.scalar(select(Variant).where(Variant.product_id == product.id))
+
+
+def stock(product) -> int:
+    db.session.commit()  # a fresh read: other connections may have written
+    return variant_of(product).stock
+
+
+def fill(tenant, buyer, lines: dict) -> orders.Cart:
+    with tenant_scope(tenant):
+        cart = orders.cart_for(tenant, user_id=buyer.id, create=True)
+        for product, quantity in lines.items():
+            orders.set_line(cart, variant_of(product).id, quantity)
+        db.session.commit()
+        return cart
+
+
+def test_one_checkout_over_three_shops_makes_three_orders_and_takes_the_stock(street):
+    tenant, shops, goods, buyer = street
+    with tenant_scope(tenant):
+        orders.order_settings.set(tenant, "commission_bp", 150)
+        db.session.commit()
+    cart = fill(tenant, buyer, {goods["apples"]: 2, goods["tea"]: 1, goods["fertiliser"]: 200})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "checkout-1")
+        placed = sorted(group.orders, key=lambda o: o.shop_id)
+        assert [o.shop_id for o in placed] == sorted(s.id for s in shops)
+        by_shop = {o.shop_id: o for o in placed}
+        assert by_shop[shops[0].id].total == 2 * 2990
+        assert by_shop[shops[2].id].lines[0].unit_price == 15270  # 200 bags: the 100+ tier price
+        assert by_shop[shops[2].id].lines[0].price_source == "tier:100"
+        assert group.total == 2 * 2990 + 12800 + 200 * 15270
+        assert by_shop[shops[2].id].commission == (200 * 15270 * 150 + 5000) // 10000
+        assert all(o.status == OrderStatus.pending_payment for o in placed)
+        assert db.session.scalar(select(func.count(OrderEvent.id))) == 3
+        assert stock(goods["apples"]) == 8 and stock(goods["tea"]) == 4 and stock(goods["fertiliser"]) == 300
+        assert orders.cart_for(tenant, user_id=buyer.id).lines == []
+        line = by_shop[shops[1].id].lines[0]
+        assert (line.title, line.sku, line.quantity) == ("信阳毛尖", variant_of(goods["tea"]).sku, 1)
+
+
+def test_when_one_shop_cannot_deliver_nothing_is_ordered_anywhere(street):
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 2, goods["tea"]: 5})
+    with tenant_scope(tenant):
+        variant = variant_of(goods["tea"])
+        variant.stock = 3  # sold in the shop meanwhile
+        db.session.commit()
+        with pytest.raises(orders.CheckoutError) as refused:
+            orders.place_order(tenant, buyer.id, cart, "checkout-2")
+        assert [p.code for p in refused.value.problems] == ["not_enough_stock"]
+        assert db.session.scalar(select(func.count(Order.id))) == 0
+        assert stock(goods["apples"]) == 10
+        assert len(orders.cart_for(tenant, user_id=buyer.id).lines) == 2  # the cart is kept to fix
+
+
+def test_the_same_submission_twice_is_one_order_group(street):
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 3})
+    with tenant_scope(tenant):
+        first = orders.place_order(tenant, buyer.id, cart, "checkout-3")
+        again = orders.place_order(tenant, buyer.id, cart, "checkout-3")
+        assert again.id == first.id
+        assert db.session.scalar(select(func.count(OrderGroup.id))) == 1
+        assert stock(goods["apples"]) == 7
+
+
+@pytest.mark.parametrize("quantity", [0, -1, "-5", "abc", 1.5, "1.5", "2e3", None, True, 10**9, "", " ", [], {}])
+def test_tampered_quantities_are_refused_and_change_nothing(street, quantity):
+    tenant, _shops, goods, buyer = street
+    with tenant_scope(tenant):
+        cart = orders.cart_for(tenant, user_id=buyer.id, create=True)
+        with pytest.raises(orders.CartError) as refused:
+            orders.set_line(cart, variant_of(goods["apples"]).id, quantity, add=True)
+        assert refused.value.code == "bad_quantity"
+        assert cart.lines == []
+
+
+def test_another_tenants_variant_is_not_found(street, make_tenant, make_shop, make_category, make_product):
+    tenant, _shops, _goods, buyer = street
+    other = make_tenant()
+    theirs = make_product(make_shop(other), category=make_category(other), title="别家的苹果")
+    with tenant_scope(other):
+        their_variant = variant_of(theirs).id
+    with tenant_scope(tenant):
+        cart = orders.cart_for(tenant, user_id=buyer.id, create=True)
+        for bad in (their_variant, "abc", -1, 2**40):
+            with pytest.raises(orders.CartError) as refused:
+                orders.set_line(cart, bad, 1)
+            assert refused.value.code == "unknown_variant"
+
+
+def test_an_order_moves_only_along_the_state_machine_and_keeps_its_history(street):
+    tenant, shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 1})
+    with tenant_scope(tenant):
+        order = orders.place_order(tenant, buyer.id, cart, "checkout-4").orders[0]
+        with pytest.raises(orders.InvalidTransition):
+            orders.transition(order, OrderStatus.completed)
+        for step in (OrderStatus.paid, OrderStatus.accepted, OrderStatus.ready_for_pickup, OrderStatus.picked_up,
+                     OrderStatus.completed):
+            orders.transition(order, step, actor_id=buyer.id)
+        db.session.commit()
+        history = [(e.from_status, e.to_status) for e in db.session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))]
+        assert history == [("", "pending_payment"), ("pending_payment", "paid"), ("paid", "accepted"),
+                           ("accepted", "ready_for_pickup"), ("ready_for_pickup", "picked_up"),
+                           ("picked_up", "completed")]
+        event = db.session.scalar(select(OrderEvent).where(OrderEvent.order_id == order.id))
+        event.note = "改写历史"
+        with pytest.raises(AppendOnly):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_cancelling_before_dispatch_puts_the_goods_back(street):
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["tea"]: 2})
+    with tenant_scope(tenant):
+        order = orders.place_order(tenant, buyer.id, cart, "checkout-5").orders[0]
+        assert stock(goods["tea"]) == 3
+        orders.transition(db.session.get(Order, order.id), OrderStatus.cancelled, actor_id=buyer.id, note="不要了")
+        db.session.commit()
+        assert stock(goods["tea"]) == 5
+
+
+def test_an_unpaid_order_is_cancelled_after_its_deadline_and_its_stock_released(street):
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 4})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "checkout-6")
+        assert orders.release_expired_holds(utcnow()) == 0  # still within the 30 minutes
+        assert orders.release_expired_holds(group.payment_deadline + timedelta(seconds=1)) == 1
+        db.session.commit()
+        assert db.session.get(Order, group.orders[0].id).status == OrderStatus.cancelled
+        assert stock(goods["apples"]) == 10
+
+
+@pytest.mark.no_transaction
+def test_many_buyers_at_once_never_buy_more_than_there_is(app, make_tenant, make_shop, make_category,
+                                                          make_product, make_user):
+    """Twelve buyers race for five units through real, separate database connections: exactly five win."""
+    with app.app_context():
+        tenant = make_tenant()
+        try:
+            product = make_product(make_shop(tenant), category=make_category(tenant, product_type="general.goods"),
+                                   title="限量月饼", price=8800, stock=5)
+            buyers = [make_user() for _ in range(12)]
+            carts = [fill(tenant, buyer, {product: 1}) for buyer in buyers]
+            tenant_id, cart_ids = tenant.id, [c.id for c in carts]
+            buyer_ids = [b.id for b in buyers]
+            outcomes: list[str] = []
+            start = threading.Barrier(len(buyers))
+
+            def buy(index: int) -> None:
+                with app.app_context():
+                    from marketplace.tenancy.models import Tenant
+
+                    start.wait()
+                    here = db.session.get(Tenant, tenant_id)
+                    with tenant_scope(here):
+                        cart = db.session.get(orders.Cart, cart_ids[index])
+                        try:
+                            orders.place_order(here, buyer_ids[index], cart, f"race-{index}")
+                            outcomes.append("bought")
+                        except orders.CheckoutError:
+                            outcomes.append("sold out")
+
+            threads = [threading.Thread(target=buy, args=(i,)) for i in range(len(buyers))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert outcomes.count("bought") == 5 and outcomes.count("sold out") == 7
+            with tenant_scope(tenant):
+                assert stock(product) == 0
+                assert db.session.scalar(select(func.count(Order.id))) == 5
+        finally:
+            purge(tenant.id)
