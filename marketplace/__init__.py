@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 #: Domain packages with pages (``views.register(app)``) and with CLI commands (``cli.register(app)``).
 WEB_DOMAINS = ("core", "accounts", "storefront", "console", "media", "api")
-CLI_DOMAINS = ("tenancy", "accounts", "demo", "api", "catalog", "search")
+CLI_DOMAINS = ("tenancy", "accounts", "demo", "api", "catalog", "search", "orders")
 
 
 def create_app(config: dict | None = None) -> MarketplaceFlask:

@@ -1,9 +1,11 @@
 """Every model of every domain, imported in one place for migrations and the tenant guard."""
 
+from marketplace.accounts.addresses import Address  # noqa: F401
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
 from marketplace.api.models import ApiToken  # noqa: F401
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine
+from marketplace.orders.returns import Refund, ReturnLine, ReturnRequest  # noqa: F401
 from marketplace.search.models import SearchJournal, SearchQueryStat
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting

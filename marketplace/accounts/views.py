@@ -6,8 +6,10 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from marketplace.accounts import services
+from marketplace.accounts import address_views, services
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.forms import LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
 from marketplace.accounts.models import User
@@ -16,6 +18,11 @@ from marketplace.core.i18n import LOCALE_COOKIE, LOCALES
 from marketplace.core.themes import render_themed
 from marketplace.core.views import safe_next
 from marketplace.extensions import db, login_manager
+from marketplace.orders import services as orders
+from marketplace.orders.models import Cart, Order, OrderStatus
+from marketplace.storefront.cart import guest_cart_token, guest_cookie
+from marketplace.tenancy.context import all_tenants, tenant_scope
+from marketplace.tenancy.models import Tenant
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/account")
 language = Blueprint("language", __name__)
@@ -49,6 +56,7 @@ def signup():
         else:
             db.session.commit()
             login_user(user)
+            _merge_guest_carts(user)
             flash(_("注册成功，欢迎来到网上商都！"), "success")
             return redirect(url_for("accounts.account"))
     return render_themed("accounts/signup.html", form=form), 400 if form.errors or form.form_errors else 200
@@ -69,10 +77,42 @@ def login():
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
+            _merge_guest_carts(user)
             return redirect(safe_next(form.next.data, url_for("accounts.account")))
     elif form.errors:
         status = 400
     return render_themed("accounts/login.html", form=form), status
+
+
+def _merge_guest_carts(user: User) -> None:
+    """What the visitor put in carts before signing in joins their own cart, tenant by tenant."""
+    raw = guest_cookie()
+    if raw is None:
+        return
+    tenants = {t.id: t for t in db.session.scalars(select(Tenant))}
+    tokens = [guest_cart_token(raw, tenant_id) for tenant_id in tenants]
+    with all_tenants():  # the guest's carts in every tenant: found by this cookie's tokens only
+        guests = list(db.session.scalars(select(Cart).where(Cart.token.in_(tokens), Cart.user_id.is_(None))))
+    for guest in guests:
+        tenant = tenants[guest.tenant_id]
+        with tenant_scope(tenant):
+            orders.merge_into(orders.cart_for(tenant, user_id=user.id, create=True), guest)
+    if guests:
+        db.session.commit()
+
+
+@blueprint.route("/orders", endpoint="orders")
+@login_required
+def orders_list():
+    """The resident's orders from every tenant, newest first."""
+    with all_tenants():  # every tenant's orders, but only this buyer's (the filter is the whole guard here)
+        found = list(db.session.scalars(
+            select(Order).where(Order.buyer_id == current_user.id)
+            .options(selectinload(Order.shop), selectinload(Order.group))
+            .order_by(Order.created_at.desc(), Order.id.desc())))
+    tenants = {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_({o.tenant_id for o in found})))}
+    return render_themed("accounts/orders.html", rows=[(order, tenants[order.tenant_id]) for order in found],
+                         labels=OrderStatus.__labels__)
 
 
 @blueprint.route("/logout", methods=["POST"])
@@ -145,6 +185,7 @@ def account():
 def register(app) -> None:
     app.register_blueprint(blueprint)
     app.register_blueprint(language)
+    app.register_blueprint(address_views.blueprint)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("请先登录。")
     login_manager.login_message_category = "info"

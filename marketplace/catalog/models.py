@@ -29,6 +29,9 @@ class Category(TenantScoped, db.Model):
     #: Product type id from a catalog pack, e.g. "agri_inputs.fertiliser".
     product_type: Mapped[str] = mapped_column(String(100), default="")
     position: Mapped[int] = mapped_column(default=0)
+    #: Why goods of this category are outside the 7-day no-reason return (see ``orders.returns.EXCLUSIONS``):
+    #: custom_made, perishable, opened_media or periodical; "" when they may be returned without a reason.
+    return_exclusion: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.position")

@@ -75,12 +75,12 @@ def open_only(blueprint: Blueprint) -> None:
 
 
 def register(app) -> None:
-    from marketplace.storefront import catalog, quotes, search
+    from marketplace.storefront import cart, catalog, quotes, search
 
     app.register_blueprint(portal_blueprint)
     app.register_blueprint(tenant_blueprint)
     app.register_blueprint(search.city_blueprint)
-    for blueprint in (catalog.blueprint, quotes.blueprint, search.blueprint):
+    for blueprint in (catalog.blueprint, quotes.blueprint, search.blueprint, cart.blueprint):
         open_only(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(quotes.account_blueprint)

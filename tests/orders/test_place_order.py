@@ -213,3 +213,17 @@ def test_many_buyers_at_once_never_buy_more_than_there_is(app, make_tenant, make
                 assert db.session.scalar(select(func.count(Order.id))) == 5
         finally:
             purge(tenant.id)
+
+
+def test_the_release_holds_command_cancels_what_was_not_paid_in_time(app, street):
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 4})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "checkout-7")
+        group.payment_deadline = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["orders", "release-holds"])
+    assert result.exit_code == 0, result.output
+    assert f"{tenant.slug}：取消了 1 个超时未付款的订单。" in result.output
+    with tenant_scope(tenant):
+        assert stock(goods["apples"]) == 10

@@ -49,6 +49,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator.tenant_status", "POST"): Route("/operator/{tenant}/status", login=True, form=STATUS_FORM),
     ("operator.tenant_brand", "POST"): Route("/operator/{tenant}/brand", login=True, form=BRAND_FORM),
     ("operator_search.search_log", "GET"): Route("/operator/{tenant}/search", login=True),
+    ("merchant_orders.index", "GET"): Route("/merchant/{tenant}/{shop}/orders", login=True),
+    ("operator_orders.index_for_operator", "GET"): Route("/operator/{tenant}/orders", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

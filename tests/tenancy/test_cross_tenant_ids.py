@@ -17,6 +17,7 @@ from marketplace.accounts.models import Role
 from marketplace.api.auth import issue_token
 from marketplace.catalog import services as catalog
 from marketplace.extensions import db
+from marketplace.orders import services as orders
 from marketplace.tenancy.context import tenant_scope
 from tests.media.samples import encode, picture
 from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
@@ -40,6 +41,14 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("search.suggest", "GET"): IdRoute("/t/{tenant}/search/suggest?q=x"),
     ("quotes.request_quote", "GET"): IdRoute("/t/{tenant}/p/{product}/quote"),
     ("quotes.request_quote", "POST"): IdRoute("/t/{tenant}/p/{product}/quote", "POST", {"quantity": "5"}),
+    ("cart.view", "GET"): IdRoute("/t/{tenant}/cart"),
+    ("cart.add", "POST"): IdRoute("/t/{tenant}/cart/add", "POST", {"variant_id": "{variant}", "quantity": "1"}),
+    ("cart.update", "POST"): IdRoute("/t/{tenant}/cart/update", "POST", {"variant_id": "{variant}", "quantity": "2"}),
+    ("cart.checkout", "GET"): IdRoute("/t/{tenant}/checkout"),
+    ("cart.checkout", "POST"): IdRoute("/t/{tenant}/checkout", "POST", {"payment": "offline"}),
+    ("cart.confirmation", "GET"): IdRoute("/t/{tenant}/orders/{order_group}"),
+    ("merchant_orders.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}"),
+    ("merchant_orders.act", "POST"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}/confirm_payment", "POST"),
     ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
     ("merchant_products.create", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/new?category={category}"),
     ("merchant_products.create", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/new?category={category}",
@@ -104,7 +113,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
-TENANT_WIDE = {("merchant_products.index", "GET"), ("merchant_imports.upload", "GET"),
+TENANT_WIDE = {("cart.view", "GET"), ("cart.checkout", "GET"), ("cart.checkout", "POST"),
+               ("merchant_products.index", "GET"), ("merchant_imports.upload", "GET"),
                ("merchant_imports.upload", "POST"), ("merchant_imports.export_csv", "GET"),
                ("merchant_imports.export_xlsx", "GET"), ("merchant_imports.template", "GET"),
                ("merchant_licences.licences", "GET"), ("merchant_licences.licences", "POST"),
@@ -152,8 +162,13 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         licence = catalog.record_licence(a_shop, "pesticide_business", "许可证 A-1", date.today() + timedelta(days=90))
         quote = catalog.request_quote(buyer, product.variants[0], 10)
         db.session.commit()
+        cart = orders.cart_for(a, user_id=admin.id, create=True)
+        orders.set_line(cart, product.variants[0].id, 1)
+        group = orders.place_order(a, admin.id, cart, "cross-tenant")
+        order = group.orders[0]
         ids = {"shop": "b-stall", "product": product.id, "variant": product.variants[0].id, "image": image.id,
-               "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id}
+               "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id,
+               "order_group": group.number, "order": order.number}
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
         db.session.commit()

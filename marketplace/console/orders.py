@@ -1,0 +1,289 @@
+"""Order handling in the consoles: a shop's orders for its merchant (/merchant/…/orders), a tenant's orders for
+its operator (/operator/…/orders, read-only).
+
+Merchant pages load the shop of the current tenant by slug (404 when this tenant has none), check the user's
+right on it (owners and staff alike: handling orders is a shop's daily work), then load the order among that
+shop's own by its number — another shop's or another tenant's order is not found (404).
+
+Every status change goes through ``orders.services.transition``; a button only says which move the merchant
+means, and a move the order cannot make is refused with a message, never a server error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.accounts.authz import Permission, require
+from marketplace.accounts.models import User
+from marketplace.catalog.models import UNITS
+from marketplace.core.db import utcnow
+from marketplace.extensions import db
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order, OrderGroup, OrderStatus
+from marketplace.shops import services as shops
+from marketplace.shops.models import Shop
+from marketplace.tenancy.context import current_tenant
+
+merchant_blueprint = Blueprint("merchant_orders", __name__,
+                               url_prefix="/merchant/<slug:tenant_slug>/<slug:shop_slug>/orders")
+operator_blueprint = Blueprint("operator_orders", __name__, url_prefix="/operator/<slug:tenant_slug>/orders")
+
+#: Owners and staff alike (see the module docstring).
+HANDLE_ORDERS = Permission.view_shop
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
+MAX_REASON = 500
+S = OrderStatus
+#: While an order is open the merchant may need to reach the buyer (payment, pickup); once it is closed the
+#: contact is shown masked — the buyer's name and the order stay, the phone number does not.
+CONTACT_HIDDEN = frozenset({S.completed, S.cancelled, S.refunded})
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on the order page: which move it asks for, from which statuses it is offered."""
+
+    name: str
+    label: str
+    to: str
+    from_statuses: frozenset[str]
+    needs_reason: bool = False
+    offline_only: bool = False
+    done: str = ""
+
+
+ACTIONS: dict[str, Action] = {action.name: action for action in (
+    Action("confirm_payment", _l("确认收款"), S.paid, frozenset({S.pending_payment}), offline_only=True,
+           done=_l("已确认收款。")),
+    Action("accept", _l("接单"), S.accepted, frozenset({S.paid}), done=_l("已接单，请尽快备货。")),
+    Action("prepared", _l("备货完成"), S.ready_for_pickup, frozenset({S.accepted}), done=_l("已备货，等待买家取货。")),
+    Action("picked_up", _l("已取货"), S.picked_up, frozenset({S.ready_for_pickup}), done=_l("已记录买家取货。")),
+    Action("complete", _l("完成"), S.completed, frozenset({S.picked_up}), done=_l("订单已完成。")),
+    # Before the goods leave the shop the merchant may still refuse the order; its stock goes back on the shelf.
+    Action("reject", _l("拒单"), S.cancelled, frozenset(orders.RESTOCK_ON_CANCEL), needs_reason=True,
+           done=_l("已拒单，库存已退回。")),
+)}
+
+
+def actions_for(order: Order) -> list[Action]:
+    """The buttons the order page offers for the order as it is now."""
+    return [action for action in ACTIONS.values() if _offered(action, order)]
+
+
+def _offered(action: Action, order: Order) -> bool:
+    return (order.status in action.from_statuses
+            and action.to in orders.TRANSITIONS.get(order.status, ())
+            and (not action.offline_only or order.group.payment_provider == "offline"))
+
+
+# -- the one rule that is not a plain transition ------------------------------------------------------------
+
+def confirm_offline_payment(order: Order, *, actor_id: int | None) -> None:
+    """The merchant received the buyer's offline payment for this order: it becomes paid, and its group is
+    marked paid once none of the group's orders still waits for payment (cancelled ones do not count).
+
+    Flushes; the caller commits. Online payments are confirmed by their provider, not here.
+    """
+    if order.group.payment_provider != "offline":
+        raise orders.InvalidTransition(order, S.paid)
+    orders.transition(order, S.paid, actor_id=actor_id, note=_("商户确认已收到线下付款"))
+    # The group row is locked so that two merchants confirming their parts at once cannot both miss the last one.
+    group = db.session.scalar(select(OrderGroup).where(OrderGroup.id == order.group_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    waiting = db.session.scalar(select(func.count(Order.id)).where(Order.group_id == group.id,
+                                                                   Order.status == S.pending_payment))
+    if not waiting and group.paid_at is None:
+        group.paid_at = utcnow()
+    db.session.flush()
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+def _shop(shop_slug: str) -> Shop:
+    shop = shops.shop_by_slug(shop_slug)
+    if shop is None:
+        abort(404)
+    require(HANDLE_ORDERS, shop)
+    return shop
+
+
+def _order(shop: Shop, number: str, *, for_update: bool = False) -> Order:
+    """One of this shop's orders (in this tenant: the guard adds it); any other number is not found."""
+    if len(number) > 32:
+        abort(404)
+    query = (select(Order).where(Order.number == number, Order.shop_id == shop.id)
+             .options(joinedload(Order.group), selectinload(Order.lines), selectinload(Order.events)))
+    if for_update:  # two clicks at once: the second sees the first one's status
+        query = query.with_for_update(of=Order)
+    order = db.session.scalar(query)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "")
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+
+
+def _status_arg() -> tuple[str | None, bool]:
+    """The status filter from the query string: (status or None for all, whether it was understood)."""
+    raw = request.args.get("status", "")
+    if not raw:
+        return None, True
+    return (raw, True) if raw in S.__members__ else (None, False)
+
+
+def _labels() -> dict:
+    return {"statuses": S.values(), "labels": S.__labels__}
+
+
+def _names(user_ids) -> dict[int, User]:
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def mask_contact(value: str | None) -> str:
+    """138****0000 or z***@example.com: enough to recognise, not enough to call."""
+    if not value:
+        return ""
+    if "@" in value:
+        name, _at, domain = value.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return f"{value[:3]}****{value[-4:]}" if len(value) >= 8 else "****"
+
+
+@dataclass
+class Page:
+    orders: list[Order]
+    number: int
+    total: int
+    buyers: dict[int, User]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def has_previous(self) -> bool:
+        return 1 < self.number <= self.pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _page(conditions: list, total: int, number: int) -> Page:
+    """Newest first; one query for the page and one for its buyers, however many orders there are."""
+    found: list[Order] = []
+    if total and number <= max(1, -(-total // PAGE_SIZE)):
+        found = list(db.session.scalars(select(Order).where(*conditions)
+                                        .order_by(Order.created_at.desc(), Order.id.desc())
+                                        .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
+    return Page(orders=found, number=number, total=total, buyers=_names(order.buyer_id for order in found))
+
+
+# -- merchant -----------------------------------------------------------------------------------------------
+
+@merchant_blueprint.route("")
+@login_required
+def index(shop_slug: str):
+    shop = _shop(shop_slug)
+    status, understood = _status_arg()
+    counts = dict(db.session.execute(select(Order.status, func.count(Order.id)).where(Order.shop_id == shop.id)
+                                     .group_by(Order.status)).all())
+    if not understood:
+        flash(_("没有这种订单状态，已显示全部订单。"), "error")
+    conditions = [Order.shop_id == shop.id] + ([Order.status == status] if status else [])
+    total = counts.get(status, 0) if status else sum(counts.values())
+    page = _page(conditions, total, _page_number())
+    return render_template("console/merchant/orders.html", shop=shop, page=page, status=status, counts=counts,
+                           all_count=sum(counts.values()), **_labels()), 200 if understood else 400
+
+
+@merchant_blueprint.route("/<number>")
+@login_required
+def detail(shop_slug: str, number: str):
+    shop = _shop(shop_slug)
+    order = _order(shop, number)
+    people = _names([order.buyer_id, *(event.actor_id for event in order.events)])
+    buyer = people.get(order.buyer_id)
+    contact_hidden = order.status in CONTACT_HIDDEN
+    contact = ""
+    if buyer is not None:
+        contact = " · ".join(mask_contact(v) if contact_hidden else v for v in (buyer.mobile, buyer.email) if v)
+    return render_template("console/merchant/orders_detail.html", shop=shop, order=order, buyer=buyer,
+                           contact=contact, contact_hidden=contact_hidden, people=people,
+                           actions=actions_for(order), units=UNITS, max_reason=MAX_REASON, **_labels())
+
+
+@merchant_blueprint.route("/<number>/<any(" + ", ".join(ACTIONS) + "):action>", methods=["POST"])
+@login_required
+def act(shop_slug: str, number: str, action: str):
+    """One button of the order page (CSRF is checked for every POST before the view runs)."""
+    shop = _shop(shop_slug)
+    order = _order(shop, number, for_update=True)
+    chosen = ACTIONS[action]
+    back = redirect(url_for(".detail", shop_slug=shop.slug, number=order.number), 303)
+    # One line of printable text: NUL and other control characters never reach the history (PostgreSQL refuses NUL).
+    reason = "".join(ch for ch in " ".join((request.form.get("reason") or "").split()) if ch.isprintable())
+    if chosen.needs_reason and not reason:
+        flash(_("请填写拒单原因，买家会看到它。"), "error")
+        return back
+    if len(reason) > MAX_REASON:
+        flash(_("原因太长了，请控制在 %(max)d 字以内。", max=MAX_REASON), "error")
+        return back
+    if chosen.offline_only and order.group.payment_provider != "offline":
+        flash(_("这笔订单是在线支付的，收款由支付平台确认，不能手动确认。"), "error")
+        return back
+    if not _offered(chosen, order):
+        flash(str(orders.InvalidTransition(order, chosen.to)), "error")
+        return back
+    try:
+        if chosen.name == "confirm_payment":
+            confirm_offline_payment(order, actor_id=current_user.id)
+        else:
+            note = _("拒单原因：%(reason)s", reason=reason) if chosen.needs_reason else ""
+            orders.transition(order, chosen.to, actor_id=current_user.id, note=note)
+    except orders.InvalidTransition as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return back
+    db.session.commit()
+    flash(str(chosen.done), "success")
+    return back
+
+
+# -- operator -----------------------------------------------------------------------------------------------
+
+@operator_blueprint.route("")
+@login_required
+def index_for_operator():
+    require(Permission.operate_tenant, current_tenant)
+    status, understood = _status_arg()
+    shop_list = list(db.session.scalars(select(Shop).order_by(Shop.name_zh, Shop.id)))
+    shop_by_id = {shop.id: shop for shop in shop_list}
+    shop_slug = request.args.get("shop", "")
+    shop = next((s for s in shop_list if s.slug == shop_slug), None) if shop_slug else None
+    if shop_slug and shop is None:
+        understood = False
+    if not understood:
+        flash(_("筛选条件无效，已显示全部订单。"), "error")
+        status, shop = None, None
+    conditions = ([Order.status == status] if status else []) + ([Order.shop_id == shop.id] if shop else [])
+    count, total, commission = db.session.execute(
+        select(func.count(Order.id), func.coalesce(func.sum(Order.total), 0),
+               func.coalesce(func.sum(Order.commission), 0)).where(*conditions)).one()
+    page = _page(conditions, count, _page_number())
+    return render_template("console/operator/orders.html", page=page, status=status, shop=shop, shops=shop_list,
+                           shop_by_id=shop_by_id, sum_total=total, sum_commission=commission,
+                           **_labels()), 200 if understood else 400
