@@ -11,6 +11,7 @@ means, and a move the order cannot make is refused with a message, never a serve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -114,9 +115,13 @@ def _shop(shop_slug: str) -> Shop:
     return shop
 
 
+#: What order numbers look like (``G2026113000000000001-2``); anything else is not an order.
+ORDER_NUMBER = re.compile(r"[A-Z0-9-]{1,32}")
+
+
 def _order(shop: Shop, number: str, *, for_update: bool = False) -> Order:
     """One of this shop's orders (in this tenant: the guard adds it); any other number is not found."""
-    if len(number) > 32:
+    if not ORDER_NUMBER.fullmatch(number):  # also keeps NUL and the like away from PostgreSQL
         abort(404)
     query = (select(Order).where(Order.number == number, Order.shop_id == shop.id)
              .options(joinedload(Order.group), selectinload(Order.lines), selectinload(Order.events)))

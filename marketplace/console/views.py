@@ -140,6 +140,7 @@ def tenant_brand():
 
 def register(app) -> None:
     from marketplace.console import catalog_admin, imports, licences, orders, products, quotes, search_log
+    from marketplace.console import returns as returns_console
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
@@ -147,3 +148,5 @@ def register(app) -> None:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)
+    app.register_blueprint(returns_console.returns_blueprint)
+    app.register_blueprint(returns_console.ledger_blueprint)

@@ -52,6 +52,7 @@ SETTINGS: dict[str, Setting] = {
     "DEFAULT_CURRENCY": Setting("CNY"),
     "MAIL_SENDER": Setting("log", help="log (writes mail to the log and instance/mail/)"),
     "MAIL_FROM": Setting("noreply@shangdu.example"),
+    "SMS_SENDER": Setting("log", help="log (writes SMS to the log and instance/sms/)"),
     "SQLITE_BUSY_TIMEOUT_MS": Setting(30000, int, help="how long SQLite waits for a lock before giving up"),
     "LOGIN_MAX_FAILURES": Setting(10, int, help="failed logins allowed per account in the window"),
     "LOGIN_FAILURE_WINDOW_S": Setting(900, int, help="window for LOGIN_MAX_FAILURES, in seconds"),
@@ -123,6 +124,8 @@ def _validate(values: dict) -> None:
         values["SESSION_COOKIE_SECURE"] = env == "production"
     if values["MAIL_SENDER"] not in ("log",):
         raise ConfigError(f"{PREFIX}MAIL_SENDER {values['MAIL_SENDER']!r} is unknown (known: log)")
+    if values["SMS_SENDER"] not in ("log",):
+        raise ConfigError(f"{PREFIX}SMS_SENDER {values['SMS_SENDER']!r} is unknown (known: log)")
     if values["DEFAULT_LOCALE"] not in LOCALES:
         raise ConfigError(f"{PREFIX}DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {values['DEFAULT_LOCALE']!r}")
     if not is_time_zone(values["DEFAULT_TIMEZONE"]):

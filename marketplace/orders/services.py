@@ -10,7 +10,7 @@ checkout submission: the same key gives back the same group.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -23,6 +23,7 @@ from marketplace.catalog.models import Product, Quote, QuoteStatus, Variant
 from marketplace.catalog.pricing import PricedShop, PricingProblem, price_shop_lines
 from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
+from marketplace.orders import notifications
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine, OrderStatus
 from marketplace.search import indexing as search_indexing
 from marketplace.shops.models import Shop
@@ -139,6 +140,8 @@ def merge_into(user_cart: Cart, guest: Cart) -> None:
 @dataclass
 class PricedCart:
     shops: list[tuple[Shop, PricedShop]]
+    #: The cart lines as read for this pricing (placing an order uses these, not a second read).
+    lines: list[CartLine] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -171,7 +174,7 @@ def price_cart(tenant: Tenant, cart: Cart, *, lock: bool = False) -> PricedCart:
         if not shop.is_active:
             result.problems.append(PricingProblem("shop_closed", _("%(shop)s 暂停营业。", shop=shop.name())))
         priced.append((shop, result))
-    return PricedCart(priced)
+    return PricedCart(priced, lines)
 
 
 # -- placing orders -------------------------------------------------------------------------------------------------
@@ -203,7 +206,16 @@ def place_order(tenant: Tenant, buyer_id: int, cart: Cart, idempotency_key: str,
     db.session.commit()
     with writing():
         try:
+            # One submission at a time per cart: SQLite's write transaction already serialises writers; on
+            # PostgreSQL the cart row is locked. Then the key is looked up again — a duplicate that waited here
+            # finds the group the first one placed, and answers with it.
+            db.session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update())
+            existing = _group_for_key(buyer_id, key)
+            if existing is not None:
+                db.session.rollback()
+                return existing
             group = _place(tenant, buyer_id, cart, key, payment_provider, delivery or {}, notes or {})
+            notifications.order_placed(tenant, group)  # sent once the commit below succeeds
             db.session.commit()
         except IntegrityError:  # the same submission placed by a concurrent request: that one stands
             db.session.rollback()
@@ -228,7 +240,7 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> Or
         raise CheckoutError([PricingProblem("empty_cart", _("购物车是空的。"))])
     if priced.problems:
         raise CheckoutError(priced.problems)
-    variants = {line.variant_id: line.variant for line in cart.lines}
+    variants = {line.variant_id: line.variant for line in priced.lines}  # the very lines that were priced
     for _shop, shop_priced in priced.shops:
         for line in shop_priced.lines:
             taken = db.session.execute(
@@ -264,8 +276,8 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> Or
         db.session.flush()
         db.session.add(OrderEvent(tenant_id=tenant.id, order_id=order.id, actor_id=buyer_id, from_status="",
                                   to_status=OrderStatus.pending_payment, note=_("下单")))
-    for line in list(cart.lines):
-        cart.lines.remove(line)
+    for line in priced.lines:
+        db.session.delete(line)
     db.session.flush()
     return group
 
@@ -294,7 +306,8 @@ RESTOCK_ON_CANCEL = frozenset({S.pending_payment, S.paid, S.accepted, S.ready_fo
 def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "") -> None:
     """Move an order to ``to`` (the one way a status changes) and append it to the order's history.
 
-    Flushes; the caller commits. A cancellation before the goods left the shop returns their stock.
+    Flushes; the caller commits. A cancellation before the goods left the shop returns their stock. The buyer
+    and the merchant are told once the caller's transaction commits (``orders.notifications``).
     """
     if to not in TRANSITIONS.get(order.status, ()):
         raise InvalidTransition(order, to)
@@ -308,8 +321,9 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
                     search_indexing.touch(order.tenant_id, "product", [line.product_id])
     db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id, actor_id=actor_id,
                               from_status=order.status, to_status=to, note=note[:1000]))
-    order.status = to
+    previous, order.status = order.status, to
     db.session.flush()
+    notifications.order_moved(order, previous, to, actor_id=actor_id, note=note)  # sent when the caller commits
 
 
 def release_expired_holds(now: datetime | None = None) -> int:

@@ -33,6 +33,7 @@ from marketplace.core.text import plain_text
 from marketplace.core.themes import render_themed
 from marketplace.core.views import safe_next
 from marketplace.extensions import db
+from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
 from marketplace.shops.models import Shop
@@ -260,11 +261,16 @@ def checkout():
     key = ""
     if form.is_submitted() and form.validate():  # CSRF checked (CSRFProtect refuses a POST without it first)
         key = (form.idempotency_key.data or "").strip()[:orders.MAX_KEY_LENGTH]
-        placed = db.session.scalar(select(OrderGroup).where(OrderGroup.buyer_id == current_user.id,
-                                                            OrderGroup.idempotency_key == key)) if key else None
+        placed = _placed(key)
         if placed is not None:  # the same submission again (a double click, a retry): it is already placed
             return redirect(url_for("cart.confirmation", number=placed.number)), 303
     view = cart_view(cart)
+    if view.empty or (key and (view.problems or form.fingerprint.data != view.fingerprint())):
+        # The first of two clicks may have placed the order a moment ago (emptying the cart, taking the stock):
+        # look again, from what is committed now, before calling anything a problem.
+        placed = _placed(key, fresh=True)
+        if placed is not None:
+            return redirect(url_for("cart.confirmation", number=placed.number)), 303
     if view.empty:
         flash(_("购物车是空的。"), "info")
         return redirect(url_for("cart.view")), 303
@@ -300,6 +306,17 @@ def checkout():
     return redirect(url_for("cart.confirmation", number=group.number)), 303
 
 
+def _placed(key: str, *, fresh: bool = False) -> OrderGroup | None:
+    """The group this submission already placed, if any; ``fresh`` ends the read transaction first, so a
+    commit made a moment ago by the first of two clicks is seen."""
+    if not key:
+        return None
+    if fresh:
+        db.session.commit()
+    return db.session.scalar(select(OrderGroup).where(OrderGroup.buyer_id == current_user.id,
+                                                      OrderGroup.idempotency_key == key))
+
+
 @blueprint.route("/orders/<string(maxlength=32):number>")
 @login_required
 def confirmation(number: str):
@@ -309,4 +326,66 @@ def confirmation(number: str):
                  selectinload(OrderGroup.orders).selectinload(Order.shop).selectinload(Shop.merchant)))
     if group is None:  # someone else's order is not found, exactly like a missing one
         abort(404)
-    return render_themed("cart/confirmation.html", group=group, labels=OrderStatus.__labels__, units=UNITS)
+    return render_themed("cart/confirmation.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
+                         after_sale={order.id: _after_sale(order) for order in group.orders},
+                         return_labels=returns.ReturnStatus.__labels__)
+
+
+# -- returns ------------------------------------------------------------------------------------------------------
+
+@dataclass
+class AfterSale:
+    """What the confirmation page shows under one order: its return requests and refunds, and whether (until
+    when, which units) a return may still be asked for."""
+
+    requests: list
+    refunds: list
+    last_day: object = None  # a date, when the goods have been received
+    returnable: dict = field(default_factory=dict)  # order line id → units that may still go back
+
+    @property
+    def may_return(self) -> bool:
+        return bool(self.returnable) and any(self.returnable.values())
+
+
+def _after_sale(order: Order) -> AfterSale:
+    tenant = current_tenant._get_current_object()
+    found = AfterSale(
+        requests=list(db.session.scalars(select(returns.ReturnRequest).where(returns.ReturnRequest.order_id == order.id)
+                                          .options(selectinload(returns.ReturnRequest.lines))
+                                          .order_by(returns.ReturnRequest.id))),
+        refunds=list(db.session.scalars(select(returns.Refund).where(returns.Refund.order_id == order.id)
+                                        .order_by(returns.Refund.id))))
+    if order.status in (*returns.SIGNED_FOR, OrderStatus.completed, OrderStatus.refunding):
+        found.last_day = returns.last_return_day(tenant, order)
+        today = datetime.now(ZoneInfo(tenant.timezone)).date()
+        if found.last_day is not None and today <= found.last_day:
+            found.returnable = returns.returnable_quantities(order)
+    return found
+
+
+@blueprint.route("/orders/<string(maxlength=32):number>/returns", methods=["POST"])
+@login_required
+def request_return(number: str):
+    """The buyer's 申请退货 form under one order of the group (CSRF is checked before the view runs)."""
+    tenant = current_tenant._get_current_object()
+    group = db.session.scalar(select(OrderGroup).where(OrderGroup.number == number,
+                                                       OrderGroup.buyer_id == current_user.id))
+    if group is None:
+        abort(404)
+    order = next((o for o in group.orders if o.number == request.form.get("order", "")), None)
+    if order is None:
+        abort(404)
+    # Only this order's lines are read from the form: another line id cannot be slipped in.
+    quantities = {line.id: (request.form.get(f"qty_{line.id}") or "0").strip() for line in order.lines}
+    no_reason = request.form.get("kind", "no_reason") != "quality"
+    try:
+        returns.request_return(tenant, order, quantities, buyer_id=current_user.id, no_reason=no_reason,
+                               reason=request.form.get("reason", ""))
+    except returns.ReturnError as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(_("退货申请已提交，请等待商家处理。"), "success")
+    return redirect(url_for("cart.confirmation", number=group.number, _anchor=f"order-{order.number}")), 303

@@ -17,6 +17,7 @@ from marketplace.accounts.models import Role
 from marketplace.api.auth import issue_token
 from marketplace.catalog import services as catalog
 from marketplace.extensions import db
+from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.tenancy.context import tenant_scope
 from tests.media.samples import encode, picture
@@ -49,6 +50,13 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("cart.confirmation", "GET"): IdRoute("/t/{tenant}/orders/{order_group}"),
     ("merchant_orders.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}"),
     ("merchant_orders.act", "POST"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}/confirm_payment", "POST"),
+    ("merchant_returns.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/returns"),
+    ("merchant_returns.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/returns/{return}"),
+    ("merchant_returns.act", "POST"): IdRoute("/merchant/{tenant}/{shop}/returns/{return}/refund", "POST"),
+    ("merchant_ledger.ledger", "GET"): IdRoute("/merchant/{tenant}/{shop}/ledger?from=2026-01-01&to=2026-01-31"),
+    ("merchant_ledger.ledger_csv", "GET"): IdRoute("/merchant/{tenant}/{shop}/ledger.csv"),
+    ("cart.request_return", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/returns", "POST",
+                                             {"order": "{order}", "qty_{order_line}": "1"}),
     ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
     ("merchant_products.create", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/new?category={category}"),
     ("merchant_products.create", "POST"): IdRoute("/merchant/{tenant}/{shop}/products/new?category={category}",
@@ -113,7 +121,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
-TENANT_WIDE = {("cart.view", "GET"), ("cart.checkout", "GET"), ("cart.checkout", "POST"),
+TENANT_WIDE = {("merchant_returns.index", "GET"), ("merchant_ledger.ledger", "GET"),
+               ("merchant_ledger.ledger_csv", "GET"), ("cart.view", "GET"), ("cart.checkout", "GET"), ("cart.checkout", "POST"),
                ("merchant_products.index", "GET"), ("merchant_imports.upload", "GET"),
                ("merchant_imports.upload", "POST"), ("merchant_imports.export_csv", "GET"),
                ("merchant_imports.export_xlsx", "GET"), ("merchant_imports.template", "GET"),
@@ -166,9 +175,15 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         orders.set_line(cart, product.variants[0].id, 1)
         group = orders.place_order(a, admin.id, cart, "cross-tenant")
         order = group.orders[0]
+        for step in ("paid", "accepted", "ready_for_pickup", "picked_up"):
+            orders.transition(order, step)
+        request = returns.request_return(a, order, {order.lines[0].id: 1}, buyer_id=admin.id)
+        returns.approve(request, actor_id=admin.id, return_address="A 市场 1 号")
+        db.session.commit()
         ids = {"shop": "b-stall", "product": product.id, "variant": product.variants[0].id, "image": image.id,
                "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id,
-               "order_group": group.number, "order": order.number}
+               "order_group": group.number, "order": order.number, "order_line": order.lines[0].id,
+               "return": request.id}
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
         db.session.commit()
