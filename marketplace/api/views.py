@@ -8,6 +8,7 @@ stable ``code``; nothing a client sends may produce a 500.
 from __future__ import annotations
 
 import http
+import importlib
 import json
 import logging
 import math
@@ -640,4 +641,5 @@ def register(app) -> None:
     for blueprint in (catalog_blueprint, merchant_blueprint):
         csrf.exempt(blueprint)  # bearer tokens, never cookies: there is no cross-site form to forge
         api.register_blueprint(blueprint)
+    importlib.import_module("marketplace.api.orders").register(api)  # cart, checkout, orders (imports this module)
     app.register_blueprint(docs_blueprint)

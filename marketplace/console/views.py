@@ -140,11 +140,12 @@ def tenant_brand():
 
 def register(app) -> None:
     from marketplace.console import catalog_admin, imports, licences, orders, products, quotes, search_log
+    from marketplace.console import order_settings as order_settings_console
     from marketplace.console import returns as returns_console
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
-    for module in (products, imports, catalog_admin, quotes, licences, search_log):
+    for module in (products, imports, catalog_admin, quotes, licences, search_log, order_settings_console):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)

@@ -16,7 +16,7 @@ from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
-from marketplace.tenancy.models import Tenant
+from marketplace.tenancy.models import Tenant, TenantSetting
 
 PASSWORD = "correct-horse-42"
 
@@ -51,6 +51,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_search.search_log", "GET"): Route("/operator/{tenant}/search", login=True),
     ("merchant_orders.index", "GET"): Route("/merchant/{tenant}/{shop}/orders", login=True),
     ("operator_orders.index_for_operator", "GET"): Route("/operator/{tenant}/orders", login=True),
+    ("operator_order_settings.save", "POST"): Route("/operator/{tenant}/order-settings", login=True, form={
+        "commission_percent": "1.50", "payment_minutes": "45", "respond_hours": "24"}),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py
@@ -209,5 +211,8 @@ def test_operator_of_one_tenant_is_refused_on_another(client, world, endpoint, m
 
 
 def _snapshot(tenant: Tenant) -> tuple:
+    """What the operator forms change: the tenant's own columns and its module settings."""
     db.session.expire_all()
-    return tenant.status, dict(tenant.brand), tenant.timezone
+    with tenant_scope(tenant):
+        settings = sorted((row.module, row.name, repr(row.value)) for row in db.session.scalars(select(TenantSetting)))
+    return tenant.status, dict(tenant.brand), tenant.timezone, tuple(settings)

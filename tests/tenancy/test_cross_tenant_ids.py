@@ -55,6 +55,15 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("merchant_returns.act", "POST"): IdRoute("/merchant/{tenant}/{shop}/returns/{return}/refund", "POST"),
     ("merchant_ledger.ledger", "GET"): IdRoute("/merchant/{tenant}/{shop}/ledger?from=2026-01-01&to=2026-01-31"),
     ("merchant_ledger.ledger_csv", "GET"): IdRoute("/merchant/{tenant}/{shop}/ledger.csv"),
+    ("api_resident.get_cart", "GET"): IdRoute("/api/v1/tenants/{tenant}/cart"),
+    ("api_resident.put_cart_line", "PUT"): IdRoute("/api/v1/tenants/{tenant}/cart/lines/{variant}", "PUT",
+                                                   {"quantity": 1}, api=True),
+    ("api_resident.checkout", "POST"): IdRoute("/api/v1/tenants/{tenant}/checkout", "POST", {}, api=True),
+    ("api_resident.list_my_orders", "GET"): IdRoute("/api/v1/tenants/{tenant}/orders"),
+    ("api_resident.get_my_order", "GET"): IdRoute("/api/v1/tenants/{tenant}/orders/{order_group}"),
+    ("api_shop_orders.list_shop_orders", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/orders", api=True),
+    ("api_shop_orders.transition_order", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/orders/{order}/transitions", "POST", {"to": "completed"}, api=True),
     ("cart.request_return", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/returns", "POST",
                                              {"order": "{order}", "qty_{order_line}": "1"}),
     ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
@@ -121,7 +130,9 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
-TENANT_WIDE = {("merchant_returns.index", "GET"), ("merchant_ledger.ledger", "GET"),
+TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident.checkout", "POST"),
+               ("api_resident.list_my_orders", "GET"), ("api_shop_orders.list_shop_orders", "GET"),
+               ("merchant_returns.index", "GET"), ("merchant_ledger.ledger", "GET"),
                ("merchant_ledger.ledger_csv", "GET"), ("cart.view", "GET"), ("cart.checkout", "GET"), ("cart.checkout", "POST"),
                ("merchant_products.index", "GET"), ("merchant_imports.upload", "GET"),
                ("merchant_imports.upload", "POST"), ("merchant_imports.export_csv", "GET"),

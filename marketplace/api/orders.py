@@ -1,0 +1,369 @@
+"""The orders API: a signed-in resident's cart, checkout and orders; a shop's orders for its merchant.
+
+Residents use the web's signed-in session cookie. Because a browser sends that cookie with any cross-site request,
+every resident write also needs the session's CSRF token in an ``X-CSRFToken`` header (flask-wtf's check, the same
+token as the web forms'); the app-wide check is switched off for this blueprint only so that the tenant's objects
+are looked up first (another tenant's id answers 404 whatever else is wrong) — the token is checked before anything
+is written. Merchants use their shop's bearer token (``auth.py``), which no browser sends by itself.
+
+Writes that create something take an ``Idempotency-Key`` header: a retried checkout gives back the same order group,
+a retried transition the same order without a second history entry.
+"""
+
+from __future__ import annotations
+
+from flask import abort, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from marketplace.api import order_schemas as schemas
+from marketplace.api import views
+from marketplace.api.schemas import Problem
+from marketplace.api.views import PROBLEM, ApiBlueprint, problem_response
+from marketplace.catalog.models import Product, ProductStatus, Variant
+from marketplace.extensions import csrf, db
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order, OrderGroup
+from marketplace.shops.models import Shop
+from marketplace.storefront.views import _tenant_must_be_open
+from marketplace.tenancy.context import current_tenant
+
+resident_blueprint = ApiBlueprint(
+    "api_resident", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>",
+    description="居民：购物车、结算和我的订单。使用网站登录后的会话 Cookie；写操作须在 X-CSRFToken 请求头中"
+                "带上会话的 CSRF 令牌。")
+shop_orders_blueprint = ApiBlueprint(
+    "api_shop_orders", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>/shops/<slug:shop_slug>",
+    description="商户订单处理：查看本店订单、接单、备货、交付、完成或取消（Authorization: Bearer <令牌>）。")
+
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string",
+               "maxLength": orders.MAX_KEY_LENGTH},
+               "description": "每次提交一个新的随机值（如 UUID）；重试时用同一个值，不会重复执行。"}
+SESSION = [{"sessionCookie": []}]
+
+ERRORS = {
+    400: "缺少或无效的 Idempotency-Key（code: missing_idempotency_key, invalid_idempotency_key），CSRF 令牌缺失或"
+         "无效（code: csrf_failed），或请求体不是有效的 JSON（code: invalid_json）。",
+    401: "未登录（code: login_required），或没有有效的令牌（code: token_missing, token_invalid）。",
+    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
+    404: "街区或市场、商品、店铺或订单不存在，或属于另一个街区或市场、另一位买家、另一家店铺"
+         "（code: not_found, unknown_variant）。",
+    409: "购物车现在无法结算（code: empty_cart, cart_problems，errors 按 variant.<规格 id> 或 shop.<店铺 slug> "
+         "说明），或订单当前状态不能改为所要求的状态（code: invalid_transition）。",
+    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity）。",
+    503: "街区或市场已暂停营业（code: unavailable）。",
+}
+
+
+def _errors(blueprint: ApiBlueprint, *statuses: int):
+    def decorate(view):
+        for status in statuses:
+            view = blueprint.alt_response(status, schema=Problem, description=ERRORS[status],
+                                          content_type=PROBLEM)(view)
+        return view
+
+    return decorate
+
+
+class ApiProblem(Exception):
+    """A refusal this module decides itself, answered as problem JSON (nothing written: the session rolls back)."""
+
+    def __init__(self, status: int, code: str, detail: str | None = None, errors: dict[str, str] | None = None):
+        super().__init__(detail or code)
+        self.status, self.code, self.detail, self.errors = status, code, detail, errors
+
+
+# -- shared steps ---------------------------------------------------------------------------------------------------
+
+def _idempotency_key() -> str:
+    """The request's ``Idempotency-Key``: 1 to 100 printable characters."""
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if not key:
+        raise ApiProblem(400, "missing_idempotency_key", _("请在请求头 Idempotency-Key 中给出本次提交的唯一编号。"))
+    if len(key) > orders.MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+        raise ApiProblem(400, "invalid_idempotency_key",
+                         _("Idempotency-Key 应为最多 %(max)d 个可打印的 ASCII 字符。", max=orders.MAX_KEY_LENGTH))
+    return key
+
+
+def _check_csrf() -> None:
+    """A resident write must carry the session's CSRF token (X-CSRFToken); raises CSRFError otherwise."""
+    csrf.protect()
+
+
+def _signed_in():
+    if request.method != "OPTIONS" and not current_user.is_authenticated:
+        raise ApiProblem(401, "login_required", _("请先登录。"))
+
+
+def _cart_out(cart) -> dict:
+    """The cart as the server prices it now, shop by shop, with every problem."""
+    tenant = current_tenant._get_current_object()
+    if cart is None:
+        return {"currency": tenant.currency, "total": 0, "shops": [], "problems": []}
+    priced = orders.price_cart(tenant, cart)
+    variants = {line.variant_id: line.variant for line in priced.lines}
+    quantities = {line.variant_id: line.quantity for line in priced.lines}
+    shops = []
+    for shop, shop_priced in priced.shops:
+        prices = {line.variant_id: line for line in shop_priced.lines}
+        lines = []
+        for variant_id, variant in variants.items():
+            if variant.shop_id != shop.id:
+                continue
+            price = prices.get(variant_id)
+            lines.append({"variant_id": variant_id, "product_id": variant.product_id, "title": variant.product.title,
+                          "sku": variant.sku, "options": dict(variant.options or {}), "unit": variant.product.unit,
+                          "quantity": quantities[variant_id], "unit_price": price.unit_price if price else None,
+                          "total": price.total if price else None, "price_source": price.price_source if price else None})
+        shops.append({"shop": shop, "lines": lines, "total": shop_priced.total, "problems": shop_priced.problems})
+    return {"currency": tenant.currency, "total": priced.total, "shops": shops, "problems": priced.problems}
+
+
+def _my_cart(*, create: bool = False):
+    return orders.cart_for(current_tenant._get_current_object(), user_id=current_user.id, create=create)
+
+
+def _group_query():
+    return (select(OrderGroup).where(OrderGroup.buyer_id == current_user.id)
+            .options(selectinload(OrderGroup.orders).selectinload(Order.lines),
+                     selectinload(OrderGroup.orders).selectinload(Order.events),
+                     selectinload(OrderGroup.orders).selectinload(Order.shop),
+                     selectinload(OrderGroup.orders).selectinload(Order.group)))
+
+
+def _my_group(number: str) -> OrderGroup | None:
+    return db.session.scalar(_group_query().where(OrderGroup.number == number))
+
+
+# -- resident: cart -------------------------------------------------------------------------------------------------
+
+@resident_blueprint.route("/cart")
+@resident_blueprint.response(200, schemas.CartOut)
+@_errors(resident_blueprint, 401, 404, 503)
+@resident_blueprint.doc(security=SESSION)
+def get_cart():
+    """我的购物车
+
+    按店铺分组，单价和金额都由服务器按当前价格（含阶梯价、已接受的报价）重新计算；problems 列出现在不能结算的
+    每一条原因（售罄、库存不足、未达起订量、已下架……）。
+    """
+    return _cart_out(_my_cart())
+
+
+@resident_blueprint.route(f"/cart/lines/<int(max={views.schemas.INT_MAX}):variant_id>", methods=["PUT"])
+@resident_blueprint.arguments(schemas.CartLineIn, description="把这个规格的件数设为 quantity；0 表示移除。")
+@resident_blueprint.response(200, schemas.CartOut)
+@_errors(resident_blueprint, 400, 401, 404, 422, 503)
+@resident_blueprint.doc(security=SESSION)
+def put_cart_line(data: dict, variant_id: int):
+    """设置购物车里某个规格的件数
+
+    回答整个购物车（与“我的购物车”相同）。别的街区或市场的商品、已下架的商品都回答 404（code: unknown_variant）。
+    """
+    on_sale = db.session.scalar(select(Variant.id).join(Product).where(Variant.id == variant_id,
+                                                                       Product.status == ProductStatus.active))
+    cart = _my_cart()
+    in_cart = cart is not None and any(line.variant_id == variant_id for line in cart.lines)
+    if on_sale is None and not (in_cart and data["quantity"] == 0):
+        raise ApiProblem(404, "unknown_variant", _("找不到这件商品。"))
+    _check_csrf()
+    cart = _my_cart(create=data["quantity"] > 0)
+    if cart is not None:
+        if on_sale is None:  # withdrawn since it was added: it may still be taken out
+            cart.lines[:] = [line for line in cart.lines if line.variant_id != variant_id]
+            db.session.flush()
+        else:
+            orders.set_line(cart, variant_id, data["quantity"])
+    db.session.commit()
+    return _cart_out(_my_cart())
+
+
+# -- resident: checkout and orders ----------------------------------------------------------------------------------
+
+@resident_blueprint.route("/checkout", methods=["POST"])
+@resident_blueprint.arguments(schemas.CheckoutIn, description="各店铺到店自取，到店付款（offline）。")
+@resident_blueprint.response(201, schemas.OrderGroupOut, description="下单成功：一个订单组，每家店铺一个订单。")
+@resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
+                                 description="这个 Idempotency-Key 已经下过单：回答同一个订单组，不再下单。")
+@_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
+@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+def checkout(data: dict):
+    """结算下单
+
+    把购物车按店铺拆成订单，一次付款（到店付款），各店到店自取。价格和库存在下单时重新核对，全部成功或全部不变。
+    同一个 Idempotency-Key 重复提交（双击、网络重试）只会下一次单，之后回答 200 和同一个订单组。
+    """
+    key = _idempotency_key()
+    _check_csrf()
+    tenant = current_tenant._get_current_object()
+    if orders._group_for_key(current_user.id, key) is not None:
+        return _my_group(_existing_number(key)), 200
+    cart = _my_cart()
+    if cart is None:
+        raise ApiProblem(409, "empty_cart", _("购物车是空的。"))
+    shop_ids = {line.variant.shop_id for line in cart.lines}
+    slugs = dict(db.session.execute(select(Shop.slug, Shop.id).where(Shop.id.in_(shop_ids))).all()) if shop_ids else {}
+    unknown = {f"notes.{slug}": _("购物车里没有这家店铺的商品。") for slug in data["notes"] if slug not in slugs}
+    if unknown:
+        raise ApiProblem(422, "validation_failed", errors=unknown)
+    notes = {slugs[slug]: text.strip() for slug, text in data["notes"].items()}
+    try:
+        group = orders.place_order(tenant, current_user.id, cart, key, payment_provider="offline",
+                                   delivery={shop_id: ("pickup", 0) for shop_id in shop_ids}, notes=notes)
+    except orders.CheckoutError as error:
+        db.session.rollback()
+        raise _cart_problem(error) from None
+    return _my_group(group.number), 201
+
+
+def _existing_number(key: str) -> str:
+    return db.session.scalar(select(OrderGroup.number).where(OrderGroup.buyer_id == current_user.id,
+                                                             OrderGroup.idempotency_key == key))
+
+
+def _cart_problem(error: orders.CheckoutError) -> ApiProblem:
+    codes = {p.code for p in error.problems}
+    if codes == {"empty_cart"}:
+        return ApiProblem(409, "empty_cart", str(error))
+    errors = {}
+    for item in error.problems:
+        errors.setdefault(f"variant.{item.variant_id}" if item.variant_id else "cart", item.message)
+    return ApiProblem(409, "cart_problems", str(error), errors)
+
+
+@resident_blueprint.route("/orders")
+@resident_blueprint.response(200, schemas.OrderGroupList)
+@_errors(resident_blueprint, 401, 404, 503)
+@resident_blueprint.doc(security=SESSION)
+def list_my_orders():
+    """我的订单
+
+    我在这个街区或市场下的订单组，最新的在前；每组含各店铺的订单、商品和状态记录。
+    """
+    return {"items": list(db.session.scalars(_group_query().order_by(OrderGroup.id.desc()).limit(100)))}
+
+
+@resident_blueprint.route("/orders/<string(maxlength=32):number>")
+@resident_blueprint.response(200, schemas.OrderGroupOut)
+@_errors(resident_blueprint, 401, 404, 503)
+@resident_blueprint.doc(security=SESSION)
+def get_my_order(number: str):
+    """一个订单组
+
+    按订单组编号（下单时回答的 number）。别人的订单、别的街区或市场的订单都回答 404。
+    """
+    group = _my_group(number)
+    if group is None:
+        abort(404)
+    return group
+
+
+# -- merchant -------------------------------------------------------------------------------------------------------
+
+shop_orders_blueprint.url_value_preprocessor(views._take_shop_slug)
+
+
+def _shop_orders():
+    return (select(Order).where(Order.shop_id == g.api_shop.id)
+            .options(selectinload(Order.lines), selectinload(Order.events), selectinload(Order.shop),
+                     selectinload(Order.group)))
+
+
+@shop_orders_blueprint.route("/orders")
+@shop_orders_blueprint.arguments(schemas.OrderQuery, location="query", as_kwargs=True)
+@shop_orders_blueprint.response(200, schemas.MerchantOrderPage)
+@_errors(shop_orders_blueprint, 401, 403, 404, 503)
+@shop_orders_blueprint.doc(security=views.BEARER)
+def list_shop_orders(page: int, page_size: int, status: str | None = None):
+    """本店订单
+
+    最新的在前，可按状态筛选（status=paid 等），分页信息在 page、page_size、total 中。
+    """
+    query = _shop_orders()
+    count = select(func.count(Order.id)).where(Order.shop_id == g.api_shop.id)
+    if status:
+        query, count = query.where(Order.status == status), count.where(Order.status == status)
+    items = list(db.session.scalars(query.order_by(Order.id.desc()).limit(page_size).offset((page - 1) * page_size)))
+    db.session.commit()  # the token's last use
+    return {"items": items, "page": page, "page_size": page_size, "total": db.session.scalar(count)}
+
+
+@shop_orders_blueprint.route("/orders/<string(maxlength=32):number>/transitions", methods=["POST"])
+@shop_orders_blueprint.arguments(schemas.TransitionIn, description="目标状态和说明。")
+@shop_orders_blueprint.response(200, schemas.MerchantOrderOut)
+@_errors(shop_orders_blueprint, 400, 401, 403, 404, 409, 422, 503)
+@shop_orders_blueprint.doc(security=views.BEARER, parameters=[IDEMPOTENCY])
+def transition_order(data: dict, number: str):
+    """改变订单状态
+
+    例如确认已收款（paid）、接单（accepted）、备好待取（ready_for_pickup）、已取货（picked_up）、完成（completed）、
+    取消（cancelled，发货前取消会退回库存）。当前状态不允许的改变回答 409（code: invalid_transition）。
+    用同一个 Idempotency-Key 重试时，若订单已由本令牌的持有人改为该状态，回答 200 和订单，不会再记一次。
+    """
+    order = db.session.scalar(_shop_orders().where(Order.number == number).with_for_update(of=Order))
+    if order is None:
+        abort(404)
+    _idempotency_key()
+    if order.status == data["to"]:
+        last = order.events[-1] if order.events else None
+        if last is not None and last.to_status == data["to"] and last.actor_id == g.api_user.id:
+            db.session.commit()
+            return order  # a retry of the move already made: same answer, no second entry
+    try:
+        orders.transition(order, data["to"], actor_id=g.api_user.id, note=data["note"].strip())
+    except orders.InvalidTransition as error:
+        raise ApiProblem(409, "invalid_transition", str(error)) from None
+    db.session.commit()
+    db.session.expire(order, ["events"])
+    return order
+
+
+# -- errors and registration ----------------------------------------------------------------------------------------
+
+def _on_problem(exc: ApiProblem):
+    db.session.rollback()
+    headers = {"WWW-Authenticate": 'Cookie realm="api"'} if exc.status == 401 else None
+    return problem_response(exc.status, exc.code, detail=exc.detail, errors=exc.errors, headers=headers)
+
+
+def _on_cart_error(exc: orders.CartError):
+    db.session.rollback()
+    if exc.code == "unknown_variant":
+        return problem_response(404, exc.code, detail=str(exc))
+    return problem_response(422, exc.code, detail=str(exc), errors={"quantity": str(exc)})
+
+
+def _on_csrf(exc: CSRFError):
+    db.session.rollback()
+    return problem_response(400, "csrf_failed", detail=_("请在请求头 X-CSRFToken 中带上当前会话的 CSRF 令牌。"))
+
+
+for _blueprint in (resident_blueprint, shop_orders_blueprint):
+    _blueprint.register_error_handler(HTTPException, views._on_http_error)
+    _blueprint.register_error_handler(views.auth.ApiAuthError, views._on_auth_error)
+    _blueprint.register_error_handler(IntegrityError, views._on_conflict)
+    _blueprint.register_error_handler(ApiProblem, _on_problem)
+    _blueprint.register_error_handler(orders.CartError, _on_cart_error)
+    _blueprint.register_error_handler(CSRFError, _on_csrf)
+    # Draft tenants answer 404 and suspended ones 503, as everywhere; then who is asking.
+    _blueprint.before_request(_tenant_must_be_open)
+resident_blueprint.before_request(_signed_in)
+shop_orders_blueprint.before_request(views._authenticate)
+
+
+def register(api) -> None:
+    """Add these blueprints to the API (called from ``views.register``)."""
+    api.spec.components.security_scheme("sessionCookie", {
+        "type": "apiKey", "in": "cookie", "name": "session",
+        "description": "The web's signed-in session; writes also need the X-CSRFToken header."})
+    for blueprint in (resident_blueprint, shop_orders_blueprint):
+        # Checked per view instead (resident writes: csrf.protect() after the 404 lookups, before any write;
+        # merchant writes: bearer tokens only, which a browser never sends on its own).
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)

@@ -1,0 +1,114 @@
+"""The operator's order settings for a tenant (POST /operator/<tenant>/order-settings): the platform commission,
+how long a buyer has to pay, and how long a merchant has to answer a return request.
+
+The form lives on the operator's tenant page; ``order_settings_form`` (a template global) gives that page the
+form with the stored values, or the refused form with its errors after a bad submission. The commission is
+typed as a percentage with at most two decimals ("1.50") and stored exactly as basis points (150): no floats.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, flash, g, make_response, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from marketplace.accounts.authz import Permission, require
+from marketplace.extensions import db
+from marketplace.orders.returns import returns_settings
+from marketplace.orders.services import order_settings
+from marketplace.tenancy.context import current_tenant
+from marketplace.tenancy.models import Tenant
+
+blueprint = Blueprint("operator_order_settings", __name__, url_prefix="/operator/<slug:tenant_slug>")
+
+#: Bounds of each setting, as stored (basis points, minutes, hours).
+COMMISSION_BP = (0, 3000)
+PAYMENT_MINUTES = (5, 10080)
+RESPOND_HOURS = (1, 720)
+_PERCENT = re.compile(r"(\d{1,4})(?:\.(\d{1,2}))?")
+_WHOLE = re.compile(r"\d{1,6}")
+
+
+def percent_to_bp(text: str) -> int | None:
+    """"1.50" → 150, "1.5" → 150, "2" → 200; None for anything else (signs, three decimals, letters)."""
+    match = _PERCENT.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    whole, fraction = match.groups()
+    return int(whole) * 100 + int((fraction or "0").ljust(2, "0"))
+
+
+def bp_to_percent(bp: int) -> str:
+    """150 → "1.50"."""
+    return f"{bp // 100}.{bp % 100:02d}"
+
+
+def _whole_number(low: int, high: int, message):
+    def check(form, field):
+        text = (field.data or "").strip()
+        if not _WHOLE.fullmatch(text) or not low <= int(text) <= high:
+            raise ValidationError(str(message))
+
+    return check
+
+
+def _commission(form, field):
+    bp = percent_to_bp(field.data)
+    if bp is None or not COMMISSION_BP[0] <= bp <= COMMISSION_BP[1]:
+        raise ValidationError(_("佣金比例应为 0.00 到 30.00 之间的百分数，最多两位小数，例如 1.50。"))
+
+
+class OrderSettingsForm(FlaskForm):
+    commission_percent = StringField(_l("平台佣金（%）"), validators=[_commission])
+    payment_minutes = StringField(_l("付款期限（分钟）"), validators=[_whole_number(
+        *PAYMENT_MINUTES, _l("付款期限应为 5 到 10080 之间的整数（分钟）。"))])
+    respond_hours = StringField(_l("退货申请答复期限（小时）"), validators=[_whole_number(
+        *RESPOND_HOURS, _l("退货答复期限应为 1 到 720 之间的整数（小时）。"))])
+
+
+def update_order_settings(tenant: Tenant, *, commission_bp: int, payment_minutes: int, respond_hours: int) -> None:
+    """Store the tenant's commission (basis points), payment deadline (minutes) and return answer time (hours).
+    New orders and new return requests use them; those already placed keep what they were given. Flushes."""
+    order_settings.set(tenant, "commission_bp", commission_bp)
+    order_settings.set(tenant, "payment_minutes", payment_minutes)
+    returns_settings.set(tenant, "respond_hours", respond_hours)
+
+
+@blueprint.app_template_global()
+def order_settings_form(tenant: Tenant) -> OrderSettingsForm:
+    """The form for the tenant page: the one just refused, if any, else one holding the stored values."""
+    refused = g.get("refused_order_settings_form")
+    if refused is not None:
+        return refused
+    stored = order_settings.all(tenant)
+    # formdata=None: on a refused POST of another form on the same page, do not read that form's fields.
+    return OrderSettingsForm(formdata=None, data={
+        "commission_percent": bp_to_percent(stored["commission_bp"]),
+        "payment_minutes": str(stored["payment_minutes"]),
+        "respond_hours": str(returns_settings.get(tenant, "respond_hours")),
+    })
+
+
+@blueprint.route("/order-settings", methods=["POST"])
+@login_required
+def save():
+    require(Permission.operate_tenant, current_tenant)
+    form = OrderSettingsForm()
+    if form.validate_on_submit():
+        update_order_settings(current_tenant._get_current_object(), commission_bp=percent_to_bp(form.commission_percent.data),
+                              payment_minutes=int(form.payment_minutes.data.strip()),
+                              respond_hours=int(form.respond_hours.data.strip()))
+        db.session.commit()
+        flash(_("订单设置已保存。"), "success")
+        return redirect(url_for("operator.tenant")), 303
+    # Show the tenant page again with this form's errors next to its fields.
+    g.refused_order_settings_form = form
+    response = make_response(current_app.view_functions["operator.tenant"]())
+    response.status_code = 400
+    return response
