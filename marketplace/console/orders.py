@@ -28,6 +28,7 @@ from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderGroup, OrderStatus
+from marketplace.orders.services import is_digits
 from marketplace.shops import services as shops
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import current_tenant
@@ -135,7 +136,7 @@ def _order(shop: Shop, number: str, *, for_update: bool = False) -> Order:
 
 def _page_number() -> int:
     raw = request.args.get("page", "")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+    return min(int(raw), MAX_PAGE) if is_digits(raw) and 0 < len(raw) <= 6 and int(raw) > 0 else 1
 
 
 def _status_arg() -> tuple[str | None, bool]:

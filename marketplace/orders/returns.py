@@ -42,7 +42,7 @@ from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from marketplace.orders.services import transition
+from marketplace.orders.services import is_digits, transition
 from marketplace.tenancy.models import Tenant, TenantScoped
 from marketplace.tenancy.settings import Setting, SettingsGroup
 
@@ -210,7 +210,7 @@ def _lock(order: Order) -> Order:
 
 
 def _count(raw) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit() \
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not is_digits(str(raw).strip()) \
             or len(str(raw).strip()) > 6:
         raise ReturnError(_("退货数量应为正整数。"), "bad_quantity")
     return int(str(raw).strip())
@@ -251,7 +251,7 @@ def request_return(tenant: Tenant, order: Order, quantities: dict, *, buyer_id: 
                             requested_at=now,
                             respond_by=now + timedelta(hours=returns_settings.get(tenant, "respond_hours")))
     for raw_id, raw_quantity in quantities.items():
-        line_id = int(raw_id) if str(raw_id).isdigit() and len(str(raw_id)) < 12 else None
+        line_id = int(raw_id) if is_digits(str(raw_id)) and len(str(raw_id)) < 12 else None
         line = lines.get(line_id)
         if line is None:
             raise ReturnError(_("这件商品不在该订单中。"), "unknown_line")

@@ -82,19 +82,24 @@ def cart_for(tenant: Tenant, *, user_id: int | None = None, token: str | None = 
     return cart
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also says yes to "²" and "٣", which ``int`` then refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_quantity(raw) -> int:
     """A whole number of units from a form or JSON: 1 to MAX_QUANTITY, nothing else (no 1.5, no "2e3")."""
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
         raise CartError(_("数量应为 1 到 %(max)d 之间的整数。", max=MAX_QUANTITY), "bad_quantity")
     text = str(raw).strip()
-    if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= MAX_QUANTITY:
+    if not is_digits(text) or len(text) > 6 or not 1 <= int(text) <= MAX_QUANTITY:
         raise CartError(_("数量应为 1 到 %(max)d 之间的整数。", max=MAX_QUANTITY), "bad_quantity")
     return int(text)
 
 
 def _variant(variant_id) -> Variant:
     """A variant of the current tenant that is on sale (another tenant's id is simply not found)."""
-    if isinstance(variant_id, bool) or not str(variant_id).isdigit() or int(variant_id) > 2**31 - 1:
+    if isinstance(variant_id, bool) or not is_digits(str(variant_id)) or len(str(variant_id)) > 10 or int(variant_id) > 2**31 - 1:
         raise CartError(_("找不到这件商品。"), "unknown_variant")
     variant = db.session.scalar(select(Variant).join(Product).where(Variant.id == int(variant_id))
                                 .options(selectinload(Variant.product)))
@@ -241,16 +246,19 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> Or
     if priced.problems:
         raise CheckoutError(priced.problems)
     variants = {line.variant_id: line.variant for line in priced.lines}  # the very lines that were priced
-    for _shop, shop_priced in priced.shops:
-        for line in shop_priced.lines:
-            taken = db.session.execute(
-                update(Variant).where(Variant.id == line.variant_id, Variant.stock >= line.quantity)
-                .values(stock=Variant.stock - line.quantity).execution_options(synchronize_session=False))
-            if taken.rowcount != 1:  # sold between pricing and now: the whole checkout stops, nothing is kept
-                title = variants[line.variant_id].product.title
-                raise CheckoutError([PricingProblem("not_enough_stock", _("“%(title)s”库存不足，刚刚被别人买走了。",
-                                                                           title=title), line.variant_id)])
-            search_indexing.touch(tenant.id, "product", [variants[line.variant_id].product_id])
+    # Every checkout takes stock in the same order (by variant id): two carts holding the same goods in
+    # opposite orders would otherwise wait on each other's row locks (a deadlock on PostgreSQL).
+    every_line = sorted((line for _shop, shop_priced in priced.shops for line in shop_priced.lines),
+                        key=lambda line: line.variant_id)
+    for line in every_line:
+        taken = db.session.execute(
+            update(Variant).where(Variant.id == line.variant_id, Variant.stock >= line.quantity)
+            .values(stock=Variant.stock - line.quantity).execution_options(synchronize_session=False))
+        if taken.rowcount != 1:  # sold between pricing and now: the whole checkout stops, nothing is kept
+            title = variants[line.variant_id].product.title
+            raise CheckoutError([PricingProblem("not_enough_stock", _("“%(title)s”库存不足，刚刚被别人买走了。",
+                                                                       title=title), line.variant_id)])
+        search_indexing.touch(tenant.id, "product", [variants[line.variant_id].product_id])
     settings = order_settings.all(tenant)
     group = OrderGroup(tenant_id=tenant.id, number=_number("G"), buyer_id=buyer_id, idempotency_key=key,
                        currency=tenant.currency, total=0, payment_provider=payment_provider,
@@ -311,6 +319,13 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
     """
     if to not in TRANSITIONS.get(order.status, ()):
         raise InvalidTransition(order, to)
+    # Move only from the status this copy of the order has: a job and a merchant acting on the same order at
+    # once cannot both move it (nor both put its stock back).
+    moved = db.session.execute(update(Order).where(Order.id == order.id, Order.status == order.status)
+                               .values(status=to).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        db.session.refresh(order, ["status"])
+        raise InvalidTransition(order, to)
     if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
         for line in order.lines:
             if line.variant_id is not None:
@@ -333,9 +348,14 @@ def release_expired_holds(now: datetime | None = None) -> int:
     expired = list(db.session.scalars(
         select(Order).join(OrderGroup).where(Order.status == S.pending_payment, OrderGroup.payment_deadline < now)
         .options(selectinload(Order.lines))))
+    cancelled = 0
     for order in expired:
-        transition(order, S.cancelled, note=_("超过付款期限，自动取消"))
-    return len(expired)
+        try:
+            transition(order, S.cancelled, note=_("超过付款期限，自动取消"))
+        except InvalidTransition:  # paid (or cancelled) a moment ago by someone else: leave it
+            continue
+        cancelled += 1
+    return cancelled
 
 
 def quote_line(cart: Cart, quote: Quote) -> CartLine:

@@ -152,7 +152,7 @@ def cart_view(cart: Cart | None) -> CartView:
     if cart is None:
         return CartView([], 0, [])
     priced = orders.price_cart(tenant, cart)
-    variants = {line.variant_id: line.variant for line in cart.lines}
+    variants = {line.variant_id: line.variant for line in priced.lines}  # the lines priced, not a second read
     shops = []
     for shop, shop_priced in priced.shops:
         by_variant: dict[int, list[PricingProblem]] = {}
@@ -166,7 +166,7 @@ def cart_view(cart: Cart | None) -> CartView:
                           by_variant.pop(line.variant_id, [])) for line in shop_priced.lines]
         # A line refused before pricing (taken off sale) has no priced line: show it with its problem.
         for variant_id, problems in by_variant.items():
-            lines.append(LineView(variants[variant_id], next(line.quantity for line in cart.lines
+            lines.append(LineView(variants[variant_id], next(line.quantity for line in priced.lines
                                                              if line.variant_id == variant_id), 0, 0, "", problems))
         shops.append(ShopView(shop, lines, shop_priced.total, general))
     return CartView(shops, priced.total, priced.problems)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.accounts.models import User
 from marketplace.catalog.models import Variant
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
@@ -181,10 +182,11 @@ def test_many_buyers_at_once_never_buy_more_than_there_is(app, make_tenant, make
         try:
             product = make_product(make_shop(tenant), category=make_category(tenant, product_type="general.goods"),
                                    title="限量月饼", price=8800, stock=5)
+            buyer_ids: list[int] = []
             buyers = [make_user() for _ in range(12)]
             carts = [fill(tenant, buyer, {product: 1}) for buyer in buyers]
             tenant_id, cart_ids = tenant.id, [c.id for c in carts]
-            buyer_ids = [b.id for b in buyers]
+            buyer_ids.extend(b.id for b in buyers)
             outcomes: list[str] = []
             start = threading.Barrier(len(buyers))
 
@@ -213,6 +215,8 @@ def test_many_buyers_at_once_never_buy_more_than_there_is(app, make_tenant, make
                 assert db.session.scalar(select(func.count(Order.id))) == 5
         finally:
             purge(tenant.id)
+            with db.engine.begin() as connection:  # the buyers were committed too: no other test should see them
+                connection.execute(User.__table__.delete().where(User.id.in_(buyer_ids)))
 
 
 def test_the_release_holds_command_cancels_what_was_not_paid_in_time(app, street):

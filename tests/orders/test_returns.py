@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
@@ -290,6 +291,7 @@ def test_two_refunds_at_once_never_return_more_than_was_paid(app, make_tenant, m
             shop = make_shop(tenant)
             product = make_product(shop, category=make_category(tenant), title="电水壶", price=8900, stock=5)
             buyer, clerk = make_user(), make_user()
+            users = [buyer.id, clerk.id]
             order = delivered_order(tenant, buyer, {product: 1}, "race-refund")
             tenant_id, order_id, clerk_id = tenant.id, order.id, clerk.id
             outcomes: list[str] = []
@@ -328,3 +330,6 @@ def test_two_refunds_at_once_never_return_more_than_was_paid(app, make_tenant, m
                 assert sum(r.amount for r in db.session.scalars(select(Refund))) == 6000
         finally:
             purge(tenant.id)
+            if "users" in locals():  # committed too: no other test should see them
+                with db.engine.begin() as connection:
+                    connection.execute(User.__table__.delete().where(User.id.in_(users)))
