@@ -309,6 +309,22 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 #: Cancelling from these puts the goods back on the shelf: they never left the shop.
 RESTOCK_ON_CANCEL = frozenset({S.pending_payment, S.paid, S.accepted, S.ready_for_pickup})
+#: Cancelling from these gives the buyer's money back: they were paid for.
+PAID_BEFORE_DISPATCH = frozenset({S.paid, S.accepted, S.ready_for_pickup})
+
+
+def _refund_in_full(order: Order, actor_id: int | None, note: str) -> None:
+    """A paid order that is cancelled is refunded in full, recorded like every refund (the settlement
+    ledger then counts it, and nothing is due to the shop). With offline payment the merchant pays back by
+    hand; a payment provider's refund call comes with the Payments issue."""
+    from marketplace.orders.returns import Refund
+
+    amount = order.total - order.refunded
+    if amount <= 0:
+        return
+    db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, actor_id=actor_id,
+                          provider=order.group.payment_provider, note=note[:1000], refunded_at=utcnow()))
+    order.refunded = order.total
 
 
 def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "") -> None:
@@ -326,6 +342,8 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
     if moved.rowcount != 1:
         db.session.refresh(order, ["status"])
         raise InvalidTransition(order, to)
+    if to == S.cancelled and order.status in PAID_BEFORE_DISPATCH:
+        _refund_in_full(order, actor_id, note)
     if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
         for line in order.lines:
             if line.variant_id is not None:

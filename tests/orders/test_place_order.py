@@ -231,3 +231,22 @@ def test_the_release_holds_command_cancels_what_was_not_paid_in_time(app, street
     assert f"{tenant.slug}：取消了 1 个超时未付款的订单。" in result.output
     with tenant_scope(tenant):
         assert stock(goods["apples"]) == 10
+
+
+def test_cancelling_a_paid_order_refunds_it_in_full_and_the_ledger_owes_the_shop_nothing(street):
+    from marketplace.catalog.admin import tenant_today
+    from marketplace.orders import ledger
+    from marketplace.orders.returns import Refund
+
+    tenant, shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["tea"]: 1})
+    with tenant_scope(tenant):
+        order = orders.place_order(tenant, buyer.id, cart, "checkout-8").orders[0]
+        orders.transition(order, OrderStatus.paid, actor_id=buyer.id)
+        orders.transition(order, OrderStatus.cancelled, note="缺货，已退还现金")
+        db.session.commit()
+        refunds = db.session.scalars(select(Refund).where(Refund.order_id == order.id)).all()
+        assert [r.amount for r in refunds] == [12800] and db.session.get(Order, order.id).refunded == 12800
+        today = tenant_today(tenant)
+        statement = ledger.shop_ledger(tenant, db.session.get(orders.Shop, shops[1].id), today, today)
+        assert statement.net_due == 0
