@@ -193,7 +193,7 @@ def test_one_checkout_places_one_order_per_shop_with_pickup_and_offline_payment(
     assert form.get("idempotency_key") and form.get("fingerprint")
     apples_shop = _variant(street.apples).shop_id
     form[f"note_{apples_shop}"] = "请挑大一点的"
-    form.update(invoice="company", invoice_title="郑州某某商贸有限公司", invoice_tax_id="91410100MA44XXXX1X")
+    form.update(invoice="company", invoice_title="郑州某某商贸有限公司", invoice_tax_id="91410100MA44B6RK1X")
 
     response = buyer.post("/t/erqi-road/checkout", data=form)
     assert response.status_code == 303, _text(response)[:3000]
@@ -204,7 +204,7 @@ def test_one_checkout_places_one_order_per_shop_with_pickup_and_offline_payment(
         assert len(placed) == 2 and group.total == 18780 and group.payment_provider == "offline"
         assert {o.delivery_provider for o in placed} == {"pickup"} and {o.delivery_fee for o in placed} == {0}
         apples_order = next(o for o in placed if o.shop_id == apples_shop)
-        assert "请挑大一点的" in apples_order.note and "91410100MA44XXXX1X" in apples_order.note
+        assert "请挑大一点的" in apples_order.note and "91410100MA44B6RK1X" in apples_order.note
     assert _cart_lines() == []
 
     page = _text(buyer.get(response.headers["Location"]))
