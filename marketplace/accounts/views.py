@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts import address_views, services
@@ -16,11 +16,12 @@ from marketplace.accounts.models import User
 from marketplace.core.forms import add_form_error
 from marketplace.core.i18n import LOCALE_COOKIE, LOCALES
 from marketplace.core.themes import render_themed
-from marketplace.core.views import safe_next
+from marketplace.core.views import page_arg, safe_next
 from marketplace.extensions import db, login_manager
 from marketplace.orders import services as orders
-from marketplace.orders.models import Cart, Order, OrderStatus
+from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
 from marketplace.storefront.cart import guest_cart_token, guest_cookie
+from marketplace.storefront.queries import Page
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 
@@ -101,17 +102,30 @@ def _merge_guest_carts(user: User) -> None:
         db.session.commit()
 
 
+#: Checkouts (order groups) per page of the resident's orders.
+ORDERS_PAGE_SIZE = 20
+
+
 @blueprint.route("/orders", endpoint="orders")
 @login_required
 def orders_list():
-    """The resident's orders from every tenant, newest first."""
+    """The resident's checkouts from every tenant, newest first, 20 to a page (``?page=``; a page that does not
+    exist shows the first)."""
+    mine = OrderGroup.buyer_id == current_user.id
     with all_tenants():  # every tenant's orders, but only this buyer's (the filter is the whole guard here)
-        found = list(db.session.scalars(
-            select(Order).where(Order.buyer_id == current_user.id)
-            .options(selectinload(Order.shop), selectinload(Order.group))
-            .order_by(Order.created_at.desc(), Order.id.desc())))
-    tenants = {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_({o.tenant_id for o in found})))}
-    return render_themed("accounts/orders.html", rows=[(order, tenants[order.tenant_id]) for order in found],
+        total = db.session.scalar(select(func.count(OrderGroup.id)).where(mine)) or 0
+        page = Page(items=[], number=page_arg(), total=total, size=ORDERS_PAGE_SIZE)
+        if page.out_of_range:
+            page.number = 1
+        page.items = list(db.session.scalars(
+            select(OrderGroup).where(mine)
+            .options(selectinload(OrderGroup.orders).selectinload(Order.shop))
+            .order_by(OrderGroup.created_at.desc(), OrderGroup.id.desc())
+            .limit(page.size).offset((page.number - 1) * page.size)))
+    tenants = {t.id: t for t in db.session.scalars(
+        select(Tenant).where(Tenant.id.in_({group.tenant_id for group in page.items})))}
+    return render_themed("accounts/orders.html", page=page,
+                         rows=[(group, tenants[group.tenant_id]) for group in page.items],
                          labels=OrderStatus.__labels__)
 
 

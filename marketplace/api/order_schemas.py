@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
 
-from marketplace.api.schemas import Slug, Text, _int, _length, _string
+from marketplace.api.schemas import Computed, Slug, Text, _length, _range, _string
+from marketplace.extensions import db
+from marketplace.orders import returns
+from marketplace.orders.handling import ACTIONS, actions_for
 from marketplace.orders.models import OrderStatus
 from marketplace.orders.services import MAX_QUANTITY
 
-#: The moves a merchant may ask for through the API; refunds go through the returns flow.
-MERCHANT_MOVES = [s.value for s in OrderStatus if s not in (OrderStatus.pending_payment, OrderStatus.refunding,
-                                                              OrderStatus.refunded)]
 NOTE_MAX = 500
 
 
@@ -38,25 +39,54 @@ class CartLineIn(Schema):
     quantity = Quantity(required=True, metadata={"description": "件数；0 表示从购物车移除。", "example": 2})
 
 
+def _flag(default: bool, description: str) -> fields.Boolean:
+    """A JSON boolean: ``true`` or ``false``, not "yes" or 1."""
+    return fields.Boolean(truthy={True}, falsy={False}, load_default=default, metadata={"description": description})
+
+
 class CheckoutIn(Schema):
     """Pickup at each shop and offline payment (paid at the shop) are the only choices for now."""
 
     notes = fields.Dict(keys=Slug(), values=Text(validate=_length(maximum=NOTE_MAX)), load_default=dict,
                         metadata={"description": "给各店铺的留言，按店铺 slug。", "example": {"suifeng": "下午来取"}})
+    confirm_exclusions = _flag(False, "买家已确认：购物车里拆封后影响健康或品质、激活后贬值、临近保质期或有瑕疵的商品"
+                                      "不适用七日无理由退货。购物车里有这类商品而未确认时，结算回答 409"
+                                      "（code: confirm_exclusions）。")
 
 
-class OrderQuery(Schema):
+class PageQuery(Schema):
+    # Query strings are text: "2" is read as 2 here (the JSON bodies' integers are strict).
+    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
+    page_size = fields.Integer(load_default=20, validate=_range(1, 100))
+
+
+class OrderQuery(PageQuery):
     status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus], error=_l("不认识的订单状态。")),
                            metadata={"description": "只看这个状态的订单。"})
-    page = _int(1, 10_000, load_default=1)
-    page_size = _int(1, 100, load_default=20)
 
 
 class TransitionIn(Schema):
-    to = fields.String(required=True, validate=validate.OneOf(MERCHANT_MOVES, error=_l("不能通过接口改为这个状态。")),
-                       metadata={"description": "目标状态。", "example": "accepted"})
-    note = Text(load_default="", validate=_length(maximum=NOTE_MAX),
-                metadata={"description": "说明，例如拒单理由；买家能看到。"})
+    action = fields.String(required=True, validate=validate.OneOf(list(ACTIONS), error=_l("不认识的操作。")),
+                           metadata={"description": "要做的操作：confirm_payment（确认已收到线下付款）、accept（接单）、"
+                                                    "prepared（备货完成）、picked_up（买家已取货）、complete（完成）、"
+                                                    "reject（拒单，须说明原因）。", "example": "accept",
+                                     "enum": list(ACTIONS)})
+    reason = Text(load_default="", validate=_length(maximum=NOTE_MAX),
+                  metadata={"description": "拒单原因（拒单时必填）；其他操作时为可选的说明。买家能看到。"})
+
+
+class CancelIn(Schema):
+    reason = Text(load_default="", validate=_length(maximum=NOTE_MAX),
+                  metadata={"description": "取消的原因（可选），商家能看到。"})
+
+
+class ReturnIn(Schema):
+    lines = fields.Dict(keys=fields.String(validate=_length(maximum=12)), values=Quantity(), required=True,
+                        metadata={"description": "要退的商品：订单商品行 id（订单里 lines[].id）→ 件数。",
+                                  "example": {"12": 1}})
+    no_reason = _flag(True, "true：七日无理由退货；false：商品质量问题，须在 reason 中说明。")
+    reason = Text(load_default="", validate=_length(maximum=returns.MAX_REASON),
+                  metadata={"description": "退货原因；质量问题退货时必填。"})
 
 
 # -- responses ------------------------------------------------------------------------------------------------------
@@ -104,6 +134,7 @@ class CartOut(Schema):
 
 
 class OrderLineOut(Schema):
+    id = fields.Integer(metadata={"description": "The order line's id, as a return request names it."})
     title = fields.String()
     sku = fields.String()
     options = fields.Dict(keys=fields.String())
@@ -140,6 +171,9 @@ class OrderOut(Schema):
 
 class MerchantOrderOut(OrderOut):
     commission = fields.Integer(metadata={"description": "The platform's commission on this order, fen."})
+    actions = fields.Function(lambda order: [action.name for action in actions_for(order)],
+                              metadata={"type": "array", "items": {"type": "string", "enum": list(ACTIONS)},
+                                        "description": "The actions the merchant may take on the order now."})
 
 
 class OrderGroupOut(Schema):
@@ -153,12 +187,66 @@ class OrderGroupOut(Schema):
     orders = fields.List(fields.Nested(OrderOut))
 
 
-class OrderGroupList(Schema):
+class OrderGroupPage(Schema):
     items = fields.List(fields.Nested(OrderGroupOut))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
 
 
 class MerchantOrderPage(Schema):
     items = fields.List(fields.Nested(MerchantOrderOut))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+
+
+class ReturnLineOut(Schema):
+    order_line_id = fields.Integer()
+    title = _string(lambda line: line.order_line.title)
+    sku = _string(lambda line: line.order_line.sku)
+    quantity = fields.Integer()
+    amount = fields.Integer(metadata={"description": "fen: the unit price paid × the quantity returned."})
+
+
+class RefundOut(Schema):
+    amount = fields.Integer(metadata={"description": "fen"})
+    provider = fields.String()
+    status = fields.String(metadata={"enum": [s.value for s in returns.RefundStatus]})
+    status_label = _string(lambda refund: str(returns.RefundStatus(refund.status).label), "In the request's language.")
+    refunded_at = fields.DateTime()
+
+
+def _refunds(request) -> list:
+    # One query per request: a buyer has a handful of them on a page.
+    return list(db.session.scalars(select(returns.Refund).where(returns.Refund.return_id == request.id)
+                                   .order_by(returns.Refund.id)))
+
+
+class ReturnOut(Schema):
+    id = fields.Integer()
+    order_number = _string(lambda request: request.order.number)
+    group_number = _string(lambda request: request.order.group.number)
+    shop = fields.Nested(ShopRef, attribute="order.shop")
+    status = fields.String(metadata={"enum": [s.value for s in returns.ReturnStatus]})
+    status_label = _string(lambda request: str(returns.ReturnStatus(request.status).label),
+                           "In the request's language.")
+    no_reason = fields.Boolean(metadata={"description": "True: a 7-day return without reason; false: a quality "
+                                                        "problem."})
+    reason = fields.String()
+    amount = fields.Integer(metadata={"description": "fen: what the returned goods cost the buyer."})
+    requested_at = fields.DateTime()
+    respond_by = fields.DateTime(metadata={"description": "Approved for the merchant if it has not answered by then."})
+    decided_at = fields.DateTime(allow_none=True)
+    reject_reason = fields.String()
+    return_address = fields.String(metadata={"description": "Where to send the goods, once approved."})
+    received_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(ReturnLineOut))
+    refunds = Computed(_refunds, RefundOut, many=True, metadata={"description": "Money paid back on this request."})
+
+
+class ReturnPage(Schema):
+    items = fields.List(fields.Nested(ReturnOut))
     page = fields.Integer()
     page_size = fields.Integer()
     total = fields.Integer()

@@ -6,8 +6,15 @@ token as the web forms'); the app-wide check is switched off for this blueprint 
 are looked up first (another tenant's id answers 404 whatever else is wrong) — the token is checked before anything
 is written. Merchants use their shop's bearer token (``auth.py``), which no browser sends by itself.
 
-Writes that create something take an ``Idempotency-Key`` header: a retried checkout gives back the same order group,
-a retried transition the same order without a second history entry.
+Writes take an ``Idempotency-Key`` header: a retried checkout gives back the same order group, a retried return
+request the same request, and a retried order move (a merchant's action, a buyer's cancellation) the same order
+without a second history entry — the key is kept on the move's history entry (``OrderEvent.idempotency_key``,
+unique per order), so the answer is exact per key. The same key sent for a different move of the same order is
+refused (422, ``idempotency_key_reused``): the client reused a key it should not have.
+
+A merchant never names a target status: it asks for one of the actions of ``orders.handling`` (accept, reject…),
+the same table the console's buttons come from, so "paid" is reached only by confirming an offline payment and a
+pickup order has no way to "shipped".
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from marketplace.api.schemas import Problem
 from marketplace.api.views import PROBLEM, ApiBlueprint, problem_response
 from marketplace.catalog.models import Product, ProductStatus, Variant
 from marketplace.extensions import csrf, db
+from marketplace.orders import handling, returns
 from marketplace.orders import services as orders
-from marketplace.orders.models import Order, OrderGroup
+from marketplace.orders.models import Order, OrderGroup, OrderStatus
 from marketplace.shops.models import Shop
 from marketplace.storefront.views import _tenant_must_be_open
 from marketplace.tenancy.context import current_tenant
@@ -54,8 +62,12 @@ ERRORS = {
     404: "街区或市场、商品、店铺或订单不存在，或属于另一个街区或市场、另一位买家、另一家店铺"
          "（code: not_found, unknown_variant）。",
     409: "购物车现在无法结算（code: empty_cart, cart_problems，errors 按 variant.<规格 id> 或 shop.<店铺 slug> "
-         "说明），或订单当前状态不能改为所要求的状态（code: invalid_transition）。",
-    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity）。",
+         "说明），购物车里有须确认不适用七日无理由退货的商品而 confirm_exclusions 不是 true（code: confirm_exclusions，"
+         "errors 按 variant.<规格 id> 说明），订单现在不能做所要求的操作（code: invalid_transition），或订单还没有签收、"
+         "退货期限已过（code: not_received, window_closed）。",
+    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity）；拒单没有说明原因（code: "
+         "reason_required）；退货申请不成立（code: nothing_to_return, unknown_line, too_many, excluded, reason_required）；"
+         "或这个 Idempotency-Key 已用于这笔订单的另一个操作（code: idempotency_key_reused）。",
     503: "街区或市场已暂停营业（code: unavailable）。",
 }
 
@@ -137,8 +149,44 @@ def _group_query():
                      selectinload(OrderGroup.orders).selectinload(Order.group)))
 
 
+#: One order of one of my order groups: the group's number, then the order's.
+MY_ORDER = "/orders/<string(maxlength=32):number>/orders/<string(maxlength=32):order_number>"
+
+
 def _my_group(number: str) -> OrderGroup | None:
     return db.session.scalar(_group_query().where(OrderGroup.number == number))
+
+
+def _my_order(group_number: str, number: str, *, lock: bool = False) -> Order:
+    """One of my orders, by its group's number and its own; anyone else's (or another tenant's) is 404."""
+    query = (select(Order).join(OrderGroup).where(Order.buyer_id == current_user.id, OrderGroup.number == group_number,
+                                                  Order.number == number)
+             .options(selectinload(Order.lines), selectinload(Order.events), selectinload(Order.shop),
+                      selectinload(Order.group)))
+    if lock:  # a second click, or the merchant acting at the same moment, waits and then sees the new status
+        query = query.with_for_update(of=Order)
+    order = db.session.scalar(query)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _replayed(order: Order, key: str, actor_id: int, to: str) -> bool:
+    """Whether this request already moved the order (its history holds a move to ``to`` by this actor under this
+    Idempotency-Key); the key used for any other move of the order is refused."""
+    made = next((event for event in order.events if event.idempotency_key == key), None)
+    if made is None:
+        return False
+    if made.to_status != to or made.actor_id != actor_id:
+        raise ApiProblem(422, "idempotency_key_reused",
+                         _("这个 Idempotency-Key 已用于这笔订单的另一个操作；新的操作请换一个新的值。"))
+    return True
+
+
+def _paged(query, count, page: int, page_size: int) -> dict:
+    """One page of ``query`` (already ordered) with the paging fields every list answers."""
+    items = list(db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
+    return {"items": items, "page": page, "page_size": page_size, "total": db.session.scalar(count)}
 
 
 # -- resident: cart -------------------------------------------------------------------------------------------------
@@ -187,7 +235,8 @@ def put_cart_line(data: dict, variant_id: int):
 # -- resident: checkout and orders ----------------------------------------------------------------------------------
 
 @resident_blueprint.route("/checkout", methods=["POST"])
-@resident_blueprint.arguments(schemas.CheckoutIn, description="各店铺到店自取，到店付款（offline）。")
+@resident_blueprint.arguments(schemas.CheckoutIn, description="各店铺到店自取，到店付款（offline）；"
+                                                             "confirm_exclusions 为买家对不适用七日无理由退货商品的确认。")
 @resident_blueprint.response(201, schemas.OrderGroupOut, description="下单成功：一个订单组，每家店铺一个订单。")
 @resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
                                  description="这个 Idempotency-Key 已经下过单：回答同一个订单组，不再下单。")
@@ -197,6 +246,8 @@ def checkout(data: dict):
     """结算下单
 
     把购物车按店铺拆成订单，一次付款（到店付款），各店到店自取。价格和库存在下单时重新核对，全部成功或全部不变。
+    购物车里有拆封后影响健康或品质、激活后贬值、临近保质期或有瑕疵的商品时，须让买家确认这些商品不适用七日无理由
+    退货，并带上 confirm_exclusions: true；否则回答 409（code: confirm_exclusions）。
     同一个 Idempotency-Key 重复提交（双击、网络重试）只会下一次单，之后回答 200 和同一个订单组。
     """
     key = _idempotency_key()
@@ -215,7 +266,8 @@ def checkout(data: dict):
     notes = {slugs[slug]: text.strip() for slug, text in data["notes"].items()}
     try:
         group = orders.place_order(tenant, current_user.id, cart, key, payment_provider="offline",
-                                   delivery={shop_id: ("pickup", 0) for shop_id in shop_ids}, notes=notes)
+                                   delivery={shop_id: ("pickup", 0) for shop_id in shop_ids}, notes=notes,
+                                   confirmed_exclusions=data["confirm_exclusions"])
     except orders.CheckoutError as error:
         db.session.rollback()
         raise _cart_problem(error) from None
@@ -231,6 +283,9 @@ def _cart_problem(error: orders.CheckoutError) -> ApiProblem:
     codes = {p.code for p in error.problems}
     if codes == {"empty_cart"}:
         return ApiProblem(409, "empty_cart", str(error))
+    if codes == {"confirm_exclusions"}:  # nothing else is wrong: the buyer's tick is all that is missing
+        return ApiProblem(409, "confirm_exclusions", str(error),
+                          {f"variant.{item.variant_id}": item.message for item in error.problems})
     errors = {}
     for item in error.problems:
         errors.setdefault(f"variant.{item.variant_id}" if item.variant_id else "cart", item.message)
@@ -238,15 +293,18 @@ def _cart_problem(error: orders.CheckoutError) -> ApiProblem:
 
 
 @resident_blueprint.route("/orders")
-@resident_blueprint.response(200, schemas.OrderGroupList)
-@_errors(resident_blueprint, 401, 404, 503)
+@resident_blueprint.arguments(schemas.PageQuery, location="query", as_kwargs=True)
+@resident_blueprint.response(200, schemas.OrderGroupPage)
+@_errors(resident_blueprint, 401, 404, 422, 503)
 @resident_blueprint.doc(security=SESSION)
-def list_my_orders():
+def list_my_orders(page: int, page_size: int):
     """我的订单
 
-    我在这个街区或市场下的订单组，最新的在前；每组含各店铺的订单、商品和状态记录。
+    我在这个街区或市场下的订单组，最新的在前；每组含各店铺的订单、商品和状态记录。分页信息在 page、page_size、
+    total 中。
     """
-    return {"items": list(db.session.scalars(_group_query().order_by(OrderGroup.id.desc()).limit(100)))}
+    count = select(func.count(OrderGroup.id)).where(OrderGroup.buyer_id == current_user.id)
+    return _paged(_group_query().order_by(OrderGroup.id.desc()), count, page, page_size)
 
 
 @resident_blueprint.route("/orders/<string(maxlength=32):number>")
@@ -262,6 +320,93 @@ def get_my_order(number: str):
     if group is None:
         abort(404)
     return group
+
+
+@resident_blueprint.route(f"{MY_ORDER}/cancel", methods=["POST"])
+@resident_blueprint.arguments(schemas.CancelIn, description="取消的原因（可选）。")
+@resident_blueprint.response(200, schemas.OrderOut, description="订单已取消（或这个 Idempotency-Key 已取消过它）。")
+@_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
+@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+def cancel_my_order(data: dict, number: str, order_number: str):
+    """取消我的订单
+
+    number 为订单组编号，order_number 为组里某一家店铺的订单编号。商品离店前（到店自取：取货前）可以取消，库存退回，
+    已付款的全额退款；之后回答 409（code: invalid_transition），请改为申请退货。
+    用同一个 Idempotency-Key 重试时回答 200 和同一个订单，不会再记一次。
+    """
+    order = _my_order(number, order_number, lock=True)
+    key = _idempotency_key()
+    _check_csrf()
+    if _replayed(order, key, current_user.id, OrderStatus.cancelled):
+        return order
+    try:
+        orders.cancel_by_buyer(order, buyer_id=current_user.id, reason=data["reason"], key=key)
+    except orders.InvalidTransition as error:
+        raise ApiProblem(409, "invalid_transition", str(error)) from None
+    db.session.commit()
+    db.session.expire(order, ["events"])
+    return order
+
+
+@resident_blueprint.route(f"{MY_ORDER}/returns", methods=["POST"])
+@resident_blueprint.arguments(schemas.ReturnIn, description="要退的商品和件数，退货类型和原因。")
+@resident_blueprint.response(201, schemas.ReturnOut, description="退货申请已提交，等待商家处理。")
+@resident_blueprint.alt_response(200, schema=schemas.ReturnOut,
+                                 description="这个 Idempotency-Key 已经提交过：回答同一个退货申请，不再新建。")
+@_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
+@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+def request_my_return(data: dict, number: str, order_number: str):
+    """申请退货
+
+    签收或取货次日起七日内，可以为订单里的商品申请七日无理由退货（no_reason: true），或因质量问题退货
+    （no_reason: false，须说明原因）。还没有签收、期限已过回答 409（code: not_received, window_closed）；
+    商品不在订单里、件数超过还能退的数量、商品不适用七日无理由退货等回答 422（code: unknown_line, too_many,
+    excluded……）。同一个 Idempotency-Key 再次提交时回答 200 和第一次建立的申请（不看请求体）。
+    """
+    order = _my_order(number, order_number)
+    key = _idempotency_key()
+    _check_csrf()
+    made = db.session.scalar(select(returns.ReturnRequest).where(returns.ReturnRequest.order_id == order.id,
+                                                                 returns.ReturnRequest.idempotency_key == key))
+    if made is not None:
+        return made, 200
+    try:
+        made = returns.request_return(current_tenant._get_current_object(), order, data["lines"],
+                                      buyer_id=current_user.id, reason=data["reason"].strip(),
+                                      no_reason=data["no_reason"], key=key)
+    except returns.ReturnError as error:
+        raise _return_problem(error) from None
+    db.session.commit()
+    return made, 201
+
+
+#: Refusals about where the order is (not yet received, too late): the request itself was fine.
+RETURN_CONFLICTS = frozenset({"not_received", "window_closed"})
+
+
+def _return_problem(error: returns.ReturnError) -> ApiProblem:
+    if error.code in RETURN_CONFLICTS:
+        return ApiProblem(409, error.code, str(error))
+    return ApiProblem(422, error.code, str(error), {"reason" if error.code == "reason_required" else "lines": str(error)})
+
+
+@resident_blueprint.route("/returns")
+@resident_blueprint.arguments(schemas.PageQuery, location="query", as_kwargs=True)
+@resident_blueprint.response(200, schemas.ReturnPage)
+@_errors(resident_blueprint, 401, 404, 422, 503)
+@resident_blueprint.doc(security=SESSION)
+def list_my_returns(page: int, page_size: int):
+    """我的退货申请
+
+    我在这个街区或市场提出的退货申请，最新的在前：状态、金额、所退商品、退货地址和已退的款。分页信息在 page、
+    page_size、total 中。
+    """
+    mine = returns.ReturnRequest.buyer_id == current_user.id
+    query = (select(returns.ReturnRequest).where(mine).order_by(returns.ReturnRequest.id.desc())
+             .options(selectinload(returns.ReturnRequest.lines).selectinload(returns.ReturnLine.order_line),
+                      selectinload(returns.ReturnRequest.order).selectinload(Order.group),
+                      selectinload(returns.ReturnRequest.order).selectinload(Order.shop)))
+    return _paged(query, select(func.count(returns.ReturnRequest.id)).where(mine), page, page_size)
 
 
 # -- merchant -------------------------------------------------------------------------------------------------------
@@ -283,40 +428,47 @@ def _shop_orders():
 def list_shop_orders(page: int, page_size: int, status: str | None = None):
     """本店订单
 
-    最新的在前，可按状态筛选（status=paid 等），分页信息在 page、page_size、total 中。
+    最新的在前，可按状态筛选（status=paid 等），分页信息在 page、page_size、total 中。每个订单的 actions 列出现在
+    可以做的操作。
     """
+    db.session.commit()  # the token's last use
     query = _shop_orders()
     count = select(func.count(Order.id)).where(Order.shop_id == g.api_shop.id)
     if status:
         query, count = query.where(Order.status == status), count.where(Order.status == status)
-    items = list(db.session.scalars(query.order_by(Order.id.desc()).limit(page_size).offset((page - 1) * page_size)))
-    db.session.commit()  # the token's last use
-    return {"items": items, "page": page, "page_size": page_size, "total": db.session.scalar(count)}
+    return _paged(query.order_by(Order.id.desc()), count, page, page_size)
 
 
 @shop_orders_blueprint.route("/orders/<string(maxlength=32):number>/transitions", methods=["POST"])
-@shop_orders_blueprint.arguments(schemas.TransitionIn, description="目标状态和说明。")
+@shop_orders_blueprint.arguments(schemas.TransitionIn, description="要做的操作和说明。")
 @shop_orders_blueprint.response(200, schemas.MerchantOrderOut)
 @_errors(shop_orders_blueprint, 400, 401, 403, 404, 409, 422, 503)
 @shop_orders_blueprint.doc(security=views.BEARER, parameters=[IDEMPOTENCY])
 def transition_order(data: dict, number: str):
-    """改变订单状态
+    """处理订单
 
-    例如确认已收款（paid）、接单（accepted）、备好待取（ready_for_pickup）、已取货（picked_up）、完成（completed）、
-    取消（cancelled，发货前取消会退回库存）。当前状态不允许的改变回答 409（code: invalid_transition）。
-    用同一个 Idempotency-Key 重试时，若订单已由本令牌的持有人改为该状态，回答 200 和订单，不会再记一次。
+    与商户后台订单页的按钮相同的操作：确认已收到线下付款（confirm_payment，只用于到店付款的订单；整组订单都确认后
+    订单组记为已付款）、接单（accept）、备货完成（prepared）、买家已取货（picked_up）、完成（complete）、拒单
+    （reject，须在 reason 中说明原因，买家能看到；库存退回，已付款的全额退款）。订单的 actions 列出现在可以做的
+    操作；现在不能做的回答 409（code: invalid_transition）。
+    用同一个 Idempotency-Key 重试时回答 200 和订单，不会再做一次；同一个值用于这笔订单的另一个操作回答 422
+    （code: idempotency_key_reused）。
     """
     order = db.session.scalar(_shop_orders().where(Order.number == number).with_for_update(of=Order))
     if order is None:
         abort(404)
-    _idempotency_key()
-    if order.status == data["to"]:
-        last = order.events[-1] if order.events else None
-        if last is not None and last.to_status == data["to"] and last.actor_id == g.api_user.id:
-            db.session.commit()
-            return order  # a retry of the move already made: same answer, no second entry
+    key = _idempotency_key()
+    action, reason = handling.ACTIONS[data["action"]], data["reason"].strip()
+    if _replayed(order, key, g.api_user.id, action.to):
+        db.session.commit()  # the token's last use
+        return order  # a retry of the move already made: same answer, no second entry
+    refused = handling.refusal(action, order, reason)
+    if refused is not None:
+        code, message = refused
+        status, errors = (422, {"reason": message}) if code == "reason_required" else (409, None)
+        raise ApiProblem(status, code, message, errors)
     try:
-        orders.transition(order, data["to"], actor_id=g.api_user.id, note=data["note"].strip())
+        handling.perform(order, action, actor_id=g.api_user.id, reason=reason, key=key)
     except orders.InvalidTransition as error:
         raise ApiProblem(409, "invalid_transition", str(error)) from None
     db.session.commit()

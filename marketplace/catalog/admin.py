@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from marketplace.catalog import packs
-from marketplace.catalog.models import Category, Product, ShopLicence
+from marketplace.catalog.models import EXCLUSIONS, Category, Product, ShopLicence
 from marketplace.catalog.services import (
     CatalogError,
     record_licence,
@@ -74,11 +74,13 @@ def category_by_id(category_id: int) -> Category | None:
 
 
 def add_category(*, slug: str, name_zh: str, name_en: str = "", product_type: str,
-                 parent_id: int | None = None, position: int | None = None) -> Category:
-    """A new category of the current tenant; without a position it goes after its last sibling."""
+                 parent_id: int | None = None, position: int | None = None, return_exclusion: str = "") -> Category:
+    """A new category of the current tenant; without a position it goes after its last sibling.
+    ``return_exclusion`` is "" (7-day no-reason returns apply) or a code of ``catalog.models.EXCLUSIONS``."""
     slug, name_zh, name_en = _clean_names(slug, name_zh, name_en)
     _check_slug_free(slug, None)
     _check_product_type(product_type)
+    _check_return_exclusion(return_exclusion)
     parent = _parent(parent_id)
     if position is None:
         last = db.session.scalar(select(func.max(Category.position)).where(
@@ -86,19 +88,23 @@ def add_category(*, slug: str, name_zh: str, name_en: str = "", product_type: st
         position = 0 if last is None else last + 1
     _check_position(position)
     category = Category(slug=slug, name_zh=name_zh, name_en=name_en, product_type=product_type,
-                        parent_id=parent.id if parent else None, position=position)
+                        parent_id=parent.id if parent else None, position=position, return_exclusion=return_exclusion)
     db.session.add(category)
     db.session.flush()
     return category
 
 
 def edit_category(category: Category, *, slug: str, name_zh: str, name_en: str, product_type: str,
-                  parent_id: int | None, position: int) -> Category:
-    """Change a category. Refused: a slug another category has, a parent inside its own branch, and a new
-    product type while products use the category (their attributes follow the old type)."""
+                  parent_id: int | None, position: int, return_exclusion: str | None = None) -> Category:
+    """Change a category. Refused: a slug another category has, a parent inside its own branch, a new
+    product type while products use the category (their attributes follow the old type), and an unknown
+    return exclusion (None keeps the current one). A changed exclusion applies to orders placed from now on:
+    order lines keep the one they were bought under."""
     slug, name_zh, name_en = _clean_names(slug, name_zh, name_en)
     _check_slug_free(slug, category.id)
     _check_product_type(product_type)
+    if return_exclusion is not None:
+        _check_return_exclusion(return_exclusion)
     _check_position(position)
     parent = _parent(parent_id)
     if parent is not None and _within_branch(parent, category):
@@ -110,6 +116,8 @@ def edit_category(category: Category, *, slug: str, name_zh: str, name_en: str, 
                                "product_type")
     category.slug, category.name_zh, category.name_en = slug, name_zh, name_en
     category.product_type, category.position = product_type, position
+    if return_exclusion is not None:
+        category.return_exclusion = return_exclusion
     category.parent_id = parent.id if parent else None
     db.session.flush()
     return category
@@ -137,6 +145,11 @@ def _check_slug_free(slug: str, own_id: int | None) -> None:
 def _check_product_type(type_id: str) -> None:
     if packs.product_type(type_id or "") is None:
         raise CatalogError(_("请选择已安装的商品类型。"), "product_type")
+
+
+def _check_return_exclusion(code: str) -> None:
+    if code != "" and code not in EXCLUSIONS:
+        raise CatalogError(_("请从列表中选择七日无理由退货的适用情况。"), "return_exclusion")
 
 
 def _check_position(position: int) -> None:

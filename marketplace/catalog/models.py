@@ -16,6 +16,21 @@ from marketplace.core.text import sanitise_html
 from marketplace.extensions import db
 from marketplace.tenancy.models import TenantScoped
 
+#: Category codes for goods outside the 7-day no-reason return, with what the buyer is told. The first four
+#: are excluded by law outright (消费者权益保护法 Art. 25; 网络购买商品七日无理由退货暂行办法 Art. 6). The
+#: last three are excluded only when the buyer confirmed it when buying (暂行办法 Art. 7): checkout asks for
+#: that tick, and an order line carrying one of them is the record that it was given.
+EXCLUSIONS = {
+    "custom_made": _l("消费者定作的商品"),
+    "perishable": _l("鲜活易腐的商品"),
+    "opened_media": _l("已拆封或在线下载的音像制品、计算机软件等数字化商品"),
+    "periodical": _l("已交付的报纸、期刊"),
+    "hygiene": _l("拆封后易影响人身安全、健康或商品品质的商品"),
+    "activated": _l("一经激活或试用后价值贬损较大的商品"),
+    "near_expiry": _l("销售时已明示临近保质期或有瑕疵的商品"),
+}
+CONFIRMED_AT_CHECKOUT = frozenset({"hygiene", "activated", "near_expiry"})
+
 
 class Category(TenantScoped, db.Model):
     __tablename__ = "categories"
@@ -29,8 +44,9 @@ class Category(TenantScoped, db.Model):
     #: Product type id from a catalog pack, e.g. "agri_inputs.fertiliser".
     product_type: Mapped[str] = mapped_column(String(100), default="")
     position: Mapped[int] = mapped_column(default=0)
-    #: Why goods of this category are outside the 7-day no-reason return (see ``orders.returns.EXCLUSIONS``):
-    #: custom_made, perishable, opened_media or periodical; "" when they may be returned without a reason.
+    #: Why goods of this category are outside the 7-day no-reason return (``EXCLUSIONS``): one
+    #: of the four classes the law excludes outright, or one of the three that need the buyer's tick at
+    #: checkout; "" when they may be returned without a reason.
     return_exclusion: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
@@ -210,13 +226,14 @@ class ShopLicence(TenantScoped, TimestampMixin, db.Model):
 
 
 @labelled({"requested": _l("待报价"), "answered": _l("已报价"), "accepted": _l("已接受"), "declined": _l("已拒绝"),
-           "expired": _l("已过期")})
+           "expired": _l("已过期"), "ordered": _l("已下单")})
 class QuoteStatus(LabelledEnum):
     requested = "requested"
     answered = "answered"
     accepted = "accepted"
     declined = "declined"
     expired = "expired"
+    ordered = "ordered"
 
 
 class Quote(TenantScoped, TimestampMixin, db.Model):
@@ -225,7 +242,8 @@ class Quote(TenantScoped, TimestampMixin, db.Model):
     __tablename__ = "quotes"
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity"),
-        CheckConstraint("status IN ('requested', 'answered', 'accepted', 'declined', 'expired')", name="status"),
+        CheckConstraint("status IN ('requested', 'answered', 'accepted', 'declined', 'expired', 'ordered')",
+                        name="status"),
         Index("ix_quotes_tenant_id_shop_id_status", "tenant_id", "shop_id", "status"),
     )
 

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.accounts.authz import Permission, require
 from marketplace.catalog import admin, packs
+from marketplace.catalog.models import CONFIRMED_AT_CHECKOUT, EXCLUSIONS
 from marketplace.catalog.services import CatalogError
 from marketplace.core.forms import add_form_error
 from marketplace.core.text import plain_text
@@ -29,6 +30,8 @@ class CategoryForm(FlaskForm):
     parent_id = SelectField(_l("上级分类"), coerce=int)
     product_type = SelectField(_l("商品类型"))
     position = IntegerField(_l("排序"), validators=[Optional(), NumberRange(0, 9999, _l("排序应为 0 到 9999 之间的整数。"))])
+    # Unknown codes are refused by ``admin`` with its own message, not by WTForms' "Not a valid choice".
+    return_exclusion = SelectField(_l("七日无理由退货"), default="", validate_choice=False)
 
 
 class RejectLicenceForm(FlaskForm):
@@ -45,7 +48,15 @@ def _category_form(rows: list[admin.CategoryRow], editing=None, **kwargs) -> Cat
         for row in rows
     ]
     form.product_type.choices = [SelectChoice(t.id, f"{t.label()}（{t.id}）") for t in packs.all_product_types()]
+    form.return_exclusion.choices = [SelectChoice("", _("支持七日无理由退货"))] + [
+        SelectChoice(code, _exclusion_label(code)) for code in EXCLUSIONS]
     return form
+
+
+def _exclusion_label(code: str) -> str:
+    """What the operator reads for an exclusion code; those that need the buyer's tick at checkout say so."""
+    label = str(EXCLUSIONS.get(code, code))
+    return label + _("（需买家下单时确认）") if code in CONFIRMED_AT_CHECKOUT else label
 
 
 def _branch_ids(rows: list[admin.CategoryRow], category) -> set[int]:
@@ -78,7 +89,7 @@ def categories():
         try:
             category = admin.add_category(slug=form.slug.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
                                           product_type=form.product_type.data, parent_id=form.parent_id.data or None,
-                                          position=form.position.data)
+                                          position=form.position.data, return_exclusion=form.return_exclusion.data or "")
         except CatalogError as error:
             db.session.rollback()
             add_form_error(form, str(error), error.field)
@@ -87,7 +98,7 @@ def categories():
             flash(_("已添加分类“%(name)s”。", name=category.name_zh), "success")
             return redirect(url_for("operator_catalog.categories")), 303
     return render_template("console/catalog_admin/categories.html", rows=rows, form=form,
-                           type_labels=_type_labels()), _form_status(form)
+                           type_labels=_type_labels(), exclusion_label=_exclusion_label), _form_status(form)
 
 
 @blueprint.route("/categories/<int:category_id>", methods=["GET", "POST"])
@@ -105,7 +116,8 @@ def edit_category(category_id: int):
         try:
             admin.edit_category(category, slug=form.slug.data, name_zh=form.name_zh.data, name_en=form.name_en.data,
                                 product_type=form.product_type.data, parent_id=form.parent_id.data or None,
-                                position=category.position if form.position.data is None else form.position.data)
+                                position=category.position if form.position.data is None else form.position.data,
+                                return_exclusion=form.return_exclusion.data or "")
         except CatalogError as error:
             db.session.rollback()
             add_form_error(form, str(error), error.field)

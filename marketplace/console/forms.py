@@ -15,6 +15,9 @@ class ShopProfileForm(FlaskForm):
     description_zh = TextAreaField(_l("店铺介绍（中文）"), validators=[Length(max=5000)])
     description_en = TextAreaField(_l("店铺介绍（英文）"), validators=[Length(max=5000)])
     phone = StringField(_l("电话"), validators=[Length(max=32)])
+    # The merchant behind the shop (checked by ``shops.services.update_merchant_identity``).
+    legal_name = StringField(_l("经营者名称"), validators=[Length(max=200), plain_text])
+    registration_number = StringField(_l("统一社会信用代码/注册号"), validators=[Length(max=32)])
 
 
 for _day in WEEKDAYS:

@@ -1,5 +1,6 @@
 """The operator's order settings for a tenant (POST /operator/<tenant>/order-settings): the platform commission,
-how long a buyer has to pay, and how long a merchant has to answer a return request.
+how long a buyer has to pay (in general, and for offline payment, which may take until the buyer reaches the
+shop), and how long a merchant has to answer a return request.
 
 The form lives on the operator's tenant page; ``order_settings_form`` (a template global) gives that page the
 form with the stored values, or the refused form with its errors after a bad submission. The commission is
@@ -31,6 +32,8 @@ blueprint = Blueprint("operator_order_settings", __name__, url_prefix="/operator
 COMMISSION_BP = (0, 3000)
 PAYMENT_MINUTES = (5, 10080)
 RESPOND_HOURS = (1, 720)
+#: The payment provider whose hold the operator may set apart (the id ``place_order`` is given).
+OFFLINE = "offline"
 _PERCENT = re.compile(r"(\d{1,4})(?:\.(\d{1,2}))?")
 _WHOLE = re.compile(r"\d{1,6}")
 
@@ -49,9 +52,11 @@ def bp_to_percent(bp: int) -> str:
     return f"{bp // 100}.{bp % 100:02d}"
 
 
-def _whole_number(low: int, high: int, message):
+def _whole_number(low: int, high: int, message, *, optional: bool = False):
     def check(form, field):
         text = (field.data or "").strip()
+        if optional and not text:
+            return
         if not _WHOLE.fullmatch(text) or not low <= int(text) <= high:
             raise ValidationError(str(message))
 
@@ -68,15 +73,26 @@ class OrderSettingsForm(FlaskForm):
     commission_percent = StringField(_l("平台佣金（%）"), validators=[_commission])
     payment_minutes = StringField(_l("付款期限（分钟）"), validators=[_whole_number(
         *PAYMENT_MINUTES, _l("付款期限应为 5 到 10080 之间的整数（分钟）。"))])
+    offline_payment_minutes = StringField(_l("线下付款期限（分钟）"), validators=[_whole_number(
+        *PAYMENT_MINUTES, _l("线下付款期限应为 5 到 10080 之间的整数（分钟），或留空。"), optional=True)])
     respond_hours = StringField(_l("退货申请答复期限（小时）"), validators=[_whole_number(
         *RESPOND_HOURS, _l("退货答复期限应为 1 到 720 之间的整数（小时）。"))])
 
 
-def update_order_settings(tenant: Tenant, *, commission_bp: int, payment_minutes: int, respond_hours: int) -> None:
-    """Store the tenant's commission (basis points), payment deadline (minutes) and return answer time (hours).
-    New orders and new return requests use them; those already placed keep what they were given. Flushes."""
+def update_order_settings(tenant: Tenant, *, commission_bp: int, payment_minutes: int, respond_hours: int,
+                          offline_payment_minutes: int | None = None) -> None:
+    """Store the tenant's commission (basis points), payment deadline (minutes), the deadline for offline payment
+    (None: the general one) and return answer time (hours). New orders and new return requests use them; those
+    already placed keep what they were given. Flushes."""
     order_settings.set(tenant, "commission_bp", commission_bp)
     order_settings.set(tenant, "payment_minutes", payment_minutes)
+    stored = order_settings.get(tenant, "payment_minutes_by_provider")
+    # A new dict: changing the stored one in place would go unnoticed by the session (a JSON column).
+    by_provider = {provider: minutes for provider, minutes in stored.items() if provider != OFFLINE}
+    if offline_payment_minutes is not None:
+        by_provider[OFFLINE] = offline_payment_minutes
+    if by_provider != stored:
+        order_settings.set(tenant, "payment_minutes_by_provider", by_provider)
     returns_settings.set(tenant, "respond_hours", respond_hours)
 
 
@@ -91,6 +107,7 @@ def order_settings_form(tenant: Tenant) -> OrderSettingsForm:
     return OrderSettingsForm(formdata=None, data={
         "commission_percent": bp_to_percent(stored["commission_bp"]),
         "payment_minutes": str(stored["payment_minutes"]),
+        "offline_payment_minutes": str(stored["payment_minutes_by_provider"].get(OFFLINE, "")),
         "respond_hours": str(returns_settings.get(tenant, "respond_hours")),
     })
 
@@ -103,6 +120,7 @@ def save():
     if form.validate_on_submit():
         update_order_settings(current_tenant._get_current_object(), commission_bp=percent_to_bp(form.commission_percent.data),
                               payment_minutes=int(form.payment_minutes.data.strip()),
+                              offline_payment_minutes=int((form.offline_payment_minutes.data or "").strip() or 0) or None,
                               respond_hours=int(form.respond_hours.data.strip()))
         db.session.commit()
         flash(_("订单设置已保存。"), "success")

@@ -5,8 +5,9 @@ Merchant pages load the shop of the current tenant by slug (404 when this tenant
 right on it (owners and staff alike: handling orders is a shop's daily work), then load the order among that
 shop's own by its number — another shop's or another tenant's order is not found (404).
 
-Every status change goes through ``orders.services.transition``; a button only says which move the merchant
-means, and a move the order cannot make is refused with a message, never a server error.
+Every status change goes through ``orders.services.transition``; a button only says which of the merchant's
+actions (``orders.handling.ACTIONS``, shared with the merchant API) it means, and a move the order cannot make is
+refused with a message, never a server error.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -24,11 +24,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from marketplace.accounts.authz import Permission, require
 from marketplace.accounts.models import User
 from marketplace.catalog.models import UNITS
-from marketplace.core.db import utcnow
+from marketplace.core.views import page_arg
 from marketplace.extensions import db
 from marketplace.orders import services as orders
-from marketplace.orders.models import Order, OrderGroup, OrderStatus
-from marketplace.orders.services import is_digits
+from marketplace.orders.handling import ACTIONS, actions_for, perform, refusal
+from marketplace.orders.models import Order, OrderStatus
 from marketplace.shops import services as shops
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import current_tenant
@@ -46,64 +46,6 @@ S = OrderStatus
 #: While an order is open the merchant may need to reach the buyer (payment, pickup); once it is closed the
 #: contact is shown masked — the buyer's name and the order stay, the phone number does not.
 CONTACT_HIDDEN = frozenset({S.completed, S.cancelled, S.refunded})
-
-
-@dataclass(frozen=True)
-class Action:
-    """A button on the order page: which move it asks for, from which statuses it is offered."""
-
-    name: str
-    label: str
-    to: str
-    from_statuses: frozenset[str]
-    needs_reason: bool = False
-    offline_only: bool = False
-    done: str = ""
-
-
-ACTIONS: dict[str, Action] = {action.name: action for action in (
-    Action("confirm_payment", _l("确认收款"), S.paid, frozenset({S.pending_payment}), offline_only=True,
-           done=_l("已确认收款。")),
-    Action("accept", _l("接单"), S.accepted, frozenset({S.paid}), done=_l("已接单，请尽快备货。")),
-    Action("prepared", _l("备货完成"), S.ready_for_pickup, frozenset({S.accepted}), done=_l("已备货，等待买家取货。")),
-    Action("picked_up", _l("已取货"), S.picked_up, frozenset({S.ready_for_pickup}), done=_l("已记录买家取货。")),
-    Action("complete", _l("完成"), S.completed, frozenset({S.picked_up}), done=_l("订单已完成。")),
-    # Before the goods leave the shop the merchant may still refuse the order; its stock goes back on the shelf.
-    Action("reject", _l("拒单"), S.cancelled, frozenset(orders.RESTOCK_ON_CANCEL), needs_reason=True,
-           done=_l("已拒单，库存已退回。")),
-)}
-
-
-def actions_for(order: Order) -> list[Action]:
-    """The buttons the order page offers for the order as it is now."""
-    return [action for action in ACTIONS.values() if _offered(action, order)]
-
-
-def _offered(action: Action, order: Order) -> bool:
-    return (order.status in action.from_statuses
-            and action.to in orders.TRANSITIONS.get(order.status, ())
-            and (not action.offline_only or order.group.payment_provider == "offline"))
-
-
-# -- the one rule that is not a plain transition ------------------------------------------------------------
-
-def confirm_offline_payment(order: Order, *, actor_id: int | None) -> None:
-    """The merchant received the buyer's offline payment for this order: it becomes paid, and its group is
-    marked paid once none of the group's orders still waits for payment (cancelled ones do not count).
-
-    Flushes; the caller commits. Online payments are confirmed by their provider, not here.
-    """
-    if order.group.payment_provider != "offline":
-        raise orders.InvalidTransition(order, S.paid)
-    orders.transition(order, S.paid, actor_id=actor_id, note=_("商户确认已收到线下付款"))
-    # The group row is locked so that two merchants confirming their parts at once cannot both miss the last one.
-    group = db.session.scalar(select(OrderGroup).where(OrderGroup.id == order.group_id).with_for_update()
-                              .execution_options(populate_existing=True))
-    waiting = db.session.scalar(select(func.count(Order.id)).where(Order.group_id == group.id,
-                                                                   Order.status == S.pending_payment))
-    if not waiting and group.paid_at is None:
-        group.paid_at = utcnow()
-    db.session.flush()
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -132,11 +74,6 @@ def _order(shop: Shop, number: str, *, for_update: bool = False) -> Order:
     if order is None:
         abort(404)
     return order
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "")
-    return min(int(raw), MAX_PAGE) if is_digits(raw) and 0 < len(raw) <= 6 and int(raw) > 0 else 1
 
 
 def _status_arg() -> tuple[str | None, bool]:
@@ -211,7 +148,7 @@ def index(shop_slug: str):
         flash(_("没有这种订单状态，已显示全部订单。"), "error")
     conditions = [Order.shop_id == shop.id] + ([Order.status == status] if status else [])
     total = counts.get(status, 0) if status else sum(counts.values())
-    page = _page(conditions, total, _page_number())
+    page = _page(conditions, total, page_arg(MAX_PAGE))
     return render_template("console/merchant/orders.html", shop=shop, page=page, status=status, counts=counts,
                            all_count=sum(counts.values()), **_labels()), 200 if understood else 400
 
@@ -242,27 +179,18 @@ def act(shop_slug: str, number: str, action: str):
     back = redirect(url_for(".detail", shop_slug=shop.slug, number=order.number), 303)
     # One line of printable text: NUL and other control characters never reach the history (PostgreSQL refuses NUL).
     reason = "".join(ch for ch in " ".join((request.form.get("reason") or "").split()) if ch.isprintable())
-    if chosen.needs_reason and not reason:
-        flash(_("请填写拒单原因，买家会看到它。"), "error")
-        return back
     if len(reason) > MAX_REASON:
         flash(_("原因太长了，请控制在 %(max)d 字以内。", max=MAX_REASON), "error")
         return back
-    if chosen.offline_only and order.group.payment_provider != "offline":
-        flash(_("这笔订单是在线支付的，收款由支付平台确认，不能手动确认。"), "error")
-        return back
-    if not _offered(chosen, order):
-        flash(str(orders.InvalidTransition(order, chosen.to)), "error")
+    refused = refusal(chosen, order, reason)
+    if refused is not None:
+        flash(refused[1], "error")
         return back
     try:
-        if chosen.name == "confirm_payment":
-            confirm_offline_payment(order, actor_id=current_user.id)
-        else:
-            note = _("拒单原因：%(reason)s", reason=reason) if chosen.needs_reason else ""
-            orders.transition(order, chosen.to, actor_id=current_user.id, note=note)
-    except orders.InvalidTransition as refused:
+        perform(order, chosen, actor_id=current_user.id, reason=reason if chosen.needs_reason else "")
+    except orders.InvalidTransition as moved:
         db.session.rollback()
-        flash(str(refused), "error")
+        flash(str(moved), "error")
         return back
     db.session.commit()
     flash(str(chosen.done), "success")
@@ -289,7 +217,7 @@ def index_for_operator():
     count, total, commission = db.session.execute(
         select(func.count(Order.id), func.coalesce(func.sum(Order.total), 0),
                func.coalesce(func.sum(Order.commission), 0)).where(*conditions)).one()
-    page = _page(conditions, count, _page_number())
+    page = _page(conditions, count, page_arg(MAX_PAGE))
     return render_template("console/operator/orders.html", page=page, status=status, shop=shop, shops=shop_list,
                            shop_by_id=shop_by_id, sum_total=total, sum_commission=commission,
                            **_labels()), 200 if understood else 400

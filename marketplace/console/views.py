@@ -12,7 +12,7 @@ from marketplace.console.forms import ShopProfileForm, TenantBrandForm, TenantSt
 from marketplace.core.forms import add_form_error
 from marketplace.extensions import db
 from marketplace.shops import services as shops
-from marketplace.shops.models import WEEKDAYS
+from marketplace.shops.models import WEEKDAYS, MerchantKind
 from marketplace.tenancy.context import current_tenant
 
 merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
@@ -53,6 +53,8 @@ def shop_profile(shop_slug: str):
     if request.method == "GET":
         for day in WEEKDAYS:
             getattr(form, f"hours_{day}").data = (found.opening_hours or {}).get(day, "")
+        form.legal_name.data = found.merchant.legal_name
+        form.registration_number.data = found.merchant.registration_number
     if form.validate_on_submit():
         try:
             shops.update_shop_profile(
@@ -61,6 +63,8 @@ def shop_profile(shop_slug: str):
                 phone=form.phone.data,
                 opening_hours={day: getattr(form, f"hours_{day}").data for day in WEEKDAYS},
             )
+            shops.update_merchant_identity(found.merchant, legal_name=form.legal_name.data,
+                                           registration_number=form.registration_number.data)
         except shops.ShopError as error:
             db.session.rollback()
             add_form_error(form, str(error), error.field)
@@ -69,7 +73,8 @@ def shop_profile(shop_slug: str):
             flash(_("店铺资料已保存。"), "success")
             return redirect(url_for("merchant.shop", shop_slug=found.slug))
     status = 400 if form.errors or form.form_errors else 200
-    return render_template("console/merchant/profile.html", shop=found, form=form, weekdays=WEEKDAYS), status
+    return render_template("console/merchant/profile.html", shop=found, form=form, weekdays=WEEKDAYS,
+                           merchant_kind=MerchantKind(found.merchant.kind)), status
 
 
 # -- operator -----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask_babel import get_locale
 
 from marketplace.core import errors, health
@@ -33,6 +33,15 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     except ValueError:  # urlsplit refuses some malformed URLs; they are no place to send anyone
         return fallback
     return fallback if parts.scheme or parts.netloc else target
+
+
+def page_arg(max_page: int = 10_000) -> int:
+    """``?page=`` of a paged list: a page number from 1 to ``max_page``; anything else (missing, not a number,
+    zero, absurdly long) is page 1 — a list's page is no place for an error."""
+    raw = request.args.get("page", "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
+        return 1
+    return min(int(raw), max_page)
 
 
 def register(app) -> None:

@@ -17,7 +17,7 @@ from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import Category
 from marketplace.extensions import db
 from marketplace.shops.models import Merchant, Shop
-from marketplace.shops.services import parse_opening_hours
+from marketplace.shops.services import check_registration_number, parse_opening_hours
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 
@@ -75,8 +75,10 @@ def _merchant(spec: dict, report: DemoReport) -> Merchant:
         merchant = Merchant(kind=spec["kind"], legal_name=spec["legal_name"], contact_name=spec["contact_name"],
                             contact_phone=spec["contact_phone"], contact_email=spec.get("contact_email", ""))
         db.session.add(merchant)
-        db.session.flush()
         report.created.append(f"merchant {merchant.legal_name}")
+    if not merchant.registration_number:  # also for a demo loaded before merchants had one
+        merchant.registration_number = check_registration_number(spec["kind"], spec.get("registration_number", ""))
+    db.session.flush()
     return merchant
 
 

@@ -155,6 +155,12 @@ class OrderLine(TenantScoped, db.Model):
     total: Mapped[int] = mapped_column()
     #: "base", "tier:<min quantity>" or "quote".
     price_source: Mapped[str] = mapped_column(String(32), default="base")
+    #: Why these goods are outside the 7-day no-reason return, as their category said when they were bought
+    #: (``catalog.models.EXCLUSIONS``); "" when they may be returned. A later change to the category does not
+    #: change what the buyer was told.
+    return_exclusion: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: The accepted quote that set the price (used up by this order).
+    quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id", ondelete="SET NULL"))
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
@@ -164,6 +170,7 @@ class OrderEvent(TenantScoped, db.Model):
     and why. Kept at least three years (no code path deletes them)."""
 
     __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
@@ -173,6 +180,8 @@ class OrderEvent(TenantScoped, db.Model):
     from_status: Mapped[str] = mapped_column(String(32), default="")
     to_status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+    #: The API's Idempotency-Key of the request that made this move: the same request again finds it.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
 
 class AppendOnly(RuntimeError):

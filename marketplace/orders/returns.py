@@ -9,10 +9,11 @@ What the law asks, in short (re-check against the official texts before relying 
   moment of receipt from the order history: the first time the order reached ``delivered`` or ``picked_up``.
 * Four kinds of goods are outside that right by law (Art. 25; 暂行办法 Art. 6): goods made to the buyer's
   order, fresh or perishable goods, audio-visual products or software that were downloaded or unsealed, and
-  newspapers and periodicals. A category carries one of those codes in ``Category.return_exclusion``. The
-  three further classes of Art. 7 (hygiene, activated goods, goods sold as near expiry) would need a
-  confirmation the buyer gave at checkout; that record does not exist yet, so they cannot be refused here —
-  the law forbids refusing them without it.
+  newspapers and periodicals. Three more (Art. 7: goods that once unsealed touch health or quality, goods that
+  lose value once activated, goods sold as near expiry or flawed) are outside it only when the buyer
+  confirmed so at purchase: checkout asks for that tick (``catalog.models.CONFIRMED_AT_CHECKOUT``). A category
+  carries its code in ``Category.return_exclusion``; each order line keeps the code it was bought under, so a
+  later change to the category neither takes the right away nor gives it back.
 * Goods that fail the quality promised may be returned within seven days too (CRPL Art. 24): that is a
   return with ``no_reason=False`` and a stated reason; category exclusions do not apply to it.
 * The merchant must answer and give a real return address promptly (暂行办法 Art. 11); we give it
@@ -34,27 +35,20 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.models import EXCLUSIONS
 from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from marketplace.orders.services import is_digits, transition
+from marketplace.orders.services import is_digits, restock, transition
 from marketplace.tenancy.models import Tenant, TenantScoped
 from marketplace.tenancy.settings import Setting, SettingsGroup
 
 #: Days after receipt during which goods may be returned (the day of receipt itself not counted).
 RETURN_DAYS = 7
-#: Category codes for goods outside the no-reason return by law, with their labels.
-EXCLUSIONS = {
-    "custom_made": _l("消费者定作的商品"),
-    "perishable": _l("鲜活易腐的商品"),
-    "opened_media": _l("已拆封或在线下载的音像制品、计算机软件等数字化商品"),
-    "periodical": _l("已交付的报纸、期刊"),
-}
 #: Per tenant: how long a merchant has to answer a return request before it is approved for them.
 returns_settings = SettingsGroup("returns", respond_hours=Setting(int, 48))
 MAX_REASON = 1000
@@ -89,12 +83,15 @@ class ReturnRequest(TenantScoped, TimestampMixin, db.Model):
         CheckConstraint("amount >= 0", name="amount"),
         CheckConstraint("status IN ('requested', 'approved', 'rejected', 'received', 'refunded')", name="status"),
         Index("ix_return_requests_tenant_id_shop_id_status", "tenant_id", "shop_id", "status"),
+        UniqueConstraint("order_id", "idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="RESTRICT"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    #: The form submission or API Idempotency-Key that asked for it: sent twice, it is one request.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default=ReturnStatus.requested)
     #: True for a 7-day return without reason; False for goods that fail the quality promised.
     no_reason: Mapped[bool] = mapped_column(default=True)
@@ -196,11 +193,8 @@ def returnable_quantities(order: Order) -> dict[int, int]:
 
 
 def _exclusions(order: Order) -> dict[int, str]:
-    """Per order line id: the exclusion code of its product's category, where there is one."""
-    product_ids = {line.product_id for line in order.lines if line.product_id is not None}
-    codes = dict(db.session.execute(select(Product.id, Category.return_exclusion).join(Category)
-                                    .where(Product.id.in_(product_ids))).all()) if product_ids else {}
-    return {line.id: codes[line.product_id] for line in order.lines if codes.get(line.product_id)}
+    """Per order line id: the exclusion code it was bought under, where there is one."""
+    return {line.id: line.return_exclusion for line in order.lines if line.return_exclusion}
 
 
 def _lock(order: Order) -> Order:
@@ -219,18 +213,27 @@ def _count(raw) -> int:
 # -- requests and answers -------------------------------------------------------------------------------------------
 
 def request_return(tenant: Tenant, order: Order, quantities: dict, *, buyer_id: int, reason: str = "",
-                   no_reason: bool = True, today: date | None = None, now: datetime | None = None) -> ReturnRequest:
+                   no_reason: bool = True, key: str = "", today: date | None = None,
+                   now: datetime | None = None) -> ReturnRequest:
     """The buyer asks to send back ``quantities`` (order line id → units) of a signed-for order.
 
     Refused (``ReturnError``) when the goods have not been received, the 7-day window is over on the tenant's
     calendar, a line is not in this order, more units are asked than were bought and not already returned,
-    a no-reason return includes goods of an excluded category, or a quality return gives no reason.
+    a no-reason return includes goods of an excluded category, or a quality return gives no reason. With a
+    ``key`` (the form's submission id, the API's Idempotency-Key) the same submission made twice gives back
+    the request the first one made.
     """
     now = now or utcnow()
     today = today or now.astimezone(ZoneInfo(tenant.timezone)).date()
     order = _lock(order)
     if order.buyer_id != buyer_id:
         raise ReturnError(_("只能为自己的订单申请退货。"), "not_your_order")
+    key = (key or "").strip()[:100]
+    if key:
+        existing = db.session.scalar(select(ReturnRequest).where(ReturnRequest.order_id == order.id,
+                                                                 ReturnRequest.idempotency_key == key))
+        if existing is not None:  # the order row lock above makes the second submission wait for the first
+            return existing
     received = received_on(tenant, order)
     if received is None or order.status not in (*SIGNED_FOR, OrderStatus.completed, OrderStatus.refunding):
         raise ReturnError(_("签收或取货后才能申请退货。"), "not_received")
@@ -247,7 +250,7 @@ def request_return(tenant: Tenant, order: Order, quantities: dict, *, buyer_id: 
     left = returnable_quantities(order)
     excluded = _exclusions(order) if no_reason else {}
     request = ReturnRequest(tenant_id=tenant.id, order_id=order.id, shop_id=order.shop_id, buyer_id=buyer_id,
-                            status=ReturnStatus.requested, no_reason=no_reason, reason=reason, amount=0,
+                            idempotency_key=key or None, status=ReturnStatus.requested, no_reason=no_reason, reason=reason, amount=0,
                             requested_at=now,
                             respond_by=now + timedelta(hours=returns_settings.get(tenant, "respond_hours")))
     for raw_id, raw_quantity in quantities.items():
@@ -349,7 +352,8 @@ def refund_return(request: ReturnRequest, *, actor_id: int | None, now: datetime
 #: Orders from which a part of the money may go back. Before receipt only a full refund is possible: the
 #: state machine has no way back from ``refunding`` to ``paid`` or ``accepted``.
 PARTIAL_FROM = (*SIGNED_FOR, OrderStatus.completed, OrderStatus.refunding)
-FULL_FROM = (OrderStatus.paid, OrderStatus.accepted, *PARTIAL_FROM)
+BEFORE_DISPATCH = (OrderStatus.paid, OrderStatus.accepted)
+FULL_FROM = (*BEFORE_DISPATCH, *PARTIAL_FROM)
 
 
 def refundable(order: Order) -> int:
@@ -364,7 +368,8 @@ def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None =
 
     The order moves to ``refunding`` and then to ``refunded`` when all of it has gone back, or to
     ``completed`` after a partial refund. Raises ``ReturnError`` for a bad amount or an order that cannot be
-    refunded. Concurrent refunds are safe: the increase of ``Order.refunded`` is conditional in SQL.
+    refunded. Concurrent refunds are safe: the increase of ``Order.refunded`` is conditional in SQL. A refund a
+    provider still has ``pending`` counts too: money promised back is not refundable a second time.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ReturnError(_("退款金额应为正数（单位：分）。"), "bad_amount")
@@ -388,6 +393,8 @@ def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None =
                     amount=amount, provider=provider, status=status, reference=reference[:100], actor_id=actor_id,
                     note=(note or "")[:1000], refunded_at=now)
     db.session.add(record)
+    if order.status in BEFORE_DISPATCH:  # the money goes back and so do the goods, which never left the shop
+        restock(order)
     if order.status != OrderStatus.refunding:
         transition(order, OrderStatus.refunding, actor_id=actor_id, note=_("退款 %(amount)s 元", amount=yuan(amount)))
     if order.refunded >= order.total:

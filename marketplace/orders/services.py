@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from marketplace.catalog.admin import tenant_today
-from marketplace.catalog.models import Product, Quote, QuoteStatus, Variant
+from marketplace.catalog.models import CONFIRMED_AT_CHECKOUT, Category, Product, Quote, QuoteStatus, Variant
 from marketplace.catalog.pricing import PricedShop, PricingProblem, price_shop_lines
 from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
@@ -30,12 +30,30 @@ from marketplace.shops.models import Shop
 from marketplace.tenancy.models import Tenant
 from marketplace.tenancy.settings import Setting, SettingsGroup
 
-#: Per tenant: the platform's commission in basis points of each order's total (150 = 1.5 %), and how long
-#: stock is held for an unpaid order.
-order_settings = SettingsGroup("orders", commission_bp=Setting(int, 0), payment_minutes=Setting(int, 30))
+#: Per tenant: the platform's commission in basis points of each order's total (150 = 1.5 %), how long stock is
+#: held for an unpaid order, and per payment provider id a hold of its own (paying at the stall may take a day).
+order_settings = SettingsGroup("orders", commission_bp=Setting(int, 0), payment_minutes=Setting(int, 30),
+                               payment_minutes_by_provider=Setting(dict, {}))
 #: The most units of one variant a line may ask for (a wholesale order of 200 bags is far below it).
 MAX_QUANTITY = 100_000
 MAX_KEY_LENGTH = 100
+
+
+def return_exclusions(product_ids) -> dict[int, str]:
+    """Per product id: its category's exclusion code, where it has one."""
+    ids = {product_id for product_id in product_ids if product_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Product.id, Category.return_exclusion).join(Category, Product.category_id == Category.id)
+                              .where(Product.id.in_(ids), Category.return_exclusion != ""))
+    return dict(rows.all())
+
+
+def payment_minutes(tenant: Tenant, provider: str) -> int:
+    """How long stock is held for an order paid with ``provider``: its own hold if the operator set one."""
+    settings = order_settings.all(tenant)
+    own = settings["payment_minutes_by_provider"].get(provider)
+    return own if isinstance(own, int) and not isinstance(own, bool) and own > 0 else settings["payment_minutes"]
 
 
 class CartError(ValueError):
@@ -77,8 +95,13 @@ def cart_for(tenant: Tenant, *, user_id: int | None = None, token: str | None = 
         cart = None
     if cart is None and create:
         cart = Cart(tenant_id=tenant.id, token=token or new_cart_token(), user_id=user_id)
-        db.session.add(cart)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():  # a second tab making the same resident's cart at this moment
+                db.session.add(cart)
+        except IntegrityError:
+            if user_id is None:
+                raise
+            cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
     return cart
 
 
@@ -194,11 +217,14 @@ def commission_for(total: int, basis_points: int) -> int:
 
 
 def place_order(tenant: Tenant, buyer_id: int, cart: Cart, idempotency_key: str, *, payment_provider: str = "offline",
-                delivery: dict[int, tuple[str, int]] | None = None, notes: dict[int, str] | None = None) -> OrderGroup:
+                delivery: dict[int, tuple[str, int]] | None = None, notes: dict[int, str] | None = None,
+                confirmed_exclusions: bool = False) -> OrderGroup:
     """Turn the cart into one paid-together group of orders, one per shop — all of it, or nothing.
 
     ``delivery`` maps shop id → (provider, fee in fen) as the delivery providers quoted it (default: pickup,
-    free). Raises ``CheckoutError`` with every problem when the cart cannot be bought as it stands.
+    free). ``confirmed_exclusions`` is the buyer's tick that goods needing it (``CONFIRMED_AT_CHECKOUT``) are
+    bought without the 7-day no-reason return. Raises ``CheckoutError`` with every problem when the cart
+    cannot be bought as it stands.
     """
     key = (idempotency_key or "").strip()[:MAX_KEY_LENGTH]
     if not key:
@@ -219,7 +245,8 @@ def place_order(tenant: Tenant, buyer_id: int, cart: Cart, idempotency_key: str,
             if existing is not None:
                 db.session.rollback()
                 return existing
-            group = _place(tenant, buyer_id, cart, key, payment_provider, delivery or {}, notes or {})
+            group = _place(tenant, buyer_id, cart, key, payment_provider, delivery or {}, notes or {},
+                           confirmed_exclusions)
             notifications.order_placed(tenant, group)  # sent once the commit below succeeds
             db.session.commit()
         except IntegrityError:  # the same submission placed by a concurrent request: that one stands
@@ -239,13 +266,26 @@ def _group_for_key(buyer_id: int, key: str) -> OrderGroup | None:
                                                       OrderGroup.idempotency_key == key))
 
 
-def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> OrderGroup:
+def needs_confirmation(priced: PricedCart) -> list[tuple[CartLine, str]]:
+    """The cart lines whose goods are outside the no-reason return only with the buyer's tick, with the code."""
+    codes = return_exclusions(line.variant.product_id for line in priced.lines)
+    return [(line, codes[line.variant.product_id]) for line in priced.lines
+            if codes.get(line.variant.product_id) in CONFIRMED_AT_CHECKOUT]
+
+
+def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes, confirmed_exclusions) -> OrderGroup:
     priced = price_cart(tenant, cart)
     if not priced.shops:
         raise CheckoutError([PricingProblem("empty_cart", _("购物车是空的。"))])
     if priced.problems:
         raise CheckoutError(priced.problems)
+    if not confirmed_exclusions and needs_confirmation(priced):
+        raise CheckoutError([PricingProblem(
+            "confirm_exclusions", _("“%(title)s”不适用七日无理由退货，请勾选确认后再提交。", title=line.variant.product.title),
+            line.variant_id) for line, _code in needs_confirmation(priced)])
     variants = {line.variant_id: line.variant for line in priced.lines}  # the very lines that were priced
+    exclusions = return_exclusions(variant.product_id for variant in variants.values())
+    quotes = {line.variant_id: line.quote_id for line in priced.lines if line.quote_id is not None}
     # Every checkout takes stock in the same order (by variant id): two carts holding the same goods in
     # opposite orders would otherwise wait on each other's row locks (a deadlock on PostgreSQL).
     every_line = sorted((line for _shop, shop_priced in priced.shops for line in shop_priced.lines),
@@ -262,7 +302,7 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> Or
     settings = order_settings.all(tenant)
     group = OrderGroup(tenant_id=tenant.id, number=_number("G"), buyer_id=buyer_id, idempotency_key=key,
                        currency=tenant.currency, total=0, payment_provider=payment_provider,
-                       payment_deadline=utcnow() + timedelta(minutes=settings["payment_minutes"]))
+                       payment_deadline=utcnow() + timedelta(minutes=payment_minutes(tenant, payment_provider)))
     db.session.add(group)
     for index, (shop, shop_priced) in enumerate(priced.shops, start=1):
         provider, fee = delivery.get(shop.id, ("pickup", 0))
@@ -279,7 +319,11 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> Or
                 tenant_id=tenant.id, variant_id=variant.id, product_id=variant.product_id,
                 title=variant.product.title, sku=variant.sku, options=dict(variant.options or {}),
                 attributes=dict(variant.product.attributes or {}), unit=variant.product.unit,
-                unit_price=line.unit_price, quantity=line.quantity, total=line.total, price_source=line.price_source))
+                unit_price=line.unit_price, quantity=line.quantity, total=line.total, price_source=line.price_source,
+                return_exclusion=exclusions.get(variant.product_id, ""),
+                quote_id=quotes.get(variant.id) if line.price_source == "quote" else None))
+            if line.price_source == "quote":
+                _use_quote(quotes[variant.id], variant)
         group.total += total
         db.session.flush()
         db.session.add(OrderEvent(tenant_id=tenant.id, order_id=order.id, actor_id=buyer_id, from_status="",
@@ -288,6 +332,15 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes) -> Or
         db.session.delete(line)
     db.session.flush()
     return group
+
+
+def _use_quote(quote_id: int, variant: Variant) -> None:
+    """An accepted quote prices one order: it is used up here, and a second checkout on it is refused."""
+    used = db.session.execute(update(Quote).where(Quote.id == quote_id, Quote.status == QuoteStatus.accepted)
+                              .values(status=QuoteStatus.ordered).execution_options(synchronize_session=False))
+    if used.rowcount != 1:
+        raise CheckoutError([PricingProblem("quote_used", _("“%(title)s”的报价已经用于另一笔订单。",
+                                                            title=variant.product.title), variant.id)])
 
 
 # -- the order state machine ----------------------------------------------------------------------------------------
@@ -327,11 +380,23 @@ def _refund_in_full(order: Order, actor_id: int | None, note: str) -> None:
     order.refunded = order.total
 
 
-def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "") -> None:
+def restock(order: Order) -> None:
+    """Put an order's goods back on the shelf: they never left the shop."""
+    for line in order.lines:
+        if line.variant_id is not None:
+            db.session.execute(update(Variant).where(Variant.id == line.variant_id)
+                               .values(stock=Variant.stock + line.quantity)
+                               .execution_options(synchronize_session=False))
+            if line.product_id is not None:
+                search_indexing.touch(order.tenant_id, "product", [line.product_id])
+
+
+def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "", key: str | None = None) -> None:
     """Move an order to ``to`` (the one way a status changes) and append it to the order's history.
 
     Flushes; the caller commits. A cancellation before the goods left the shop returns their stock. The buyer
-    and the merchant are told once the caller's transaction commits (``orders.notifications``).
+    and the merchant are told once the caller's transaction commits (``orders.notifications``). ``key`` is the
+    API request's Idempotency-Key, kept on the history entry so that a retry can find the move it made.
     """
     if to not in TRANSITIONS.get(order.status, ()):
         raise InvalidTransition(order, to)
@@ -345,18 +410,29 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
     if to == S.cancelled and order.status in PAID_BEFORE_DISPATCH:
         _refund_in_full(order, actor_id, note)
     if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
-        for line in order.lines:
-            if line.variant_id is not None:
-                db.session.execute(update(Variant).where(Variant.id == line.variant_id)
-                                   .values(stock=Variant.stock + line.quantity)
-                                   .execution_options(synchronize_session=False))
-                if line.product_id is not None:
-                    search_indexing.touch(order.tenant_id, "product", [line.product_id])
+        restock(order)
     db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id, actor_id=actor_id,
-                              from_status=order.status, to_status=to, note=note[:1000]))
+                              from_status=order.status, to_status=to, note=note[:1000], idempotency_key=key))
     previous, order.status = order.status, to
     db.session.flush()
     notifications.order_moved(order, previous, to, actor_id=actor_id, note=note)  # sent when the caller commits
+
+
+#: A buyer may cancel an order until the goods leave the shop (pickup: until they are picked up).
+BUYER_MAY_CANCEL = RESTOCK_ON_CANCEL
+
+
+def cancel_by_buyer(order: Order, *, buyer_id: int, reason: str = "", key: str | None = None) -> None:
+    """The buyer calls the order off before dispatch: its stock goes back, a paid order is refunded in full.
+
+    Raises ``InvalidTransition`` once the goods have left the shop (a return is the way then). ``key``: the API
+    request's Idempotency-Key, kept on the history entry (see ``transition``). Flushes.
+    """
+    if order.buyer_id != buyer_id or order.status not in BUYER_MAY_CANCEL:
+        raise InvalidTransition(order, S.cancelled)
+    reason = " ".join((reason or "").split())[:500]
+    transition(order, S.cancelled, actor_id=buyer_id,
+               note=_("买家取消：%(reason)s", reason=reason) if reason else _("买家取消"), key=key)
 
 
 def release_expired_holds(now: datetime | None = None) -> int:

@@ -39,6 +39,9 @@ class Merchant(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     legal_name: Mapped[str] = mapped_column(String(200))
+    #: The business licence's registration number (统一社会信用代码 or 注册号), shown on receipts and the shop's
+    #: licence notice (ECL Art. 15); empty for a natural person selling without a licence.
+    registration_number: Mapped[str] = mapped_column(String(32), default="", server_default="")
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")

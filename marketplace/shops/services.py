@@ -1,15 +1,21 @@
-"""Shops: listing and loading within a tenant, and editing a shop's profile."""
+"""Shops: listing and loading within a tenant, editing a shop's profile and its merchant's legal identity.
+
+The checks of Chinese business identifiers live here once: ``uscc_problem`` (统一社会信用代码, GB 32100-2015,
+check character verified), ``check_registration_number`` for a merchant's licence and ``taxpayer_id_problem``
+for the 纳税人识别号 a buyer gives for a company invoice at checkout.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
-from marketplace.shops.models import WEEKDAYS, Shop, ShopStatus
+from marketplace.shops.models import WEEKDAYS, Merchant, MerchantKind, Shop, ShopStatus
 from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant, TenantStatus
 
@@ -87,3 +93,81 @@ def update_shop_profile(shop: Shop, *, name_zh: str, name_en: str, description_z
     shop.opening_hours = parse_opening_hours(opening_hours)
     db.session.flush()
     return shop
+
+
+# -- business identifiers -------------------------------------------------------------------------------------------
+
+#: GB 32100-2015: the 31 characters a 统一社会信用代码 is written with (no I, O, Z, S, V) and the weights of its
+#: first 17 characters; the 18th is the check character.
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+#: A 注册号 from before the unified code (2015): 15 digits.
+_LEGACY_REGISTRATION = re.compile(r"[0-9]{15}")
+#: An older 纳税人识别号: 15 or 20 letters and digits (the 18-character one is the unified code).
+_LEGACY_TAX_ID = re.compile(r"[0-9A-Z]{15}|[0-9A-Z]{20}")
+
+
+def normalise_identifier(text: str) -> str:
+    """What people type into an identifier field, as it is written on the licence: full-width characters from
+    a Chinese input method become half-width, letters upper case, spaces are dropped."""
+    return "".join(unicodedata.normalize("NFKC", text or "").upper().split())
+
+
+def uscc_check_character(first_17: str) -> str:
+    """The check character that completes the 17 characters of a 统一社会信用代码 (GB 32100-2015)."""
+    total = sum(USCC_CHARSET.index(char) * weight for char, weight in zip(first_17, _USCC_WEIGHTS, strict=True))
+    return USCC_CHARSET[-total % 31]
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why ``code`` (normalised) is not a 统一社会信用代码, or None when it is one."""
+    if len(code) != 18 or any(char not in USCC_CHARSET for char in code):
+        return _("统一社会信用代码应为 18 位数字或大写字母（不含 I、O、Z、S、V）。")
+    if code[17] != uscc_check_character(code[:17]):
+        return _("统一社会信用代码 %(code)s 的最后一位（校验码）不对，请对照营业执照核对。", code=code)
+    return None
+
+
+def check_registration_number(kind: str, number: str) -> str:
+    """A merchant's licence number as it is stored (normalised), or ``ShopError`` on field ``registration_number``.
+
+    A natural person selling without a licence may leave it empty; enterprises and individual businesses give
+    their 18-character 统一社会信用代码 (check character verified) or a 15-digit 注册号 from before 2015.
+    """
+    number = normalise_identifier(number)
+    if not number:
+        if kind == MerchantKind.natural_person:
+            return ""
+        raise ShopError(_("企业和个体工商户须填写营业执照上的统一社会信用代码或注册号。"), field="registration_number")
+    if _LEGACY_REGISTRATION.fullmatch(number):
+        return number
+    if len(number) != 18:
+        raise ShopError(_("应填写 18 位统一社会信用代码，或 2015 年以前的 15 位注册号。"), field="registration_number")
+    problem = uscc_problem(number)
+    if problem:
+        raise ShopError(problem, field="registration_number")
+    return number
+
+
+def taxpayer_id_problem(tax_id: str) -> str | None:
+    """Why ``tax_id`` (normalised) is not a 纳税人识别号 for a company invoice, or None: the 18-character one is the
+    统一社会信用代码 and its check character must be right; older ids of 15 or 20 letters and digits pass."""
+    if _LEGACY_TAX_ID.fullmatch(tax_id or ""):
+        return None
+    if len(tax_id or "") == 18:
+        return uscc_problem(tax_id)
+    return _("纳税人识别号应为 15、18 或 20 位字母和数字。")
+
+
+def update_merchant_identity(merchant: Merchant, *, legal_name: str, registration_number: str) -> Merchant:
+    """Change the legal name and licence number of the merchant behind a shop (the same in every tenant it
+    trades in). Raises ``ShopError`` naming the field. Flushes; the caller commits."""
+    legal_name = " ".join((legal_name or "").split())
+    if not legal_name:
+        raise ShopError(_("请填写经营者名称（营业执照上的名称，自然人填姓名）。"), field="legal_name")
+    if len(legal_name) > 200:
+        raise ShopError(_("经营者名称最多 200 个字。"), field="legal_name")
+    merchant.registration_number = check_registration_number(merchant.kind, registration_number)
+    merchant.legal_name = legal_name
+    db.session.flush()
+    return merchant

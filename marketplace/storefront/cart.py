@@ -1,5 +1,5 @@
-"""The resident's cart, checkout and order confirmation in one tenant (``/t/<tenant>/cart``, ``/checkout``,
-``/orders/<number>``).
+"""The resident's cart, checkout and orders in one tenant (``/t/<tenant>/cart``, ``/checkout``,
+``/orders/<number>`` with its printable ``/receipt``, the buyer's cancellation and return request).
 
 Every price and total on these pages comes from ``orders.services.price_cart``; the forms send only variant ids,
 quantities and choices. A guest's cart is found by a random token in the ``guest_cart`` cookie — one cookie
@@ -24,10 +24,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import HiddenField, RadioField, SelectChoice, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
-from marketplace.catalog.models import UNITS, Variant
+from marketplace.catalog.models import CONFIRMED_AT_CHECKOUT, EXCLUSIONS, UNITS, Variant
 from marketplace.catalog.pricing import PricingProblem
 from marketplace.core.text import plain_text
 from marketplace.core.themes import render_themed
@@ -37,6 +37,7 @@ from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
 from marketplace.shops.models import Shop
+from marketplace.shops.services import taxpayer_id_problem
 from marketplace.tenancy.context import current_tenant
 
 blueprint = Blueprint("cart", __name__, url_prefix="/t/<slug:tenant_slug>")
@@ -46,9 +47,9 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 #: The only delivery and payment there are until their providers land: pick up at the shop, pay there.
 PICKUP, OFFLINE = "pickup", "offline"
 NOTE_MAX = 200
-#: 统一社会信用代码 (18 characters) or an older taxpayer id (15 or 20): letters and digits.
-TAX_ID = re.compile(r"^[0-9A-Z]{15}$|^[0-9A-Z]{18}$|^[0-9A-Z]{20}$")
 PRICE_SOURCES = {"base": _l("标价"), "quote": _l("报价")}
+PAYMENT_LABELS = {OFFLINE: _l("线下付款（到店取货时付款）")}
+DELIVERY_LABELS = {PICKUP: _l("到店自提")}
 
 
 def guest_cart_token(raw: str, tenant_id: int) -> str:
@@ -108,6 +109,8 @@ class LineView:
     total: int
     price_source: str
     problems: list[PricingProblem] = field(default_factory=list)
+    #: Why the goods are outside the 7-day no-reason return (``catalog.models.EXCLUSIONS``), or "".
+    exclusion: str = ""
 
     @property
     def unit(self) -> str:
@@ -140,6 +143,20 @@ class CartView:
     def empty(self) -> bool:
         return not self.shops
 
+    def _excluded(self, *, ticked: bool) -> list[LineView]:
+        return [line for s in self.shops for line in s.lines
+                if line.exclusion and (line.exclusion in CONFIRMED_AT_CHECKOUT) == ticked]
+
+    @property
+    def to_confirm(self) -> list[LineView]:
+        """Goods outside the 7-day no-reason return only with the buyer's tick (暂行办法 Art. 7)."""
+        return self._excluded(ticked=True)
+
+    @property
+    def excluded(self) -> list[LineView]:
+        """Goods outside it by law whatever the buyer says (暂行办法 Art. 6): the buyer is told, nothing to tick."""
+        return self._excluded(ticked=False)
+
     def fingerprint(self) -> str:
         """What the review page showed, line by line, to notice a change before placing."""
         text = ";".join(f"{s.shop.id}:{line.variant.id}:{line.quantity}:{line.unit_price}:{line.total}"
@@ -153,6 +170,7 @@ def cart_view(cart: Cart | None) -> CartView:
         return CartView([], 0, [])
     priced = orders.price_cart(tenant, cart)
     variants = {line.variant_id: line.variant for line in priced.lines}  # the lines priced, not a second read
+    exclusions = orders.return_exclusions(variant.product_id for variant in variants.values())
     shops = []
     for shop, shop_priced in priced.shops:
         by_variant: dict[int, list[PricingProblem]] = {}
@@ -163,11 +181,13 @@ def cart_view(cart: Cart | None) -> CartView:
             else:
                 general.append(problem)
         lines = [LineView(variants[line.variant_id], line.quantity, line.unit_price, line.total, line.price_source,
-                          by_variant.pop(line.variant_id, [])) for line in shop_priced.lines]
+                          by_variant.pop(line.variant_id, []), exclusions.get(variants[line.variant_id].product_id, ""))
+                 for line in shop_priced.lines]
         # A line refused before pricing (taken off sale) has no priced line: show it with its problem.
         for variant_id, problems in by_variant.items():
             lines.append(LineView(variants[variant_id], next(line.quantity for line in priced.lines
-                                                             if line.variant_id == variant_id), 0, 0, "", problems))
+                                                             if line.variant_id == variant_id), 0, 0, "", problems,
+                                  exclusions.get(variants[variant_id].product_id, "")))
         shops.append(ShopView(shop, lines, shop_priced.total, general))
     return CartView(shops, priced.total, priced.problems)
 
@@ -220,11 +240,14 @@ def update():
 class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField()
     fingerprint = HiddenField()
-    payment = RadioField(_l("付款方式"), choices=[SelectChoice(OFFLINE, _l("线下付款（到店取货时付款）"))], default=OFFLINE)
+    payment = RadioField(_l("付款方式"), choices=[SelectChoice(k, v) for k, v in PAYMENT_LABELS.items()],
+                         default=OFFLINE)
     invoice = RadioField(_l("发票"), choices=[SelectChoice("", _l("不需要发票")), SelectChoice("personal", _l("个人")),
                                               SelectChoice("company", _l("单位"))], default="")
     invoice_title = StringField(_l("单位名称"), validators=[Optional(), Length(max=100), plain_text])
     invoice_tax_id = StringField(_l("纳税人识别号"), validators=[Optional(), Length(max=20)])
+    #: Required only when the cart holds goods of ``catalog.models.CONFIRMED_AT_CHECKOUT`` (checked in the view).
+    confirm_exclusions = BooleanField(_l("我已知晓以上商品不适用七日无理由退货"))
     # The per-shop fields (note_<shop id>, delivery_<shop id>) are read from the request: their number varies.
 
 
@@ -239,8 +262,8 @@ def _invoice_text(form: CheckoutForm) -> str | None:
         if not title:
             form.invoice_title.errors.append(_("请填写单位名称。"))
             ok = False
-        if not TAX_ID.match(tax_id):
-            form.invoice_tax_id.errors.append(_("纳税人识别号应为 15、18 或 20 位字母和数字。"))
+        if problem := taxpayer_id_problem(tax_id):  # the 18-character one is a 统一社会信用代码: check character too
+            form.invoice_tax_id.errors.append(problem)
             ok = False
         return _("开具发票：单位 %(title)s，纳税人识别号 %(tax_id)s", title=title, tax_id=tax_id) if ok else None
     return ""
@@ -249,7 +272,8 @@ def _invoice_text(form: CheckoutForm) -> str | None:
 def _review(form: CheckoutForm, view: CartView, status: int = 200, notes: dict | None = None):
     form.idempotency_key.data = secrets.token_urlsafe(24)  # a new submission: a new key
     form.fingerprint.data = view.fingerprint()
-    return render_themed("cart/checkout.html", form=form, view=view, notes=notes or {}), status
+    return render_themed("cart/checkout.html", form=form, view=view, notes=notes or {},
+                         exclusions=EXCLUSIONS), status
 
 
 @blueprint.route("/checkout", methods=["GET", "POST"])
@@ -288,12 +312,15 @@ def checkout():
         form.form_errors.append(_("请选择配送方式。"))
         return _review(form, view, 400, notes)
     invoice = _invoice_text(form)
-    if invoice is None:
+    if view.to_confirm and not form.confirm_exclusions.data:
+        form.confirm_exclusions.errors.append(_("请勾选确认：以上商品不适用七日无理由退货。"))
+    if invoice is None or form.confirm_exclusions.errors:
         return _review(form, view, 400, notes)
     full_notes = {shop_id: "\n".join(part for part in (text, invoice) if part) for shop_id, text in notes.items()}
     try:
         group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=OFFLINE,
-                                   delivery={s.shop.id: (PICKUP, 0) for s in view.shops}, notes=full_notes)
+                                   delivery={s.shop.id: (PICKUP, 0) for s in view.shops}, notes=full_notes,
+                                   confirmed_exclusions=bool(form.confirm_exclusions.data))
     except orders.CheckoutError as error:
         db.session.rollback()
         form.form_errors.extend(problem.message for problem in error.problems)
@@ -317,18 +344,63 @@ def _placed(key: str, *, fresh: bool = False) -> OrderGroup | None:
                                                       OrderGroup.idempotency_key == key))
 
 
+def _my_group(number: str, *, with_shops: bool = False) -> OrderGroup:
+    """The signed-in buyer's order group by number; someone else's is not found, exactly like a missing one."""
+    query = select(OrderGroup).where(OrderGroup.number == number, OrderGroup.buyer_id == current_user.id)
+    if with_shops:
+        query = query.options(selectinload(OrderGroup.orders).selectinload(Order.lines),
+                              selectinload(OrderGroup.orders).selectinload(Order.shop).selectinload(Shop.merchant))
+    group = db.session.scalar(query)
+    if group is None:
+        abort(404)
+    return group
+
+
 @blueprint.route("/orders/<string(maxlength=32):number>")
 @login_required
 def confirmation(number: str):
-    group = db.session.scalar(
-        select(OrderGroup).where(OrderGroup.number == number, OrderGroup.buyer_id == current_user.id)
-        .options(selectinload(OrderGroup.orders).selectinload(Order.lines),
-                 selectinload(OrderGroup.orders).selectinload(Order.shop).selectinload(Shop.merchant)))
-    if group is None:  # someone else's order is not found, exactly like a missing one
-        abort(404)
+    group = _my_group(number, with_shops=True)
     return render_themed("cart/confirmation.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
                          after_sale={order.id: _after_sale(order) for order in group.orders},
-                         return_labels=returns.ReturnStatus.__labels__)
+                         return_labels=returns.ReturnStatus.__labels__, may_cancel=orders.BUYER_MAY_CANCEL,
+                         # One id per page shown: the same return form sent twice is one request.
+                         submission=secrets.token_urlsafe(16))
+
+
+@blueprint.route("/orders/<string(maxlength=32):number>/receipt")
+@login_required
+def receipt(number: str):
+    """A printable receipt of the checkout: per order the seller as registered, the goods, payment and refunds."""
+    group = _my_group(number, with_shops=True)
+    refunds = {order.id: [] for order in group.orders}
+    for refund in db.session.scalars(select(returns.Refund).where(returns.Refund.order_id.in_(list(refunds)))
+                                     .order_by(returns.Refund.id)):
+        refunds[refund.order_id].append(refund)
+    return render_themed("cart/receipt.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
+                         refunds=refunds, payments=PAYMENT_LABELS, deliveries=DELIVERY_LABELS)
+
+
+@blueprint.route("/orders/<string(maxlength=32):number>/<string(maxlength=32):order_number>/cancel",
+                 methods=["POST"])
+@login_required
+def cancel(number: str, order_number: str):
+    """The buyer's 取消订单 button under one order, before its goods leave the shop (CSRF checked before)."""
+    group = _my_group(number)
+    # Locked, so that a merchant's move at this moment (accepting, handing over) waits and is then seen.
+    order = db.session.scalar(select(Order).where(Order.group_id == group.id, Order.number == order_number)
+                              .with_for_update())
+    if order is None:
+        abort(404)
+    paid = order.status in orders.PAID_BEFORE_DISPATCH
+    try:
+        orders.cancel_by_buyer(order, buyer_id=current_user.id, reason=request.form.get("reason", ""))
+    except orders.InvalidTransition as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(_("订单已取消，已付款项将全额退回。") if paid else _("订单已取消。"), "success")
+    return redirect(url_for("cart.confirmation", number=group.number, _anchor=f"order-{order.number}")), 303
 
 
 # -- returns ------------------------------------------------------------------------------------------------------
@@ -369,10 +441,7 @@ def _after_sale(order: Order) -> AfterSale:
 def request_return(number: str):
     """The buyer's 申请退货 form under one order of the group (CSRF is checked before the view runs)."""
     tenant = current_tenant._get_current_object()
-    group = db.session.scalar(select(OrderGroup).where(OrderGroup.number == number,
-                                                       OrderGroup.buyer_id == current_user.id))
-    if group is None:
-        abort(404)
+    group = _my_group(number)
     order = next((o for o in group.orders if o.number == request.form.get("order", "")), None)
     if order is None:
         abort(404)
@@ -381,7 +450,7 @@ def request_return(number: str):
     no_reason = request.form.get("kind", "no_reason") != "quality"
     try:
         returns.request_return(tenant, order, quantities, buyer_id=current_user.id, no_reason=no_reason,
-                               reason=request.form.get("reason", ""))
+                               reason=request.form.get("reason", ""), key=request.form.get("submission", ""))
     except returns.ReturnError as refused:
         db.session.rollback()
         flash(str(refused), "error")

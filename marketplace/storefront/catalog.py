@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from marketplace.catalog.models import EXCLUSIONS
 from marketplace.core.text import sanitise_html
 from marketplace.core.themes import render_themed
 from marketplace.storefront import queries
@@ -32,6 +33,7 @@ def product(product_id: int, product_slug: str):
         return redirect(product_url(found), 301)
     return render_themed(
         "catalog/product.html", product=found, details=queries.product_details(found), quote_url=_quote_url(found),
+        return_exclusion=EXCLUSIONS.get(found.category.return_exclusion),
         # Stored sanitised; cleaned again here so rows written around the model (bulk SQL) cannot inject either.
         description=Markup(sanitise_html(found.description)),
     )

@@ -28,6 +28,7 @@ from marketplace.core.money import AmountInvalid, parse_amount
 from marketplace.core.text import plain_text
 from marketplace.core.themes import render_themed
 from marketplace.extensions import db
+from marketplace.orders import services as orders
 from marketplace.tenancy.context import all_tenants, current_tenant, tenant_scope
 from marketplace.tenancy.models import Tenant
 
@@ -159,7 +160,31 @@ def accept(quote_id: int):
             db.session.commit()
             flash(_("已接受报价，下单时按 %(price)s 计价。", price=format_money(quote.quoted_unit_price, tenant.currency)),
                   "success")
+            return _into_cart(quote, tenant)
     return redirect(url_for("account_quotes.quotes")), 303
+
+
+@account_blueprint.route("/<int:quote_id>/cart", methods=["POST"])
+@login_required
+def add_to_cart(quote_id: int):
+    """An accepted quote (back) into the cart of its tenant, at the quoted price and quantity."""
+    quote, tenant = _own_quote_or_404(quote_id)
+    return _into_cart(quote, tenant)
+
+
+def _into_cart(quote: Quote, tenant: Tenant):
+    """Put the quote in the buyer's cart and show the cart; when it cannot go, say why on the quotes page."""
+    with tenant_scope(tenant):
+        try:
+            cart = orders.cart_for(tenant, user_id=current_user.id, create=True)
+            orders.quote_line(cart, quote)
+        except orders.CartError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("account_quotes.quotes")), 303
+        db.session.commit()
+    flash(_("报价商品已加入购物车。"), "success")
+    return redirect(url_for("cart.view", tenant_slug=tenant.slug)), 303
 
 
 @account_blueprint.route("/<int:quote_id>/decline", methods=["POST"])

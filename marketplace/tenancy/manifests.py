@@ -17,7 +17,7 @@ from babel.numbers import get_currency_name
 from flask import has_app_context
 from sqlalchemy import select
 
-from marketplace.catalog.models import Category
+from marketplace.catalog.models import EXCLUSIONS, Category
 from marketplace.core.config import is_time_zone
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
@@ -46,6 +46,9 @@ class CategorySpec:
     product_type: str
     position: int
     children: list[CategorySpec] = field(default_factory=list)
+    #: Why its goods are outside 7-day no-reason returns (``catalog.models.EXCLUSIONS``); None: not set by the
+    #: manifest, so the operator's choice in the console stands.
+    return_exclusion: str | None = None
 
 
 @dataclass
@@ -96,8 +99,11 @@ def _categories(items: Any, where: str, problems: list[str], seen: set[str]) -> 
         seen.add(slug)
         name = _text_pair(item, "name", problems, required=True)
         children = _categories(item.get("children", []), f"{label}.children", problems, seen)
+        exclusion = item.get("return_exclusion")
+        if exclusion is not None and exclusion not in ("", *EXCLUSIONS):
+            problems.append(f"{label}: return_exclusion {exclusion!r} must be one of {', '.join(EXCLUSIONS)} or \"\"")
         specs.append(CategorySpec(slug, name["zh"], name["en"], str(item.get("product_type", "")), position,
-                                  children))
+                                  children, exclusion if isinstance(exclusion, str) else None))
     return specs
 
 
@@ -278,6 +284,8 @@ def _sync_categories(specs: list[CategorySpec], parent: Category | None, changes
             label = f"categories.{spec.slug}."
         values = {"name_zh": spec.name_zh, "name_en": spec.name_en, "product_type": spec.product_type,
                   "position": spec.position, "parent_id": parent.id if parent else None}
+        if spec.return_exclusion is not None:
+            values["return_exclusion"] = spec.return_exclusion
         if label is None:
             for attr, value in values.items():
                 setattr(category, attr, value)

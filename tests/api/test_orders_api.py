@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from marketplace.accounts.models import Role
 from marketplace.catalog.models import Variant
 from marketplace.extensions import db
+from marketplace.orders import returns
+from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, CartLine, OrderEvent, OrderGroup
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
@@ -173,6 +175,37 @@ def test_checkout_refusals_write_nothing(resident, street):
     assert count(OrderGroup, street.tenant) == 0 and stock(street, "tea") == 5
 
 
+def test_goods_outside_no_reason_returns_need_the_buyers_tick(resident, street, make_category, make_product):
+    hygiene = make_category(street.tenant, product_type="general.goods", return_exclusion="hygiene")
+    wipes = make_product(street.shops[0], category=hygiene, title="湿巾", price=990, stock=10)
+    with tenant_scope(street.tenant):
+        wipes_id = db.session.scalar(select(Variant.id).where(Variant.product_id == wipes.id))
+    put(resident, street, wipes_id, 1)
+    put(resident, street, street.variants["apples"], 1)
+    problem = assert_problem(checkout(resident, street), 409, "confirm_exclusions")
+    assert list(problem["errors"]) == [f"variant.{wipes_id}"] and "湿巾" in problem["errors"][f"variant.{wipes_id}"]
+    assert_problem(checkout(resident, street, confirm_exclusions="yes"), 422, "validation_failed")
+    assert count(OrderGroup, street.tenant) == 0 and stock(street, "apples") == 10
+
+    placed = checkout(resident, street, confirm_exclusions=True)
+    assert placed.status_code == 201, placed.get_data(as_text=True)
+    assert {line["title"] for line in placed.get_json()["orders"][0]["lines"]} == {"湿巾", "红富士苹果"}
+
+
+def test_my_orders_come_in_pages(resident, street):
+    numbers = []
+    for key in ("k-1", "k-2", "k-3"):
+        put(resident, street, street.variants["apples"], 1)
+        numbers.append(checkout(resident, street, key=key).get_json()["number"])
+    first = resident.get(f"{street.base}/orders?page_size=2").get_json()
+    assert [g["number"] for g in first["items"]] == numbers[:0:-1]
+    assert first | {"page": 1, "page_size": 2, "total": 3} == first
+    second = resident.get(f"{street.base}/orders?page=2&page_size=2").get_json()
+    assert [g["number"] for g in second["items"]] == numbers[:1]
+    for bad in ("page=0", "page_size=101", "page=x"):
+        assert_problem(resident.get(f"{street.base}/orders?{bad}"), 422, "validation_failed")
+
+
 def test_anothers_orders_are_404(client, make_client, resident, street, make_user):
     put(resident, street, street.variants["apples"], 1)
     number = checkout(resident, street).get_json()["number"]
@@ -200,12 +233,19 @@ def placed(resident, street) -> dict:
     put(resident, street, street.variants["apples"], 2)
     put(resident, street, street.variants["tea"], 1)
     group = checkout(resident, street).get_json()
-    return {o["shop"]["slug"]: o["number"] for o in group["orders"]}
+    return {"group": group["number"], **{o["shop"]["slug"]: o["number"] for o in group["orders"]}}
 
 
-def move(client, street, number, to, key, **body):
-    return client.post(f"{street.base}/shops/laowang/orders/{number}/transitions", json={"to": to, **body},
-                       headers={"Authorization": f"Bearer {street.merchant_token}", "Idempotency-Key": key})
+def move(client, street, number, action, key, *, shop="laowang", token=None, **body):
+    return client.post(f"{street.base}/shops/{shop}/orders/{number}/transitions", json={"action": action, **body},
+                       headers={"Authorization": f"Bearer {token or street.merchant_token}", "Idempotency-Key": key})
+
+
+def walk(client, street, number, *actions):
+    for action in actions:
+        response = move(client, street, number, action, f"walk-{action}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
 
 
 def test_merchant_sees_only_its_shops_orders(client, street, placed):
@@ -213,7 +253,10 @@ def test_merchant_sees_only_its_shops_orders(client, street, placed):
     page = client.get(f"{street.base}/shops/laowang/orders", headers=headers).get_json()
     assert [o["number"] for o in page["items"]] == [placed["laowang"]] and page["total"] == 1
     assert page["items"][0]["commission"] == 0
+    assert page["items"][0]["actions"] == ["confirm_payment", "reject"]
     assert client.get(f"{street.base}/shops/laowang/orders?status=paid", headers=headers).get_json()["total"] == 0
+    beyond = client.get(f"{street.base}/shops/laowang/orders?page=2&page_size=1", headers=headers).get_json()
+    assert beyond | {"items": [], "page": 2, "page_size": 1, "total": 1} == beyond
     assert_problem(client.get(f"{street.base}/shops/laowang/orders?status=lost", headers=headers), 422,
                    "validation_failed")
     assert_problem(client.get(f"{street.base}/shops/liji/orders", headers=headers), 403, "token_wrong_shop")
@@ -222,41 +265,229 @@ def test_merchant_sees_only_its_shops_orders(client, street, placed):
 
 def test_merchant_moves_an_order_once_per_key(client, street, placed):
     number = placed["laowang"]
-    response = move(client, street, number, "paid", "pay-1", note="已收现金")
+    response = move(client, street, number, "confirm_payment", "pay-1", reason="已收现金")
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json()["status"] == "paid" and response.get_json()["events"][-1]["note"] == "已收现金"
-    again = move(client, street, number, "paid", "pay-1", note="已收现金")
+    order = response.get_json()
+    assert order["status"] == "paid" and order["events"][-1]["note"] == "已收现金"
+    assert order["actions"] == ["accept", "reject"]
+    again = move(client, street, number, "confirm_payment", "pay-1", reason="已收现金")
     assert again.status_code == 200 and again.get_json()["status"] == "paid"
     assert count(OrderEvent, street.tenant) == 3  # two placed, one paid
 
-    problem = assert_problem(move(client, street, number, "completed", "c-1"), 409, "invalid_transition")
+    # The same key for another move is a client's mistake; a new key for a move already made is refused too.
+    assert_problem(move(client, street, number, "accept", "pay-1"), 422, "idempotency_key_reused")
+    problem = assert_problem(move(client, street, number, "confirm_payment", "pay-2"), 409, "invalid_transition")
     assert "已付款" in problem["detail"]
-    assert_problem(move(client, street, number, "refunded", "r-1"), 422, "validation_failed")
-    assert_problem(client.post(f"{street.base}/shops/laowang/orders/{number}/transitions", json={"to": "accepted"},
+    assert_problem(move(client, street, number, "complete", "c-1"), 409, "invalid_transition")
+    assert_problem(move(client, street, number, "refund", "r-1"), 422, "validation_failed")
+    assert_problem(client.post(f"{street.base}/shops/laowang/orders/{number}/transitions", json={"action": "accept"},
                                headers={"Authorization": f"Bearer {street.merchant_token}"}), 400,
                    "missing_idempotency_key")
-    for step in ("accepted", "ready_for_pickup", "picked_up", "completed"):
-        assert move(client, street, number, step, f"k-{step}").get_json()["status"] == step
+    assert count(OrderEvent, street.tenant) == 3
+    assert walk(client, street, number, "accept", "prepared", "picked_up", "complete")["status"] == "completed"
     assert count(OrderEvent, street.tenant) == 7
 
 
-def test_cancel_returns_the_stock(client, street, placed):
+def test_the_group_is_paid_when_its_last_order_is_confirmed(client, resident, street, placed, make_user):
+    owner = make_user(role=Role.merchant_owner, tenant=street.tenant, shop=street.shops[1])
+    liji_token = token_for(owner, street.shops[1])
+    # A target status is no longer a way to move an order: "paid" only comes from confirming the payment.
+    assert_problem(client.post(f"{street.base}/shops/laowang/orders/{placed['laowang']}/transitions",
+                               json={"to": "paid"}, headers={"Authorization": f"Bearer {street.merchant_token}",
+                                                             "Idempotency-Key": "to-1"}), 422, "validation_failed")
+
+    assert move(client, street, placed["laowang"], "confirm_payment", "pay-1").get_json()["status"] == "paid"
+    group = resident.get(f"{street.base}/orders/{placed['group']}").get_json()
+    assert group["paid_at"] is None
+    assert move(client, street, placed["liji"], "confirm_payment", "pay-1", shop="liji",
+                token=liji_token).get_json()["status"] == "paid"
+    assert resident.get(f"{street.base}/orders/{placed['group']}").get_json()["paid_at"] is not None
+
+
+def test_an_online_payment_cannot_be_confirmed_by_hand(client, street):
+    with tenant_scope(street.tenant):
+        cart = orders.cart_for(street.tenant, user_id=street.buyer.id, create=True)
+        orders.set_line(cart, street.variants["apples"], 1)
+        db.session.commit()
+        number = orders.place_order(street.tenant, street.buyer.id, cart, "online-1",
+                                    payment_provider="stripe").orders[0].number
+    headers = {"Authorization": f"Bearer {street.merchant_token}"}
+    listed = client.get(f"{street.base}/shops/laowang/orders", headers=headers).get_json()["items"][0]
+    assert listed["actions"] == ["reject"]
+    problem = assert_problem(move(client, street, number, "confirm_payment", "pay-1"), 409, "invalid_transition")
+    assert "在线支付" in problem["detail"]
+    assert count(OrderEvent, street.tenant) == 1
+
+
+def test_a_pickup_order_has_no_way_to_shipped(client, street, placed):
+    number = placed["laowang"]
+    assert walk(client, street, number, "confirm_payment", "accept")["actions"] == ["prepared", "reject"]
+    assert_problem(move(client, street, number, "ship", "s-1"), 422, "validation_failed")
+    for to in ("shipped", "delivered"):
+        response = client.post(f"{street.base}/shops/laowang/orders/{number}/transitions", json={"to": to},
+                               headers={"Authorization": f"Bearer {street.merchant_token}", "Idempotency-Key": to})
+        assert_problem(response, 422, "validation_failed")
+    assert walk(client, street, number, "prepared")["status"] == "ready_for_pickup"
+
+
+def test_reject_needs_a_reason_and_returns_the_stock(client, street, placed):
     assert stock(street, "apples") == 8
-    assert move(client, street, placed["laowang"], "cancelled", "c-1", note="缺货").get_json()["status"] == "cancelled"
+    problem = assert_problem(move(client, street, placed["laowang"], "reject", "x-1", reason="  "), 422,
+                             "reason_required")
+    assert "reason" in problem["errors"] and stock(street, "apples") == 8
+    rejected = move(client, street, placed["laowang"], "reject", "x-1", reason="缺货").get_json()
+    assert rejected["status"] == "cancelled" and rejected["events"][-1]["note"] == "拒单原因：缺货"
+    assert rejected["actions"] == []
     assert stock(street, "apples") == 10
 
 
 def test_another_shops_or_tenants_order_is_404(client, street, placed, make_tenant, make_shop, make_user):
-    assert_problem(move(client, street, placed["liji"], "paid", "x-1"), 404, "not_found")
-    assert_problem(move(client, street, "G000-1", "paid", "x-2"), 404, "not_found")
+    assert_problem(move(client, street, placed["liji"], "confirm_payment", "x-1"), 404, "not_found")
+    assert_problem(move(client, street, "G000-1", "confirm_payment", "x-2"), 404, "not_found")
     other = make_tenant(slug="xinjie")
     shop = make_shop(other, slug="laowang")
     owner = make_user(role=Role.merchant_owner, tenant=other, shop=shop)
     token = token_for(owner, shop)
     response = client.post(f"/api/v1/tenants/xinjie/shops/laowang/orders/{placed['laowang']}/transitions",
-                           json={"to": "paid"}, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "z"})
+                           json={"action": "confirm_payment"},
+                           headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "z"})
     assert_problem(response, 404, "not_found")
     assert count(OrderEvent, street.tenant) == 2
+
+
+# -- resident: cancelling --------------------------------------------------------------------------------------------
+
+def order_url(street, placed, shop="laowang", base=None) -> str:
+    return f"{base or street.base}/orders/{placed['group']}/orders/{placed[shop]}"
+
+
+def cancel(client, street, placed, key, shop="laowang", **body):
+    return client.post(f"{order_url(street, placed, shop)}/cancel", json=body,
+                       headers={**client.headers, "Idempotency-Key": key})
+
+
+def test_buyer_cancels_before_pickup_once_per_key(client, resident, street, placed):
+    walk(client, street, placed["laowang"], "confirm_payment", "accept")
+    response = cancel(resident, street, placed, "c-1", reason="买错了")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["status"] == "cancelled"
+    assert response.get_json()["events"][-1]["note"] == "买家取消：买错了"
+    assert stock(street, "apples") == 10
+    events = count(OrderEvent, street.tenant)
+
+    again = cancel(resident, street, placed, "c-1", reason="买错了")
+    assert again.status_code == 200 and again.get_json()["number"] == placed["laowang"]
+    assert count(OrderEvent, street.tenant) == events and stock(street, "apples") == 10
+    assert_problem(cancel(resident, street, placed, "c-2"), 409, "invalid_transition")
+    # The other shop's order in the same group is untouched.
+    group = resident.get(f"{street.base}/orders/{placed['group']}").get_json()
+    assert {o["shop"]["slug"]: o["status"] for o in group["orders"]} == {"laowang": "cancelled",
+                                                                         "liji": "pending_payment"}
+
+
+def test_no_cancelling_once_the_goods_are_picked_up(client, resident, street, placed):
+    walk(client, street, placed["laowang"], "confirm_payment", "accept", "prepared", "picked_up")
+    problem = assert_problem(cancel(resident, street, placed, "c-1"), 409, "invalid_transition")
+    assert "已取货" in problem["detail"]
+    assert_problem(cancel(resident, street, placed, "walk-accept"), 422, "idempotency_key_reused")
+    group = resident.get(f"{street.base}/orders/{placed['group']}").get_json()
+    assert {o["shop"]["slug"]: o["status"] for o in group["orders"]}["laowang"] == "picked_up"
+    assert count(OrderEvent, street.tenant) == 6
+
+
+def test_cancel_refusals_write_nothing(resident, street, placed):
+    url = f"{order_url(street, placed)}/cancel"
+    assert_problem(resident.post(url, json={}, headers=resident.headers), 400, "missing_idempotency_key")
+    assert_problem(resident.post(url, json={}, headers={"Idempotency-Key": "c-1"}), 400, "csrf_failed")
+    assert_problem(cancel(resident, street, placed, "c-1", reason="x" * 501), 422, "validation_failed")
+    assert count(OrderEvent, street.tenant) == 2 and stock(street, "apples") == 8
+
+
+# -- resident: returns -----------------------------------------------------------------------------------------------
+
+def ask_return(client, street, placed, key, lines, **body):
+    return client.post(f"{order_url(street, placed)}/returns", json={"lines": lines, **body},
+                       headers={**client.headers, "Idempotency-Key": key})
+
+
+def apple_line(resident, street, placed) -> int:
+    group = resident.get(f"{street.base}/orders/{placed['group']}").get_json()
+    order = next(o for o in group["orders"] if o["number"] == placed["laowang"])
+    return order["lines"][0]["id"]
+
+
+def test_a_return_is_requested_once_per_key_and_listed_with_its_refund(client, resident, street, placed):
+    walk(client, street, placed["laowang"], "confirm_payment", "accept", "prepared", "picked_up")
+    line = apple_line(resident, street, placed)
+    first = ask_return(resident, street, placed, "r-1", {str(line): 1})
+    assert first.status_code == 201, first.get_data(as_text=True)
+    made = first.get_json()
+    assert made | {"status": "requested", "amount": 2990, "no_reason": True, "order_number": placed["laowang"],
+                   "group_number": placed["group"], "refunds": []} == made
+    assert [(x["order_line_id"], x["title"], x["quantity"]) for x in made["lines"]] == [(line, "红富士苹果", 1)]
+    again = ask_return(resident, street, placed, "r-1", {str(line): 1})
+    assert again.status_code == 200 and again.get_json()["id"] == made["id"]
+    assert count(returns.ReturnRequest, street.tenant) == 1
+
+    with tenant_scope(street.tenant):  # the merchant agrees and pays back (its own console does this)
+        request = db.session.get(returns.ReturnRequest, made["id"])
+        returns.approve(request, actor_id=None, return_address="老街 1 号 老王水果店")
+        returns.refund_return(request, actor_id=None)
+        db.session.commit()
+    listed = resident.get(f"{street.base}/returns").get_json()
+    assert listed["total"] == 1 and listed["page"] == 1
+    assert listed["items"][0]["status"] == "refunded" and listed["items"][0]["return_address"]
+    assert [(r["amount"], r["status"]) for r in listed["items"][0]["refunds"]] == [(2990, "succeeded")]
+
+
+def test_return_refusals_write_nothing(client, resident, street, placed):
+    line = apple_line(resident, street, placed)
+    assert_problem(ask_return(resident, street, placed, "r-1", {str(line): 1}), 409, "not_received")
+    walk(client, street, placed["laowang"], "confirm_payment", "accept", "prepared", "picked_up")
+    assert_problem(ask_return(resident, street, placed, "r-2", {str(line): 3}), 422, "too_many")
+    assert_problem(ask_return(resident, street, placed, "r-3", {"999999": 1}), 422, "unknown_line")
+    assert_problem(ask_return(resident, street, placed, "r-4", {}), 422, "nothing_to_return")
+    problem = assert_problem(ask_return(resident, street, placed, "r-5", {str(line): 1}, no_reason=False), 422,
+                             "reason_required")
+    assert "reason" in problem["errors"]
+    for bad in ({str(line): "1"}, {str(line): True}, {str(line): -1}, [line]):
+        assert_problem(ask_return(resident, street, placed, "r-6", bad), 422, "validation_failed")
+    assert_problem(ask_return(resident, street, placed, "r-7", {str(line): 1}, no_reason="yes"), 422,
+                   "validation_failed")
+    assert_problem(resident.post(f"{order_url(street, placed)}/returns", json={"lines": {str(line): 1}},
+                                 headers={"Idempotency-Key": "r-8"}), 400, "csrf_failed")
+    assert count(returns.ReturnRequest, street.tenant) == 0
+    quality = ask_return(resident, street, placed, "r-9", {str(line): 2}, no_reason=False, reason="苹果烂了")
+    assert quality.status_code == 201 and quality.get_json()["amount"] == 2 * 2990
+
+
+def test_anothers_or_another_tenants_order_cannot_be_cancelled_or_returned(client, make_client, resident, street,
+                                                                            placed, make_user, make_tenant):
+    walk(client, street, placed["laowang"], "confirm_payment", "accept", "prepared", "picked_up")
+    line = apple_line(resident, street, placed)
+    make_user("other@shangdu.example")
+    other = make_client()
+    other.login("other@shangdu.example", PASSWORD)
+    other.headers = {"X-CSRFToken": other.csrf_token("/account/login")}
+    assert_problem(cancel(other, street, placed, "c-1"), 404, "not_found")
+    assert_problem(ask_return(other, street, placed, "r-1", {str(line): 1}), 404, "not_found")
+    assert other.get(f"{street.base}/returns").get_json()["items"] == []
+
+    elsewhere = f"/api/v1/tenants/{make_tenant(slug='xinjie').slug}"
+    url = order_url(street, placed, base=elsewhere)
+    assert_problem(resident.post(f"{url}/cancel", json={}, headers={**resident.headers, "Idempotency-Key": "c-2"}),
+                   404, "not_found")
+    assert_problem(resident.post(f"{url}/returns", json={"lines": {str(line): 1}},
+                                 headers={**resident.headers, "Idempotency-Key": "r-2"}), 404, "not_found")
+    # An order number under another group of mine is not found either.
+    mismatched = f"{street.base}/orders/{placed['group']}X/orders/{placed['laowang']}/cancel"
+    assert_problem(resident.post(mismatched, json={}, headers={**resident.headers, "Idempotency-Key": "c-3"}), 404,
+                   "not_found")
+    assert count(returns.ReturnRequest, street.tenant) == 0 and count(OrderEvent, street.tenant) == 6
+
+    ask_return(resident, street, placed, "r-3", {str(line): 1})
+    assert resident.get(f"{elsewhere}/returns").get_json()["items"] == []
+    assert len(resident.get(f"{street.base}/returns").get_json()["items"]) == 1
 
 
 def test_the_openapi_document_lists_the_order_operations(client):
@@ -270,3 +501,8 @@ def test_the_openapi_document_lists_the_order_operations(client):
     assert "get" in paths[f"{prefix}/orders"] and "get" in paths[f"{prefix}/orders/{{number}}"]
     assert "get" in paths[f"{prefix}/shops/{{shop_slug}}/orders"]
     assert "post" in paths[f"{prefix}/shops/{{shop_slug}}/orders/{{number}}/transitions"]
+    mine = f"{prefix}/orders/{{number}}/orders/{{order_number}}"
+    assert {"200", "409"} <= set(paths[f"{mine}/cancel"]["post"]["responses"])
+    assert {"201", "200", "409", "422"} <= set(paths[f"{mine}/returns"]["post"]["responses"])
+    assert "get" in paths[f"{prefix}/returns"]
+    assert "confirm_exclusions" in str(checkout_op)

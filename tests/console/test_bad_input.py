@@ -35,6 +35,7 @@ def assert_refused(response, message: str | None = None, status: int = 400) -> s
 
 def _profile(**changes) -> dict:
     data = {"name_zh": "鲜果坊", "name_en": "", "description_zh": "", "description_en": "", "phone": "",
+            "legal_name": "郑州市二七区鲜果坊水果店", "registration_number": "92410103MA9DEM001K",
             **{f"hours_{day}": "09:00-21:00" for day in WEEKDAYS}}
     data.update(changes)
     return data

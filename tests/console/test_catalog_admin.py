@@ -1,4 +1,5 @@
-"""The operator's category tree: seeing it, adding and editing categories, and the edits it refuses.
+"""The operator's category tree: seeing it, adding and editing categories (with the goods they hold that are
+outside the 7-day no-reason return), and the edits it refuses.
 
 The world (tests/console/conftest.py): tenant A (its operator) with shops X and Y; tenant B with shop Z.
 """
@@ -10,7 +11,7 @@ import html as html_lib
 import pytest
 from sqlalchemy import select
 
-from marketplace.catalog.models import Category
+from marketplace.catalog.models import EXCLUSIONS, Category
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
 from tests.console.conftest import database_rows
@@ -44,7 +45,7 @@ def _form(**changes) -> dict:
 def _edit_form(category: Category, **changes) -> dict:
     current = {"slug": category.slug, "name_zh": category.name_zh, "name_en": category.name_en,
                "parent_id": category.parent_id or 0, "product_type": category.product_type,
-               "position": category.position}
+               "position": category.position, "return_exclusion": category.return_exclusion}
     return _form(**{**current, **changes})
 
 
@@ -210,3 +211,61 @@ def test_another_tenants_category_is_not_found_through_this_tenant(world, as_rol
     assert response.status_code == 404
     assert database_rows() == before
     assert "乙的分类" not in _text(admin.get(f"/operator/{world.a.slug}/categories"))
+
+
+# -- goods outside the 7-day no-reason return ------------------------------------------------------------------------
+
+EXCLUSION_ERROR = "请从列表中选择七日无理由退货的适用情况。"
+
+
+def test_the_form_offers_every_exclusion_and_says_which_need_the_buyers_tick(world, as_role, tree):
+    page = _text(as_role("operator").get(f"/operator/{world.a.slug}/categories"))
+    assert '<option selected value="">支持七日无理由退货</option>' in page
+    assert '<option value="perishable">鲜活易腐的商品</option>' in page  # excluded by law, no tick needed
+    assert '<option value="hygiene">拆封后易影响人身安全、健康或商品品质的商品（需买家下单时确认）</option>' in page
+    assert page.count("（需买家下单时确认）</option>") == 3
+    assert all(f'value="{code}"' in page for code in EXCLUSIONS)
+
+
+def test_the_operator_adds_a_perishable_category_and_the_list_shows_it(world, as_role, tree):
+    operator = as_role("operator")
+    url = f"/operator/{world.a.slug}/categories"
+    response = operator.submit(url, _form(slug="fresh", name_zh="生鲜果蔬", product_type="general.goods",
+                                          return_exclusion="perishable"))
+    assert response.status_code == 303
+    assert _categories(world.a)["fresh"].return_exclusion == "perishable"
+    assert _categories(world.a)["clothes"].return_exclusion == ""
+    page = _text(operator.get(url))
+    assert "<td>不支持：鲜活易腐的商品</td>" in _row(page, "fresh")
+    assert "<td>支持</td>" in _row(page, "clothes")
+
+
+def _row(page: str, slug: str) -> str:
+    """The category list's row of the category with this slug."""
+    return next(row.split("</tr>")[0] for row in page.split("<tr>") if f"<code>{slug}</code>" in row)
+
+
+def test_the_operator_sets_and_clears_the_exclusion_of_a_category(world, as_role, tree):
+    operator = as_role("operator")
+    clothes = tree["clothes"]
+    url = f"/operator/{world.a.slug}/categories/{clothes.id}"
+    assert operator.submit(url, _edit_form(clothes, return_exclusion="hygiene")).status_code == 303
+    assert _categories(world.a)["clothes"].return_exclusion == "hygiene"
+    assert '<option selected value="hygiene">' in _text(operator.get(url))  # the edit page shows what is set
+    listing = _text(operator.get(f"/operator/{world.a.slug}/categories"))
+    assert "不支持：拆封后易影响人身安全、健康或商品品质的商品（需买家下单时确认）" in _row(listing, "clothes")
+    assert operator.submit(url, _edit_form(_categories(world.a)["clothes"], return_exclusion="")).status_code == 303
+    assert _categories(world.a)["clothes"].return_exclusion == ""
+
+
+@pytest.mark.parametrize("code", ["no_such_code", "PERISHABLE", "perishable ", "长" * 5000])
+def test_an_unknown_exclusion_is_refused_and_nothing_changes(world, as_role, tree, code):
+    operator = as_role("operator")
+    before = database_rows()
+    response = operator.submit(f"/operator/{world.a.slug}/categories", _form(return_exclusion=code))
+    assert response.status_code == 400 and EXCLUSION_ERROR in _text(response)
+    response = operator.submit(f"/operator/{world.a.slug}/categories/{tree['agri'].id}",
+                               _edit_form(tree["agri"], name_zh="农业生产资料", return_exclusion=code))
+    assert response.status_code == 400 and EXCLUSION_ERROR in _text(response)
+    assert 'role="alert"' in _text(response)
+    assert database_rows() == before

@@ -22,7 +22,8 @@ ROLES = ("anonymous", "resident", "owner", "staff", "operator", "admin")
 PROFILE = {"name_zh": "鲜果坊（新）", "name_en": "Fresh Fruit", "description_zh": "<p>新鲜水果</p>",
            "description_en": "", "phone": "0371-6666 8888", **{f"hours_{d}": "09:00-21:00" for d in
                                                                ("mon", "tue", "wed", "thu", "fri")},
-           "hours_sat": "10:00-22:00", "hours_sun": "休息"}
+           "hours_sat": "10:00-22:00", "hours_sun": "休息",
+           "legal_name": "郑州市二七区鲜果坊水果店", "registration_number": "92410103MA9DEM001K"}
 BRAND = {"primary_color": "#aa3300", "accent_color": "", "timezone": "Asia/Shanghai"}
 
 

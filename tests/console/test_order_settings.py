@@ -1,4 +1,4 @@
-"""The operator sets a tenant's commission, payment deadline and return answer time on the tenant page.
+"""The operator sets a tenant's commission, payment deadlines and return answer time on the tenant page.
 
 The world (tests/console/conftest.py): tenant A run by "operator"; tenant B run by no one of theirs.
 """
@@ -8,9 +8,15 @@ from __future__ import annotations
 import html as html_lib
 
 import pytest
+from sqlalchemy import select
 
+from marketplace.catalog.models import Variant
+from marketplace.core.db import utcnow
+from marketplace.extensions import db
+from marketplace.orders import services as orders
 from marketplace.orders.returns import returns_settings
 from marketplace.orders.services import order_settings
+from marketplace.tenancy.context import tenant_scope
 from tests.console.conftest import database_rows
 
 GOOD = {"commission_percent": "1.50", "payment_minutes": "45", "respond_hours": "24"}
@@ -115,3 +121,53 @@ def test_an_operator_cannot_change_another_tenants_settings(world, as_role):
     response = save(as_role("operator"), world, tenant=world.b)
     assert response.status_code in (403, 404)
     assert stored(world.b) == (0, 30, 48)
+
+
+# -- the payment deadline for offline payment ------------------------------------------------------------------------
+
+OFFLINE_ERROR = "线下付款期限应为 5 到 10080 之间的整数（分钟），或留空。"
+
+
+def _minutes_until_deadline(world, make_category, make_product, make_user, provider: str = "offline") -> float:
+    """Place an order in tenant A paid with ``provider``: how many minutes the buyer is given to pay."""
+    category = make_category(world.a, product_type="general.goods")
+    product = make_product(world.x, category=category, title="红富士苹果", price=2990, stock=10)
+    buyer = make_user("buyer@example.com")
+    with tenant_scope(world.a):
+        cart = orders.cart_for(world.a, user_id=buyer.id, create=True)
+        orders.set_line(cart, db.session.scalar(select(Variant.id).where(Variant.product_id == product.id)), 1)
+        db.session.commit()
+        group = orders.place_order(world.a, buyer.id, cart, "checkout-offline", payment_provider=provider)
+        return (group.payment_deadline - utcnow()).total_seconds() / 60
+
+
+def test_offline_payment_gets_its_own_deadline(world, as_role, make_category, make_product, make_user):
+    operator = as_role("operator")
+    assert save(operator, world, offline_payment_minutes="1440").status_code == 303
+    assert order_settings.get(world.a, "payment_minutes_by_provider") == {"offline": 1440}
+    assert order_settings.get(world.b, "payment_minutes_by_provider") == {}
+    page = operator.get(f"/operator/{world.a.slug}/").get_data(as_text=True)
+    assert 'name="offline_payment_minutes" type="text" value="1440"' in page
+    assert 1439 < _minutes_until_deadline(world, make_category, make_product, make_user) <= 1440
+
+
+def test_an_empty_offline_deadline_means_the_general_one(world, as_role, make_category, make_product, make_user):
+    operator = as_role("operator")
+    assert save(operator, world, offline_payment_minutes="1440").status_code == 303
+    assert save(operator, world, offline_payment_minutes=" ").status_code == 303
+    assert order_settings.get(world.a, "payment_minutes_by_provider") == {}
+    page = operator.get(f"/operator/{world.a.slug}/").get_data(as_text=True)
+    assert 'name="offline_payment_minutes" type="text" value=""' in page
+    assert 44 < _minutes_until_deadline(world, make_category, make_product, make_user) <= 45  # GOOD: 45 minutes
+
+
+@pytest.mark.parametrize("value", ["4", "10081", "1440.5", "一天", "-60", "9" * 5000])
+def test_a_bad_offline_deadline_is_refused_and_nothing_is_stored(world, as_role, value):
+    operator = as_role("operator")
+    before = database_rows()
+    response = save(operator, world, offline_payment_minutes=value)
+    page = html_lib.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert 'role="alert"' in page and OFFLINE_ERROR in page
+    assert database_rows() == before
+    assert order_settings.get(world.a, "payment_minutes_by_provider") == {}

@@ -11,6 +11,7 @@ from sqlalchemy import distinct, func, select
 from marketplace.accounts.models import Role, RoleGrant, User
 from marketplace.extensions import db
 from marketplace.shops.models import Merchant, Shop
+from marketplace.shops.services import check_registration_number
 from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant
 
@@ -73,6 +74,16 @@ def test_demo_creates_merchants_with_shops_in_every_tenant(demo):
     assert in_several, "some demo merchant should trade in two tenants"
     owned = set(db.session.scalars(select(RoleGrant.shop_id).where(RoleGrant.role == Role.merchant_owner)))
     assert {shop.id for shop in shops} <= owned, "every demo shop has an owner who can sign in"
+
+
+def test_demo_merchants_with_a_licence_have_a_valid_registration_number(demo):
+    merchants = db.session.scalars(select(Merchant)).all()
+    licensed = [m for m in merchants if m.kind != "natural_person"]
+    assert licensed and all(m.registration_number for m in licensed)
+    for merchant in licensed:  # the shop owner could save them unchanged on the profile page
+        assert check_registration_number(merchant.kind, merchant.registration_number) == merchant.registration_number
+    assert len({m.registration_number for m in licensed}) == len(licensed)
+    assert all(m.registration_number == "" for m in merchants if m.kind == "natural_person")
 
 
 def test_demo_creates_residents(demo):

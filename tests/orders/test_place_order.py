@@ -250,3 +250,64 @@ def test_cancelling_a_paid_order_refunds_it_in_full_and_the_ledger_owes_the_shop
         today = tenant_today(tenant)
         statement = ledger.shop_ledger(tenant, db.session.get(orders.Shop, shops[1].id), today, today)
         assert statement.net_due == 0
+
+
+def test_the_buyer_may_cancel_until_the_goods_leave_the_shop(street):
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 3})
+    with tenant_scope(tenant):
+        order = orders.place_order(tenant, buyer.id, cart, "buyer-cancel").orders[0]
+        orders.transition(order, OrderStatus.paid)
+        orders.transition(order, OrderStatus.accepted)
+        with pytest.raises(orders.InvalidTransition):  # not their order
+            orders.cancel_by_buyer(order, buyer_id=buyer.id + 1000)
+        orders.cancel_by_buyer(order, buyer_id=buyer.id, reason="买多了")
+        assert order.status == OrderStatus.cancelled and order.refunded == order.total
+        assert order.events[-1].note == "买家取消：买多了" and order.events[-1].actor_id == buyer.id
+        assert variant_of(goods["apples"]).stock == 10
+
+    cart = fill(tenant, buyer, {goods["apples"]: 1})
+    with tenant_scope(tenant):
+        order = orders.place_order(tenant, buyer.id, cart, "buyer-cancel-late").orders[0]
+        for step in (OrderStatus.paid, OrderStatus.accepted, OrderStatus.shipped):
+            orders.transition(order, step)
+        with pytest.raises(orders.InvalidTransition):  # on its way: a return is the way now
+            orders.cancel_by_buyer(order, buyer_id=buyer.id)
+        assert order.status == OrderStatus.shipped
+
+
+def test_goods_outside_no_reason_returns_by_confirmation_need_the_buyers_tick(street, make_category, make_product):
+    tenant, shops, goods, buyer = street
+    hygiene = make_category(tenant, name_zh="贴身衣物", return_exclusion="hygiene")
+    fresh = make_category(tenant, name_zh="生鲜", return_exclusion="perishable")
+    underwear = make_product(shops[0], category=hygiene, title="纯棉内衣", price=3900, stock=5)
+    fish = make_product(shops[0], category=fresh, title="活鲤鱼", price=3200, stock=5)
+    cart = fill(tenant, buyer, {fish: 1, goods["apples"]: 1})
+    with tenant_scope(tenant):  # the four classes the law excludes outright need no tick
+        assert orders.needs_confirmation(orders.price_cart(tenant, cart)) == []
+        orders.place_order(tenant, buyer.id, cart, "no-tick-needed")
+    cart = fill(tenant, buyer, {underwear: 1, goods["apples"]: 1})
+    with tenant_scope(tenant):
+        assert [code for _line, code in orders.needs_confirmation(orders.price_cart(tenant, cart))] == ["hygiene"]
+        with pytest.raises(orders.CheckoutError) as refused:
+            orders.place_order(tenant, buyer.id, cart, "no-tick")
+        assert [p.code for p in refused.value.problems] == ["confirm_exclusions"]
+        assert "纯棉内衣" in str(refused.value) and variant_of(underwear).stock == 5
+        group = orders.place_order(tenant, buyer.id, cart, "ticked", confirmed_exclusions=True)
+        assert {line.title: line.return_exclusion for line in group.orders[0].lines} == {
+            "纯棉内衣": "hygiene", "红富士苹果": ""}
+
+
+def test_the_payment_hold_may_differ_per_payment_provider(street):
+    tenant, _shops, goods, buyer = street
+    with tenant_scope(tenant):
+        orders.order_settings.set(tenant, "payment_minutes", 30)
+        orders.order_settings.set(tenant, "payment_minutes_by_provider", {"offline": 1440})
+        db.session.commit()
+        assert orders.payment_minutes(tenant, "offline") == 1440
+        assert orders.payment_minutes(tenant, "stripe") == 30
+    cart = fill(tenant, buyer, {goods["apples"]: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "held-a-day")
+        held = group.payment_deadline - group.created_at
+        assert timedelta(minutes=1439) < held <= timedelta(minutes=1441)

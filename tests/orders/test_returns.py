@@ -17,7 +17,7 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderEvent, OrderStatus
 from marketplace.orders.returns import Refund, ReturnError, ReturnStatus
 from marketplace.tenancy.context import tenant_scope
-from tests.orders.test_place_order import fill
+from tests.orders.test_place_order import fill, variant_of
 from tests.search.test_indexing import purge
 
 S = OrderStatus
@@ -279,6 +279,40 @@ def test_before_receipt_only_a_full_refund_is_possible(street):
         assert refused.value.code == "full_refund_only"
         returns.refund(order, 8900, actor_id=merchant.id)
         assert order.status == S.refunded
+        # The goods never left the shop: refunding in full before dispatch puts them back on the shelf.
+        assert variant_of(goods["kettle"]).stock == 10
+
+
+def test_an_order_line_keeps_the_exclusion_it_was_bought_under(street):
+    """A category marked perishable after the sale does not take the buyer's right away (nor give it back)."""
+    tenant, _shop, goods, buyer, _merchant = street
+    order = delivered_order(tenant, buyer, {goods["kettle"]: 1, goods["fish"]: 1}, "r-snap")
+    with tenant_scope(tenant):
+        ids = lines_by_title(order)
+        assert {line.title: line.return_exclusion for line in order.lines} == {"电水壶": "", "活鲤鱼": "perishable"}
+        goods["kettle"].category.return_exclusion = "perishable"
+        goods["fish"].category.return_exclusion = ""
+        db.session.flush()
+        request = returns.request_return(tenant, order, {ids["电水壶"]: 1}, buyer_id=buyer.id, today=date(2026, 12, 2))
+        assert request.amount == 8900
+        with pytest.raises(ReturnError) as refused:
+            returns.request_return(tenant, order, {ids["活鲤鱼"]: 1}, buyer_id=buyer.id, today=date(2026, 12, 2))
+        assert refused.value.code == "excluded"
+
+
+def test_the_same_return_submission_twice_is_one_request(street):
+    tenant, _shop, goods, buyer, _merchant = street
+    order = delivered_order(tenant, buyer, {goods["cups"]: 3}, "r-twice")
+    with tenant_scope(tenant):
+        cups = lines_by_title(order)["玻璃杯"]
+        first = returns.request_return(tenant, order, {cups: 1}, buyer_id=buyer.id, key="form-1",
+                                       today=date(2026, 12, 2))
+        again = returns.request_return(tenant, order, {cups: 1}, buyer_id=buyer.id, key="form-1",
+                                       today=date(2026, 12, 2))
+        other = returns.request_return(tenant, order, {cups: 1}, buyer_id=buyer.id, key="form-2",
+                                       today=date(2026, 12, 2))
+        assert again.id == first.id and other.id != first.id
+        assert returns.returnable_quantities(order)[cups] == 1
 
 
 @pytest.mark.no_transaction

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from marketplace.catalog.models import Variant
 from marketplace.extensions import db
-from marketplace.orders.models import Cart, CartLine, Order, OrderGroup
+from marketplace.orders.models import Cart, CartLine, Order, OrderGroup, OrderLine
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 from tests.fixtures.factories import PASSWORD
@@ -193,7 +193,7 @@ def test_one_checkout_places_one_order_per_shop_with_pickup_and_offline_payment(
     assert form.get("idempotency_key") and form.get("fingerprint")
     apples_shop = _variant(street.apples).shop_id
     form[f"note_{apples_shop}"] = "请挑大一点的"
-    form.update(invoice="company", invoice_title="郑州某某商贸有限公司", invoice_tax_id="91410100MA44B6RK1X")
+    form.update(invoice="company", invoice_title="郑州某某商贸有限公司", invoice_tax_id="91410100MA44B6RK13")
 
     response = buyer.post("/t/erqi-road/checkout", data=form)
     assert response.status_code == 303, _text(response)[:3000]
@@ -204,7 +204,7 @@ def test_one_checkout_places_one_order_per_shop_with_pickup_and_offline_payment(
         assert len(placed) == 2 and group.total == 18780 and group.payment_provider == "offline"
         assert {o.delivery_provider for o in placed} == {"pickup"} and {o.delivery_fee for o in placed} == {0}
         apples_order = next(o for o in placed if o.shop_id == apples_shop)
-        assert "请挑大一点的" in apples_order.note and "91410100MA44B6RK1X" in apples_order.note
+        assert "请挑大一点的" in apples_order.note and "91410100MA44B6RK13" in apples_order.note
     assert _cart_lines() == []
 
     page = _text(buyer.get(response.headers["Location"]))
@@ -280,3 +280,53 @@ def test_the_confirmation_page_is_only_the_buyers(street, make_client, client):
     assert client.get(location).status_code == 302  # a visitor is asked to sign in first
     assert buyer.get(location.replace("erqi-road", "other-market")).status_code == 404
     assert "还没有订单" in _text(someone.get("/account/orders"))
+
+
+# -- goods outside the 7-day no-reason return -------------------------------------------------------------------------
+
+def _excluded_goods(street, make_category, make_product) -> tuple:
+    """A toothbrush (returnable only without the buyer's tick) and live fish (never), both at 李记茶叶."""
+    with tenant_scope(street.tenant):
+        shop = db.session.get(Variant, _variant(street.tea).id).product.shop
+        hygiene = make_category(street.tenant, name_zh="个护", return_exclusion="hygiene")
+        fresh = make_category(street.tenant, name_zh="生鲜", return_exclusion="perishable")
+        return (make_product(shop, category=hygiene, title="软毛牙刷", price=990, stock=20),
+                make_product(shop, category=fresh, title="活鲤鱼", price=3200, stock=20))
+
+
+def test_the_product_page_says_when_goods_cannot_be_returned_without_reason(street, client, make_category,
+                                                                           make_product):
+    toothbrush, fish = _excluded_goods(street, make_category, make_product)
+    page = _text(client.get(_product_url(toothbrush), follow_redirects=True))
+    assert "本商品不支持七日无理由退货（拆封后易影响人身安全、健康或商品品质的商品）" in page
+    assert "本商品不支持七日无理由退货（鲜活易腐的商品）" in _text(client.get(_product_url(fish), follow_redirects=True))
+    assert "不支持七日无理由退货" not in _text(client.get(_product_url(street.apples), follow_redirects=True))
+
+
+def test_checkout_asks_the_buyer_to_tick_that_such_goods_are_not_returnable(street, make_client, make_category,
+                                                                           make_product):
+    toothbrush, fish = _excluded_goods(street, make_category, make_product)
+    buyer = _buyer(make_client)
+    _add(buyer, street.apples, "1")
+    page, _form = _review(buyer)
+    assert "我已知晓" not in page and "七日无理由退货" not in page  # ordinary goods: nothing to confirm
+    _add(buyer, toothbrush, "2")
+    _add(buyer, fish, "1")
+    page, form = _review(buyer)
+    assert "软毛牙刷 · 拆封后易影响人身安全、健康或商品品质的商品" in page
+    assert "活鲤鱼 · 鲜活易腐的商品" in page and "依法不适用七日无理由退货" in page  # told, nothing to tick
+    assert re.search(r'<input[^>]*name="confirm_exclusions"[^>]*required', page)
+    assert "我已知晓以上商品不适用七日无理由退货" in page
+
+    response = buyer.post("/t/erqi-road/checkout", data=form)
+    assert response.status_code == 400
+    assert "请勾选确认：以上商品不适用七日无理由退货。" in _text(response)
+    assert _count(OrderGroup) == 0 and _variant(toothbrush).stock == 20 and len(_cart_lines()) == 3
+
+    response = buyer.post("/t/erqi-road/checkout", data={**form, "confirm_exclusions": "y"})
+    assert response.status_code == 303, _text(response)[:3000]
+    with tenant_scope(street.tenant):
+        bought = {line.title: line.return_exclusion
+                  for line in db.session.scalars(select(OrderLine).order_by(OrderLine.id))}
+    assert bought == {"红富士苹果": "", "软毛牙刷": "hygiene", "活鲤鱼": "perishable"}
+    assert _variant(toothbrush).stock == 18

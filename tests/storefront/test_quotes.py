@@ -129,9 +129,11 @@ def test_a_buyer_asks_the_merchant_answers_and_the_buyer_accepts(market, as_user
     page = _text(buyer.get("/account/quotes"))
     assert "已报价" in page and "¥115.50/袋" in page and "含税价，送货上门。" in page and "接受报价</button>" in page
     response = _post(buyer, f"/account/quotes/{quote.id}/accept")
-    assert response.status_code == 303
+    assert response.status_code == 303 and response.headers["Location"] == f"/t/{market.tenant.slug}/cart"
+    cart = _text(buyer.get(response.headers["Location"]))
+    assert "已接受报价，下单时按 ¥115.50 计价。" in cart and "报价商品已加入购物车。" in cart
+    assert "尿素 50kg" in cart and "¥11,550.00" in cart  # 100 bags at the quoted ¥115.50, not the list ¥120
     page = _text(buyer.get("/account/quotes"))
-    assert "已接受报价，下单时按 ¥115.50 计价。" in page
     assert "已接受，下单时按报价 ¥115.50/袋" in page and "接受报价</button>" not in page
     assert _quotes()[0].status == QuoteStatus.accepted
     assert "买家已接受，下单时按报价 ¥115.50/袋" in _text(owner.get(_inbox(market)))
@@ -364,3 +366,56 @@ def test_the_lists_take_a_fixed_number_of_queries(market, as_user, count_queries
         if quote.tenant_id == market.tenant.id:
             _answer(owner, market, quote)
     assert load() == small
+
+
+def test_an_accepted_quote_prices_one_order_and_is_then_used_up(market, as_user):
+    from marketplace.orders import services as orders
+    from marketplace.orders.models import OrderLine
+
+    buyer, owner = as_user("buyer"), as_user("owner")
+    _ask(buyer, market.tenant, market.product)
+    [quote] = _quotes()
+    _answer(owner, market, quote)
+    _post(buyer, f"/account/quotes/{quote.id}/accept")
+    with tenant_scope(market.tenant):
+        buyer_id = quote.buyer_id
+        cart = orders.cart_for(market.tenant, user_id=buyer_id)
+        group = orders.place_order(market.tenant, buyer_id, cart, "quote-order-1")
+        [line] = db.session.scalars(select(OrderLine).where(OrderLine.order_id == group.orders[0].id)).all()
+        assert (line.unit_price, line.quantity, line.total, line.price_source, line.quote_id) == (
+            11550, 100, 1_155_000, "quote", quote.id)
+    assert _quotes()[0].status == QuoteStatus.ordered
+    page = _text(buyer.get("/account/quotes"))
+    assert "已下单" in page and "加入购物车</button>" not in page
+
+    # The quote cannot price a second order: putting it in the cart again is refused, the cart stays empty.
+    response = _post(buyer, f"/account/quotes/{quote.id}/cart")
+    assert response.status_code == 303 and response.headers["Location"] == "/account/quotes"
+    assert "只能把自己已接受的报价加入购物车。" in _text(buyer.get("/account/quotes"))
+    with tenant_scope(market.tenant):
+        assert orders.cart_for(market.tenant, user_id=buyer_id).lines == []
+
+
+def test_a_quote_line_left_in_a_cart_after_the_quote_was_used_falls_back_to_the_list_price(market, as_user):
+    from marketplace.orders import services as orders
+
+    buyer, owner = as_user("buyer"), as_user("owner")
+    _ask(buyer, market.tenant, market.product)
+    [quote] = _quotes()
+    _answer(owner, market, quote)
+    _post(buyer, f"/account/quotes/{quote.id}/accept")
+    with tenant_scope(market.tenant):
+        db.session.execute(Quote.__table__.update().where(Quote.id == quote.id).values(status="ordered"))
+        cart = orders.cart_for(market.tenant, user_id=quote.buyer_id)
+        priced = orders.price_cart(market.tenant, cart)
+        [(_shop, shop_priced)] = priced.shops
+        assert (shop_priced.lines[0].unit_price, shop_priced.lines[0].price_source) == (12000, "base")
+
+
+def test_someone_elses_quote_cannot_go_into_a_cart(market, as_user):
+    buyer, owner, someone = as_user("buyer"), as_user("owner"), as_user("someone")
+    _ask(buyer, market.tenant, market.product)
+    [quote] = _quotes()
+    _answer(owner, market, quote)
+    _post(buyer, f"/account/quotes/{quote.id}/accept")
+    assert _post(someone, f"/account/quotes/{quote.id}/cart").status_code == 404

@@ -21,6 +21,7 @@ from marketplace.tenancy.models import Tenant, TenantSetting
 PASSWORD = "correct-horse-42"
 
 PROFILE_FORM = {"name_zh": "改过的名字", "name_en": "Renamed", "description_zh": "", "description_en": "",
+                "legal_name": "郑州市二七区甲街鲜果坊", "registration_number": "92410103MA9DEM001K",
                 "phone": "0371-60000000", **{f"hours_{d}": "09:00-18:00" for d in
                                               ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 STATUS_FORM = {"status": "draft"}

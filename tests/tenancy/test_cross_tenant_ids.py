@@ -48,6 +48,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("cart.checkout", "GET"): IdRoute("/t/{tenant}/checkout"),
     ("cart.checkout", "POST"): IdRoute("/t/{tenant}/checkout", "POST", {"payment": "offline"}),
     ("cart.confirmation", "GET"): IdRoute("/t/{tenant}/orders/{order_group}"),
+    ("cart.receipt", "GET"): IdRoute("/t/{tenant}/orders/{order_group}/receipt"),
+    ("cart.cancel", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/{order}/cancel", "POST", {"reason": "越界"}),
     ("merchant_orders.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}"),
     ("merchant_orders.act", "POST"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}/confirm_payment", "POST"),
     ("merchant_returns.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/returns"),
@@ -63,7 +65,12 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("api_resident.get_my_order", "GET"): IdRoute("/api/v1/tenants/{tenant}/orders/{order_group}"),
     ("api_shop_orders.list_shop_orders", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/orders", api=True),
     ("api_shop_orders.transition_order", "POST"): IdRoute(
-        "/api/v1/tenants/{tenant}/shops/{shop}/orders/{order}/transitions", "POST", {"to": "completed"}, api=True),
+        "/api/v1/tenants/{tenant}/shops/{shop}/orders/{order}/transitions", "POST", {"action": "complete"}, api=True),
+    ("api_resident.cancel_my_order", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/cancel", "POST", {}, api=True),
+    ("api_resident.request_my_return", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/returns", "POST", {"lines": {"1": 1}}, api=True),
+    ("api_resident.list_my_returns", "GET"): IdRoute("/api/v1/tenants/{tenant}/returns"),
     ("cart.request_return", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/returns", "POST",
                                              {"order": "{order}", "qty_{order_line}": "1"}),
     ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
@@ -131,7 +138,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
 TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident.checkout", "POST"),
-               ("api_resident.list_my_orders", "GET"), ("api_shop_orders.list_shop_orders", "GET"),
+               ("api_resident.list_my_orders", "GET"), ("api_resident.list_my_returns", "GET"),
+               ("api_shop_orders.list_shop_orders", "GET"),
                ("merchant_returns.index", "GET"), ("merchant_ledger.ledger", "GET"),
                ("merchant_ledger.ledger_csv", "GET"), ("cart.view", "GET"), ("cart.checkout", "GET"), ("cart.checkout", "POST"),
                ("merchant_products.index", "GET"), ("merchant_imports.upload", "GET"),

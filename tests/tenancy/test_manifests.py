@@ -215,6 +215,21 @@ def test_sync_adds_categories_and_updates_domains_and_modules(cli, tmp_path):
         assert db.session.scalar(select(TenantDomain).where(TenantDomain.domain == "www.nongzi.example.cn")) is None
 
 
+def test_a_category_may_be_marked_outside_no_reason_returns_and_otherwise_keeps_the_operators_choice(cli, tmp_path):
+    path = write(tmp_path, "nongzi")
+    assert sync(cli, tmp_path).exit_code == 0
+    with tenant_scope(tenant("nongzi")):  # the operator marks seeds in the console; the manifest says nothing
+        db.session.scalar(select(Category).where(Category.slug == "seeds")).return_exclusion = "custom_made"
+        db.session.commit()
+    edit(path, 'product_type = "agri_inputs.fertiliser"',
+         'product_type = "agri_inputs.fertiliser"\nreturn_exclusion = "near_expiry"')
+    result = sync(cli, tmp_path)
+    assert result.exit_code == 0, result.output
+    with tenant_scope(tenant("nongzi")):
+        exclusions = dict(db.session.execute(select(Category.slug, Category.return_exclusion)).all())
+    assert exclusions["fertiliser"] == "near_expiry" and exclusions["seeds"] == "custom_made"
+
+
 def test_sync_without_status_keeps_the_operators_launch(cli, tmp_path):
     path = write(tmp_path, "nongzi")
     edit(path, 'status = "live"\n', "")
@@ -276,6 +291,8 @@ def test_invalid_manifest_lists_every_problem_and_applies_nothing(cli, tmp_path)
     ("shards = 2", 'shards = "two"', "[modules.search] search option shards must be int"),
     ("[[categories]]\nslug = \"seeds\"", "[[categories]]\nslug = \"Seeds!\"", "slug 'Seeds!' must be lowercase"),
     ('slug = "nongzi"', 'slug = "nongzi', "cannot be read as TOML"),
+    ('product_type = "agri_inputs.fertiliser"', 'product_type = "agri_inputs.fertiliser"\nreturn_exclusion = "smelly"',
+     "return_exclusion 'smelly' must be one of custom_made, perishable"),
 ])
 def test_each_kind_of_problem_is_refused(cli, tmp_path, old, new, problem):
     path = write(tmp_path, "nongzi")
