@@ -61,10 +61,11 @@ def unit_price(variant: Variant, quantity: int) -> tuple[int, str]:
 
 
 def quote_price(quote: Quote | None, variant: Variant, quantity: int, today: date) -> int | None:
-    """An accepted, unexpired quote for this variant and at least this quantity sets the price."""
+    """An accepted, unexpired quote for this variant sets the price of exactly the quantity it was asked for
+    (the merchant priced that quantity, not any larger one: more or fewer units are priced as listed)."""
     if (quote is None or quote.status != QuoteStatus.accepted or quote.variant_id != variant.id
             or quote.quoted_unit_price is None or (quote.valid_until and quote.valid_until < today)
-            or quantity < quote.quantity):
+            or quantity != quote.quantity):
         return None
     return quote.quoted_unit_price
 

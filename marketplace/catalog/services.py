@@ -379,7 +379,7 @@ def accept_quote(quote: Quote, buyer, today: date | None = None) -> None:
 
 
 def decline_quote(quote: Quote) -> None:
-    if quote.status in (QuoteStatus.accepted, QuoteStatus.declined, QuoteStatus.expired):
+    if quote.status in (QuoteStatus.accepted, QuoteStatus.declined, QuoteStatus.expired, QuoteStatus.ordered):
         raise CatalogError(_("该询价已结束。"))
     quote.status = QuoteStatus.declined
     db.session.flush()

@@ -16,12 +16,9 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
 
-from marketplace.core.db import utcnow
-from marketplace.extensions import db
 from marketplace.orders import services as orders
-from marketplace.orders.models import Order, OrderGroup, OrderStatus
+from marketplace.orders.models import Order, OrderStatus
 
 S = OrderStatus
 
@@ -98,11 +95,4 @@ def confirm_offline_payment(order: Order, *, actor_id: int | None, key: str | No
     if order.group.payment_provider != "offline":
         raise orders.InvalidTransition(order, S.paid)
     orders.transition(order, S.paid, actor_id=actor_id, note=note or _("商户确认已收到线下付款"), key=key)
-    # The group row is locked so that two merchants confirming their parts at once cannot both miss the last one.
-    group = db.session.scalar(select(OrderGroup).where(OrderGroup.id == order.group_id).with_for_update()
-                              .execution_options(populate_existing=True))
-    waiting = db.session.scalar(select(func.count(Order.id)).where(Order.group_id == group.id,
-                                                                   Order.status == S.pending_payment))
-    if not waiting and group.paid_at is None:
-        group.paid_at = utcnow()
-    db.session.flush()
+    orders.mark_group_paid_if_settled(order.group_id)

@@ -381,14 +381,34 @@ def _refund_in_full(order: Order, actor_id: int | None, note: str) -> None:
 
 
 def restock(order: Order) -> None:
-    """Put an order's goods back on the shelf: they never left the shop."""
-    for line in order.lines:
+    """Put an order's goods back on the shelf: they never left the shop. Rows are updated in variant id
+    order, as checkout takes them, so a cancellation and a checkout never wait on each other in a circle."""
+    for line in sorted(order.lines, key=lambda line: line.variant_id or 0):
         if line.variant_id is not None:
             db.session.execute(update(Variant).where(Variant.id == line.variant_id)
                                .values(stock=Variant.stock + line.quantity)
                                .execution_options(synchronize_session=False))
             if line.product_id is not None:
                 search_indexing.touch(order.tenant_id, "product", [line.product_id])
+
+
+def _release_quotes(order: Order) -> None:
+    """A cancelled order gives back the quotes it used: the buyer may order at the agreed price again."""
+    quote_ids = [line.quote_id for line in order.lines if line.quote_id is not None]
+    if quote_ids:
+        db.session.execute(update(Quote).where(Quote.id.in_(quote_ids), Quote.status == QuoteStatus.ordered)
+                           .values(status=QuoteStatus.accepted).execution_options(synchronize_session=False))
+
+
+def mark_group_paid_if_settled(group_id: int) -> None:
+    """Mark a group paid once none of its orders waits for payment and at least one was paid (cancelled ones
+    do not count). The group row is locked: two orders settling at once cannot both miss the last one."""
+    group = db.session.scalar(select(OrderGroup).where(OrderGroup.id == group_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    statuses = set(db.session.scalars(select(Order.status).where(Order.group_id == group_id)))
+    if group.paid_at is None and S.pending_payment not in statuses and statuses - {S.cancelled}:
+        group.paid_at = utcnow()
+        db.session.flush()
 
 
 def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "", key: str | None = None) -> None:
@@ -411,10 +431,13 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
         _refund_in_full(order, actor_id, note)
     if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
         restock(order)
+        _release_quotes(order)
     db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id, actor_id=actor_id,
                               from_status=order.status, to_status=to, note=note[:1000], idempotency_key=key))
     previous, order.status = order.status, to
     db.session.flush()
+    if to == S.cancelled and previous == S.pending_payment:  # the rest of its group may be all paid now
+        mark_group_paid_if_settled(order.group_id)
     notifications.order_moved(order, previous, to, actor_id=actor_id, note=note)  # sent when the caller commits
 
 
@@ -452,10 +475,12 @@ def release_expired_holds(now: datetime | None = None) -> int:
     return cancelled
 
 
-def quote_line(cart: Cart, quote: Quote) -> CartLine:
-    """An accepted quote becomes a cart line at the quoted price and quantity."""
+def quote_line(cart: Cart, quote: Quote, today) -> CartLine:
+    """An accepted quote becomes a cart line at the quoted price and quantity (``today``: tenant's calendar)."""
     if quote.status != QuoteStatus.accepted or quote.buyer_id != cart.user_id:
         raise CartError(_("只能把自己已接受的报价加入购物车。"), "quote_not_accepted")
+    if quote.valid_until is not None and quote.valid_until < today:
+        raise CartError(_("报价已过期，请重新询价。"), "quote_expired")
     line = set_line(cart, quote.variant_id, quote.quantity)
     line.quote_id = quote.id
     db.session.flush()

@@ -37,7 +37,7 @@ from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
 from marketplace.shops.models import Shop
-from marketplace.shops.services import taxpayer_id_problem
+from marketplace.shops.services import normalise_identifier, taxpayer_id_problem
 from marketplace.tenancy.context import current_tenant
 
 blueprint = Blueprint("cart", __name__, url_prefix="/t/<slug:tenant_slug>")
@@ -257,7 +257,7 @@ def _invoice_text(form: CheckoutForm) -> str | None:
         return _("开具发票：个人")
     if form.invoice.data == "company":
         title = (form.invoice_title.data or "").strip()
-        tax_id = (form.invoice_tax_id.data or "").strip().upper()
+        tax_id = normalise_identifier(form.invoice_tax_id.data or "")
         ok = True
         if not title:
             form.invoice_title.errors.append(_("请填写单位名称。"))

@@ -123,7 +123,7 @@ def _buyer_quotes(buyer) -> list[QuoteRow]:
     for quote in quotes:
         tenant = tenants[quote.tenant_id]
         status = quote.status
-        if status == QuoteStatus.answered and quote.valid_until < admin.tenant_today(tenant):
+        if status in (QuoteStatus.answered, QuoteStatus.accepted) and quote.valid_until < admin.tenant_today(tenant):
             status = QuoteStatus.expired
         rows.append(QuoteRow(quote, tenant, status, str(UNITS.get(quote.variant.product.unit, ""))))
     return rows
@@ -177,7 +177,7 @@ def _into_cart(quote: Quote, tenant: Tenant):
     with tenant_scope(tenant):
         try:
             cart = orders.cart_for(tenant, user_id=current_user.id, create=True)
-            orders.quote_line(cart, quote)
+            orders.quote_line(cart, quote, admin.tenant_today(tenant))
         except orders.CartError as error:
             db.session.rollback()
             flash(str(error), "error")

@@ -29,6 +29,13 @@ def upgrade():
         batch_op.add_column(sa.Column('quote_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_order_lines_quote_id_quotes'), 'quotes', ['quote_id'], ['id'],
                                     ondelete='SET NULL')
+    # Lines bought before now keep the exclusions the law makes outright, read from their category; the three
+    # that need the buyer's tick at checkout were never confirmed, so those goods stay returnable.
+    op.execute("UPDATE order_lines SET return_exclusion = (SELECT c.return_exclusion FROM products p "
+               "JOIN categories c ON c.id = p.category_id WHERE p.id = order_lines.product_id) "
+               "WHERE product_id IS NOT NULL AND EXISTS (SELECT 1 FROM products p JOIN categories c "
+               "ON c.id = p.category_id WHERE p.id = order_lines.product_id AND c.return_exclusion IN "
+               "('custom_made', 'perishable', 'opened_media', 'periodical'))")
     with op.batch_alter_table('quotes', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_quotes_status'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_quotes_status'), NEW_STATUSES)

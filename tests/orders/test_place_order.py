@@ -311,3 +311,95 @@ def test_the_payment_hold_may_differ_per_payment_provider(street):
         group = orders.place_order(tenant, buyer.id, cart, "held-a-day")
         held = group.payment_deadline - group.created_at
         assert timedelta(minutes=1439) < held <= timedelta(minutes=1441)
+
+
+@pytest.mark.postgres
+@pytest.mark.no_transaction
+def test_a_cancellation_and_a_checkout_of_the_same_goods_at_once_both_go_through(app, make_tenant, make_shop,
+                                                                                 make_category, make_product,
+                                                                                 make_user):
+    """Restocking takes the variant rows in the order checkout does (by id): the two never deadlock, even when
+    the cancelled order lists its goods the other way round and each has updated its first row."""
+    from sqlalchemy import event
+
+    from marketplace.tenancy.models import Tenant
+
+    with app.app_context():
+        tenant = make_tenant()
+        users: list[int] = []
+        try:
+            shop = make_shop(tenant)
+            category = make_category(tenant, product_type="general.goods")
+            low = make_product(shop, category=category, title="低", price=100, stock=50)
+            high = make_product(shop, category=category, title="高", price=100, stock=50)
+            first, second = make_user(), make_user()
+            users = [first.id, second.id]
+            cart = fill(tenant, first, {high: 1, low: 1})  # the order's lines: high id first
+            with tenant_scope(tenant):
+                order_id = orders.place_order(tenant, first.id, cart, "cancel-race-1").orders[0].id
+            other_cart_id = fill(tenant, second, {low: 1, high: 1}).id
+            tenant_id, first_id, second_id = tenant.id, first.id, second.id
+            started = {"cancel": threading.Event(), "checkout": threading.Event()}
+            seen: dict[str, int] = {}
+
+            def meet_after_first_update(_conn, _cursor, statement, *_args):
+                name = threading.current_thread().name
+                if name in started and statement.lstrip().upper().startswith("UPDATE VARIANTS"):
+                    seen[name] = seen.get(name, 0) + 1
+                    if seen[name] == 1:  # each holds one row and waits (briefly) for the other to hold one
+                        started[name].set()
+                        started["checkout" if name == "cancel" else "cancel"].wait(3)
+
+            outcomes: dict[str, str] = {}
+
+            def run(name, work):
+                with app.app_context():
+                    with tenant_scope(db.session.get(Tenant, tenant_id)):
+                        try:
+                            work()
+                            db.session.commit()
+                            outcomes[name] = "ok"
+                        except Exception as error:  # noqa: BLE001 - the outcome is what the test reads
+                            db.session.rollback()
+                            outcomes[name] = f"{type(error).__name__}: {error}"
+
+            def cancel():
+                order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+                orders.cancel_by_buyer(order, buyer_id=first_id)
+
+            def checkout():
+                here = db.session.get(Tenant, tenant_id)
+                orders.place_order(here, second_id, db.session.get(orders.Cart, other_cart_id), "cancel-race-2")
+
+            event.listen(db.engine, "after_cursor_execute", meet_after_first_update)
+            try:
+                threads = [threading.Thread(target=run, args=(name, work), name=name)
+                           for name, work in (("cancel", cancel), ("checkout", checkout))]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(30)
+            finally:
+                event.remove(db.engine, "after_cursor_execute", meet_after_first_update)
+            assert outcomes == {"cancel": "ok", "checkout": "ok"}
+            with tenant_scope(tenant):
+                assert stock(low) == 49 and stock(high) == 49
+        finally:
+            purge(tenant.id)
+            with db.engine.begin() as connection:
+                connection.execute(User.__table__.delete().where(User.id.in_(users)))
+
+
+def test_the_group_is_paid_once_the_buyer_cancels_the_part_still_unpaid(street):
+    from marketplace.orders.handling import confirm_offline_payment
+
+    tenant, _shops, goods, buyer = street
+    cart = fill(tenant, buyer, {goods["apples"]: 1, goods["tea"]: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "half-paid")
+        apples, tea = group.orders
+        confirm_offline_payment(apples, actor_id=None)
+        assert group.paid_at is None  # the tea is still unpaid
+        orders.cancel_by_buyer(tea, buyer_id=buyer.id)
+        db.session.refresh(group)
+        assert group.paid_at is not None

@@ -270,6 +270,21 @@ def test_a_company_invoice_needs_a_valid_taxpayer_id(street, make_client):
     assert _count(OrderGroup) == 0
 
 
+def test_a_taxpayer_id_typed_full_width_with_spaces_is_read_and_its_check_character_verified(street, make_client):
+    buyer = _buyer(make_client)
+    _add(buyer, street.apples, "1")
+    _page, form = _review(buyer)
+    form.update(invoice="company", invoice_title="郑州某某商贸有限公司", invoice_tax_id="９１４１ ０１００ MA44B6RK1X")
+    response = buyer.post("/t/erqi-road/checkout", data=form)
+    assert response.status_code == 400 and "校验码" in _text(response)  # read, then refused for its last character
+    _page, form = _review(buyer)
+    form.update(invoice="company", invoice_title="郑州某某商贸有限公司", invoice_tax_id="９１４１ ０１００ ma44b6rk13")
+    response = buyer.post("/t/erqi-road/checkout", data=form)
+    assert response.status_code == 303
+    with all_tenants():
+        assert "91410100MA44B6RK13" in db.session.scalar(select(Order.note))
+
+
 def test_the_confirmation_page_is_only_the_buyers(street, make_client, client):
     buyer = _buyer(make_client)
     _add(buyer, street.apples, "1")

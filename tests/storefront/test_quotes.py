@@ -368,15 +368,21 @@ def test_the_lists_take_a_fixed_number_of_queries(market, as_user, count_queries
     assert load() == small
 
 
-def test_an_accepted_quote_prices_one_order_and_is_then_used_up(market, as_user):
-    from marketplace.orders import services as orders
-    from marketplace.orders.models import OrderLine
-
+def _accepted_quote(market, as_user):
+    """The buyer asked, the merchant answered ¥115.50, the buyer accepted (and so has it in the cart)."""
     buyer, owner = as_user("buyer"), as_user("owner")
     _ask(buyer, market.tenant, market.product)
     [quote] = _quotes()
     _answer(owner, market, quote)
     _post(buyer, f"/account/quotes/{quote.id}/accept")
+    return buyer, _quotes()[0]  # as the accepting request left it
+
+
+def test_an_accepted_quote_prices_one_order_and_is_then_used_up(market, as_user):
+    from marketplace.orders import services as orders
+    from marketplace.orders.models import OrderLine
+
+    buyer, quote = _accepted_quote(market, as_user)
     with tenant_scope(market.tenant):
         buyer_id = quote.buyer_id
         cart = orders.cart_for(market.tenant, user_id=buyer_id)
@@ -399,13 +405,10 @@ def test_an_accepted_quote_prices_one_order_and_is_then_used_up(market, as_user)
 def test_a_quote_line_left_in_a_cart_after_the_quote_was_used_falls_back_to_the_list_price(market, as_user):
     from marketplace.orders import services as orders
 
-    buyer, owner = as_user("buyer"), as_user("owner")
-    _ask(buyer, market.tenant, market.product)
-    [quote] = _quotes()
-    _answer(owner, market, quote)
-    _post(buyer, f"/account/quotes/{quote.id}/accept")
+    buyer, quote = _accepted_quote(market, as_user)
     with tenant_scope(market.tenant):
         db.session.execute(Quote.__table__.update().where(Quote.id == quote.id).values(status="ordered"))
+        db.session.expire_all()
         cart = orders.cart_for(market.tenant, user_id=quote.buyer_id)
         priced = orders.price_cart(market.tenant, cart)
         [(_shop, shop_priced)] = priced.shops
@@ -413,9 +416,65 @@ def test_a_quote_line_left_in_a_cart_after_the_quote_was_used_falls_back_to_the_
 
 
 def test_someone_elses_quote_cannot_go_into_a_cart(market, as_user):
-    buyer, owner, someone = as_user("buyer"), as_user("owner"), as_user("someone")
-    _ask(buyer, market.tenant, market.product)
-    [quote] = _quotes()
-    _answer(owner, market, quote)
-    _post(buyer, f"/account/quotes/{quote.id}/accept")
+    _buyer, quote = _accepted_quote(market, as_user)
+    someone = as_user("someone")
     assert _post(someone, f"/account/quotes/{quote.id}/cart").status_code == 404
+
+
+def test_a_cancelled_order_gives_its_quote_back(market, as_user):
+    from marketplace.orders import services as orders
+
+    buyer, quote = _accepted_quote(market, as_user)
+    with tenant_scope(market.tenant):
+        cart = orders.cart_for(market.tenant, user_id=quote.buyer_id)
+        order = orders.place_order(market.tenant, quote.buyer_id, cart, "quote-then-cancel").orders[0]
+        db.session.commit()
+    assert _quotes()[0].status == QuoteStatus.ordered
+    with tenant_scope(market.tenant):
+        orders.cancel_by_buyer(order, buyer_id=quote.buyer_id)
+        db.session.commit()
+    assert _quotes()[0].status == QuoteStatus.accepted
+    assert _post(buyer, f"/account/quotes/{quote.id}/cart").headers["Location"] == f"/t/{market.tenant.slug}/cart"
+
+
+def test_a_quote_that_priced_an_order_cannot_be_declined(market, as_user):
+    from marketplace.orders import services as orders
+
+    buyer, quote = _accepted_quote(market, as_user)
+    with tenant_scope(market.tenant):
+        orders.place_order(market.tenant, quote.buyer_id, orders.cart_for(market.tenant, user_id=quote.buyer_id),
+                           "quote-ordered")
+        db.session.commit()
+    assert _post(buyer, f"/account/quotes/{quote.id}/decline").status_code == 303
+    assert "该询价已结束。" in _text(buyer.get("/account/quotes"))
+    assert _quotes()[0].status == QuoteStatus.ordered
+
+
+def test_a_lapsed_accepted_quote_reads_expired_and_stays_out_of_the_cart(market, as_user):
+    from marketplace.orders import services as orders
+
+    buyer, quote = _accepted_quote(market, as_user)
+    with tenant_scope(market.tenant):
+        cart = orders.cart_for(market.tenant, user_id=quote.buyer_id)
+        orders.set_line(cart, _variant_id(market.product), "0")
+        db.session.execute(Quote.__table__.update().where(Quote.id == quote.id).values(
+            valid_until=admin.tenant_today(market.tenant) - timedelta(days=1)))
+        db.session.commit()
+    page = _text(buyer.get("/account/quotes"))
+    assert "已过期" in page and "加入购物车</button>" not in page
+    response = _post(buyer, f"/account/quotes/{quote.id}/cart")
+    assert response.headers["Location"] == "/account/quotes"
+    assert "报价已过期，请重新询价。" in _text(buyer.get("/account/quotes"))
+
+
+def test_the_quoted_price_is_for_the_quoted_quantity_only(market, as_user):
+    from marketplace.orders import services as orders
+
+    _buyer, quote = _accepted_quote(market, as_user)  # 100 bags at ¥115.50
+    with tenant_scope(market.tenant):
+        cart = orders.cart_for(market.tenant, user_id=quote.buyer_id)
+        for quantity, price in ((100, 11550), (5000, 12000), (99, 12000)):
+            orders.set_line(cart, _variant_id(market.product), quantity)
+            [(_shop, priced)] = orders.price_cart(market.tenant, cart).shops
+            assert priced.lines[0].unit_price == price, quantity
+
