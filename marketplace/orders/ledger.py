@@ -13,7 +13,9 @@ money went back), so it can be re-run for any period and always agrees with the 
   full refund gives back the whole commission, to the fen.
 * Net due to the shop = paid − refunded − (commission − commission given back).
 
-Only refunds with status ``succeeded`` count; a pending refund has not left anyone's account yet.
+Only refunds with status ``succeeded`` count; a pending refund has not left anyone's account yet. Money
+given back that no order kept (a duplicate payment, one that arrived after its order was cancelled) is the
+platform's, not the shop's: refunds tied to a payment (``Refund.payment_id``) are left out.
 """
 
 from __future__ import annotations
@@ -120,14 +122,15 @@ def shop_ledger(tenant: Tenant, shop: Shop, start: date, end: date) -> Ledger:
 
     refunds = db.session.execute(
         select(Refund, Order).join(Order, Refund.order_id == Order.id)
-        .where(Order.shop_id == shop.id, Refund.status == RefundStatus.succeeded,
+        .where(Order.shop_id == shop.id, Refund.status == RefundStatus.succeeded, Refund.payment_id.is_(None),
                Refund.refunded_at >= since, Refund.refunded_at < until)
         .order_by(Refund.refunded_at, Refund.id)).all()
     if refunds:
         # Running totals need every earlier refund of these orders, including those before the period.
         order_ids = {order.id for _refund, order in refunds}
         history = db.session.scalars(
-            select(Refund).where(Refund.order_id.in_(order_ids), Refund.status == RefundStatus.succeeded)
+            select(Refund).where(Refund.order_id.in_(order_ids), Refund.status == RefundStatus.succeeded,
+                                 Refund.payment_id.is_(None))
             .order_by(Refund.refunded_at, Refund.id)).all()
         before: dict[int, int] = {}
         given_back: dict[int, int] = {}

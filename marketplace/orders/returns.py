@@ -20,10 +20,9 @@ What the law asks, in short (re-check against the official texts before relying 
   ``respond_hours`` (48 by default, a tenant setting) and approve on its behalf when it stays silent
   (``auto_approve_overdue``, run by a job). The refund is due within seven days of the goods coming back
   (Art. 13), through the original payment channel.
-* ``refund`` records money going back to the buyer. Moving the money is the payment provider's job (the
-  Payments issue); until a provider does it, refunds are recorded as provider ``"offline"`` with status
-  ``succeeded`` — the merchant paid the buyer back by hand — and the provider id and status are stored so a
-  real provider can record ``pending`` and settle later. ``Order.refunded`` never exceeds ``Order.total``: the
+* ``refund`` records money going back to the buyer, through the provider the order was paid with. For
+  ``offline`` it is recorded ``succeeded`` — the merchant paid the buyer back by hand; for a provider that
+  moves money it starts ``pending`` and ``payments.services.send_refund`` asks the provider after the commit. ``Order.refunded`` never exceeds ``Order.total``: the
   increase is a conditional update, safe under concurrent refunds, and the database CHECK backs it up.
 
 Every function works on the current tenant, flushes, and leaves the commit to its caller.
@@ -43,7 +42,7 @@ from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, OrderLine, OrderStatus
-from marketplace.orders.services import is_digits, restock, transition
+from marketplace.orders.services import is_digits, refund_status_for, restock, transition
 from marketplace.tenancy.models import Tenant, TenantScoped
 from marketplace.tenancy.settings import Setting, SettingsGroup
 
@@ -141,6 +140,10 @@ class Refund(TenantScoped, TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)
     return_id: Mapped[int | None] = mapped_column(ForeignKey("return_requests.id", ondelete="RESTRICT"))
+    #: Set for money given back that no order kept (a second payment for a paid group, a payment that arrived
+    #: after its order was cancelled): the payment it came from. Such refunds are not the shop's, and the
+    #: settlement ledger leaves them out.
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
     amount: Mapped[int] = mapped_column()
     #: The payment provider id that moves the money ("offline": the merchant pays back by hand).
     provider: Mapped[str] = mapped_column(String(63), default="offline")
@@ -362,8 +365,7 @@ def refundable(order: Order) -> int:
 
 
 def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None = None,
-           return_request: ReturnRequest | None = None, note: str = "", provider: str = "offline",
-           status: str = RefundStatus.succeeded, reference: str = "") -> Refund:
+           return_request: ReturnRequest | None = None, note: str = "", reference: str = "") -> Refund:
     """Record ``amount`` fen going back to the buyer, never more than was paid and not yet refunded.
 
     The order moves to ``refunding`` and then to ``refunded`` when all of it has gone back, or to
@@ -389,9 +391,11 @@ def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None =
                           "too_much")
     db.session.refresh(order, ["refunded"])
     now = now or utcnow()
+    # The money goes back the way it came: by the provider the group was paid with.
+    provider = order.group.payment_provider
     record = Refund(tenant_id=order.tenant_id, order_id=order.id, return_id=return_request.id if return_request else None,
-                    amount=amount, provider=provider, status=status, reference=reference[:100], actor_id=actor_id,
-                    note=(note or "")[:1000], refunded_at=now)
+                    amount=amount, provider=provider, status=refund_status_for(provider), reference=reference[:100],
+                    actor_id=actor_id, note=(note or "")[:1000], refunded_at=now)
     db.session.add(record)
     if order.status in BEFORE_DISPATCH:  # the money goes back and so do the goods, which never left the shop
         restock(order)

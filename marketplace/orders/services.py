@@ -366,17 +366,25 @@ RESTOCK_ON_CANCEL = frozenset({S.pending_payment, S.paid, S.accepted, S.ready_fo
 PAID_BEFORE_DISPATCH = frozenset({S.paid, S.accepted, S.ready_for_pickup})
 
 
+def refund_status_for(provider: str) -> str:
+    """How a new refund starts: done, for money the merchant paid back by hand (offline); pending, for a
+    provider that pays it back itself once asked (``payments.services.send_refund``)."""
+    return "succeeded" if provider == "offline" else "pending"
+
+
 def _refund_in_full(order: Order, actor_id: int | None, note: str) -> None:
     """A paid order that is cancelled is refunded in full, recorded like every refund (the settlement
     ledger then counts it, and nothing is due to the shop). With offline payment the merchant pays back by
-    hand; a payment provider's refund call comes with the Payments issue."""
+    hand; an online provider is asked after the commit (``payments.services``)."""
     from marketplace.orders.returns import Refund
 
     amount = order.total - order.refunded
     if amount <= 0:
         return
+    provider = order.group.payment_provider
     db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, actor_id=actor_id,
-                          provider=order.group.payment_provider, note=note[:1000], refunded_at=utcnow()))
+                          provider=provider, status=refund_status_for(provider), note=note[:1000],
+                          refunded_at=utcnow()))
     order.refunded = order.total
 
 
@@ -409,6 +417,11 @@ def mark_group_paid_if_settled(group_id: int) -> None:
     if group.paid_at is None and S.pending_payment not in statuses and statuses - {S.cancelled}:
         group.paid_at = utcnow()
         db.session.flush()
+        # Only offline groups settle order by order (online ones are paid by their provider, all at once).
+        # Imported here: the payments package builds on this module.
+        from marketplace.payments.services import offline_group_paid
+
+        offline_group_paid(group)
 
 
 def transition(order: Order, to: str, *, actor_id: int | None = None, note: str = "", key: str | None = None) -> None:

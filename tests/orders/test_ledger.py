@@ -64,8 +64,8 @@ def month(app_ctx, make_tenant, make_shop, make_category, make_product, make_use
         returns.refund(placed["november"], 10000, actor_id=clerk.id, now=shanghai(2026, 12, 2, 10, 0))
         returns.refund(placed["neighbour"], 10000, actor_id=clerk.id, now=shanghai(2026, 12, 6, 10, 0))
         # Not yet through the provider: no money has moved, the ledger leaves it out.
-        returns.refund(placed["first-minutes"], 1000, actor_id=clerk.id, now=shanghai(2026, 12, 3, 10, 0),
-                       status=returns.RefundStatus.pending)
+        returns.refund(placed["first-minutes"], 1000, actor_id=clerk.id,
+                       now=shanghai(2026, 12, 3, 10, 0)).status = returns.RefundStatus.pending
         db.session.commit()
     return tenant, shop, placed
 

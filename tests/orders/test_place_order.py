@@ -353,15 +353,14 @@ def test_a_cancellation_and_a_checkout_of_the_same_goods_at_once_both_go_through
             outcomes: dict[str, str] = {}
 
             def run(name, work):
-                with app.app_context():
-                    with tenant_scope(db.session.get(Tenant, tenant_id)):
-                        try:
-                            work()
-                            db.session.commit()
-                            outcomes[name] = "ok"
-                        except Exception as error:  # noqa: BLE001 - the outcome is what the test reads
-                            db.session.rollback()
-                            outcomes[name] = f"{type(error).__name__}: {error}"
+                with app.app_context(), tenant_scope(db.session.get(Tenant, tenant_id)):
+                    try:
+                        work()
+                        db.session.commit()
+                        outcomes[name] = "ok"
+                    except Exception as error:  # noqa: BLE001 - the outcome is what the test reads
+                        db.session.rollback()
+                        outcomes[name] = f"{type(error).__name__}: {error}"
 
             def cancel():
                 order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())

@@ -17,6 +17,7 @@ UNGUARDED_WITH_TENANT_ID = {
     "RoleGrant",  # authorisation reads a user's grants across tenants; every query filters by user explicitly
     "TenantDomain",  # looked up by host name before any tenant is known
     "ApiToken",  # looked up by token hash; every query names tenant_id and shop_id explicitly
+    "PaymentEvent",  # a provider notification is recorded before anyone knows whose payment it names
 }
 
 

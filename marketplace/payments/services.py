@@ -1,0 +1,440 @@
+"""Collecting and paying back money through the tenant's payment providers.
+
+The rules, in short:
+
+* **One total.** A payment's amount is its order group's total, in the group's currency; a provider reporting
+  any other amount or currency for it is recorded as a problem and marks nothing paid.
+* **Network calls outside our transactions.** ``start_payment`` commits the payment row first, then asks the
+  provider, then records the provider's answer. A provider that cannot be reached leaves the payment failed
+  with the reason and the orders unpaid (the hold job releases their stock at the deadline).
+* **Converge.** ``apply_result`` is the one place a provider's word changes a payment. It runs under the
+  group's row lock and only ever moves a payment up ``providers.RANK``: the same result twice, results in any
+  order, the buyer's return and the webhook racing — all end in the same state, and the orders are marked
+  paid once.
+* **Notifications once.** ``handle_notification`` inserts the event id in the same transaction as its effect;
+  a second delivery of the same event finds it and changes nothing.
+* **Refunds.** ``orders.returns.refund`` (and cancellations of paid orders) record a ``Refund`` per order. For
+  a provider that moves money itself the row starts ``pending`` and is sent after the commit
+  (``send_refund``: the request carries an idempotency key from the refund's id, so a retry after a crash is
+  safe); a refund the provider refuses is marked ``failed`` and its amount becomes refundable again.
+
+The tenant's choice: ``[modules.payment]`` names the online provider (or ``offline`` for none) and its
+settings; the settings may also list ``offline_methods`` (and a ``bank_account`` for transfers) that are
+offered beside the online provider. With ``provider = "offline"`` its own ``methods`` are the offline ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, g, has_request_context
+from flask_babel import gettext as _
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from marketplace.core.db import utcnow
+from marketplace.extensions import db
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order, OrderGroup, OrderStatus
+from marketplace.orders.returns import Refund, RefundStatus
+from marketplace.payments.models import Payment, PaymentEvent
+from marketplace.payments.providers import (
+    RANK,
+    Choice,
+    NotificationRefused,
+    PaymentProvider,
+    PaymentRequest,
+    PaymentStatus,
+    ProviderAction,
+    ProviderError,
+    ProviderLoadError,
+    ProviderResult,
+    ProviderUnavailable,
+    RefundRequest,
+    check_options,
+    provider_class,
+)
+from marketplace.tenancy.context import all_tenants, tenant_scope
+from marketplace.tenancy.models import Tenant
+from marketplace.tenancy.settings import module_settings
+
+log = logging.getLogger(__name__)
+OFFLINE = "offline"
+#: Options of the payment module that belong to the offline methods offered beside an online provider.
+OFFLINE_EXTRAS = ("offline_methods", "bank_account")
+#: A payment in these states has the money (held or taken): its group's orders are paid.
+PAID = (PaymentStatus.succeeded, PaymentStatus.authorized)
+
+
+class PaymentError(ValueError):
+    """A payment that cannot be started or changed; ``code`` is stable, the message is for people."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+# -- the tenant's providers -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TenantPayments:
+    """What a tenant's payment module says: the online provider (None for offline only) with its options, and
+    the offline methods offered."""
+
+    online: str | None
+    online_options: dict
+    offline_options: dict
+
+
+def split_options(provider: str, options: dict) -> TenantPayments:
+    """The module's settings, checked: raises ``ProviderLoadError`` naming what is wrong."""
+    options = dict(options or {})
+    offline_cls = provider_class(OFFLINE)
+    if provider == OFFLINE:
+        return TenantPayments(None, {}, check_options(offline_cls, options))
+    extras = {name: options.pop(name) for name in OFFLINE_EXTRAS if name in options}
+    online = check_options(provider_class(provider), options)
+    offline_methods = extras.get("offline_methods", [])
+    offline = check_options(offline_cls, {"methods": offline_methods, "bank_account": extras.get("bank_account", "")}) \
+        if offline_methods else {"methods": []}
+    return TenantPayments(provider, online, offline)
+
+
+def choice_problem(provider: str, options: dict) -> str | None:
+    """Why a tenant cannot choose this provider with these settings (manifests check it), or None."""
+    try:
+        split_options(provider, options)
+    except ProviderLoadError as error:
+        return str(error)
+    return None
+
+
+def tenant_payments(tenant: Tenant) -> TenantPayments:
+    group = module_settings["payment"]
+    return split_options(group.get(tenant, "provider"), group.get(tenant, "options"))
+
+
+def provider_for(tenant: Tenant, name: str) -> PaymentProvider:
+    """The tenant's provider of that name, with the tenant's options (one instance per app and options)."""
+    config = tenant_payments(tenant)
+    if name == OFFLINE:
+        options = config.offline_options
+    elif name == config.online:
+        options = config.online_options
+    else:
+        raise PaymentError(_("本市场不支持这种付款方式。"), "unknown_provider")
+    cls = provider_class(name)
+    instances = current_app.extensions.setdefault("payment_providers", {})
+    key = (name, repr(sorted(options.items())))
+    if key not in instances:
+        instances[key] = cls(current_app.config["MARKETPLACE"], options)
+    return instances[key]
+
+
+def method_label(provider: str, method: str) -> str:
+    """How a way to pay reads on the checkout page and the receipt."""
+    try:
+        return str(provider_class(provider).method_labels.get(method, method))
+    except ProviderLoadError:
+        return method
+
+
+def payment_choices(tenant: Tenant) -> list[Choice]:
+    """Every way to pay that checkout offers in this tenant, online ones first."""
+    config = tenant_payments(tenant)
+    choices = []
+    if config.online:
+        choices += [Choice(config.online, method, method_label(config.online, method))
+                    for method in config.online_options.get("methods", [])]
+    choices += [Choice(OFFLINE, method, method_label(OFFLINE, method))
+                for method in config.offline_options.get("methods", [])]
+    return choices
+
+
+# -- collecting -----------------------------------------------------------------------------------------------------
+
+def create_payment(group: OrderGroup, choice: Choice) -> Payment:
+    """The payment row for a group and a way to pay; flushes, the caller commits before ``start_payment``."""
+    if group.paid_at is not None:
+        raise PaymentError(_("这笔订单已经付过款了。"), "already_paid")
+    payment = Payment(tenant_id=group.tenant_id, group_id=group.id, provider=choice.provider, method=choice.method,
+                      amount=group.total, currency=group.currency, status=PaymentStatus.pending)
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def start_payment(tenant: Tenant, payment: Payment, *, return_url: str = "", capture: str = "automatic") -> ProviderAction:
+    """Ask the provider to collect a committed payment; commits what it answered.
+
+    Raises ``ProviderUnavailable`` (after recording the failure) when the provider cannot be reached.
+    """
+    provider = provider_for(tenant, payment.provider)
+    request = PaymentRequest(payment_id=payment.id, tenant=tenant.slug, reference=payment.group.number,
+                             amount=payment.amount, currency=payment.currency, method=payment.method,
+                             capture=capture, return_url=return_url)
+    db.session.commit()  # nothing of ours is held open while the provider is asked
+    try:
+        action = provider.create(request)
+    except (ProviderUnavailable, ProviderError) as error:
+        db.session.rollback()
+        _record_failure(payment.id, str(error))
+        raise
+    fresh = db.session.get(Payment, payment.id)
+    fresh.reference = action.reference
+    if action.kind == "client_secret" and fresh.status == PaymentStatus.pending:
+        fresh.status = PaymentStatus.requires_action
+    db.session.commit()
+    return action
+
+
+def _record_failure(payment_id: int, reason: str) -> None:
+    payment = db.session.get(Payment, payment_id)
+    if payment is not None and payment.status in (PaymentStatus.pending, PaymentStatus.requires_action):
+        payment.status = PaymentStatus.failed
+        payment.problem = reason[:1000]
+        db.session.commit()
+
+
+def refresh_payment(tenant: Tenant, payment: Payment) -> str:
+    """Ask the provider how the payment stands (the buyer came back from a redirect) and apply it."""
+    if not payment.reference or payment.provider == OFFLINE:
+        return "nothing_to_ask"
+    result = provider_for(tenant, payment.provider).retrieve(payment.reference)
+    outcome = apply_result(payment, result)
+    db.session.commit()
+    return outcome
+
+
+def apply_result(payment: Payment, result: ProviderResult) -> str:
+    """Take the provider's word for a payment: the one place a payment's status changes. Flushes.
+
+    Returns what happened: "applied", "unchanged" (nothing new, or a step back that is ignored), or
+    "mismatch" (the provider's amount, currency or reference is not ours: recorded, nothing paid).
+    """
+    group = db.session.scalar(select(OrderGroup).where(OrderGroup.id == payment.group_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment.id)
+                                .execution_options(populate_existing=True))
+    if (payment.reference and result.reference and result.reference != payment.reference) \
+            or result.amount != payment.amount or result.currency.upper() != payment.currency.upper():
+        payment.problem = _("支付平台报告的金额或币种与订单不符：%(amount)d %(currency)s（应为 %(expected)d %(ours)s）。",
+                            amount=result.amount, currency=result.currency.upper(), expected=payment.amount,
+                            ours=payment.currency)
+        db.session.flush()
+        log.warning("payment %s: provider reports %s %s, expected %s %s", payment.id, result.amount,
+                    result.currency, payment.amount, payment.currency)
+        return "mismatch"
+    payment.amount_captured = max(payment.amount_captured, min(result.amount_captured, payment.amount))
+    if result.status == payment.status or RANK[result.status] <= RANK[payment.status]:
+        db.session.flush()
+        return "unchanged"
+    was_paid = payment.status in PAID
+    payment.status = result.status
+    if result.status == PaymentStatus.failed:
+        payment.problem = (result.failure or _("付款未成功。"))[:1000]
+    if result.status in PAID and not was_paid:  # authorised then captured: the orders were paid at the first
+        payment.problem = ""
+        payment.succeeded_at = utcnow()
+        _group_paid(group, payment)
+    db.session.flush()
+    return "applied"
+
+
+def _group_paid(group: OrderGroup, payment: Payment) -> None:
+    """Money for the group arrived: its unpaid orders become paid. Orders cancelled meanwhile (the hold ran
+    out first) get their share back; a second payment for a group already paid is given back whole."""
+    if group.paid_at is not None or _another_succeeded(payment):
+        payment.problem = _("该订单已由另一笔付款付清，本笔将全额退回。")
+        for order in group.orders:
+            _give_back(order, payment, order.total, _("重复付款，全额退回"))
+        return
+    note = _("在线付款成功（%(provider)s）", provider=payment.provider)
+    for order in group.orders:
+        if order.status == OrderStatus.pending_payment:
+            orders.transition(order, OrderStatus.paid, note=note)
+        elif order.status == OrderStatus.cancelled and order.refunded == 0:
+            _give_back(order, payment, order.total, _("付款到账时订单已取消，全额退回"))
+    group.payment_provider = payment.provider
+    group.paid_at = group.paid_at or utcnow()
+
+
+def _another_succeeded(payment: Payment) -> bool:
+    return db.session.scalar(select(Payment.id).where(
+        Payment.group_id == payment.group_id, Payment.id != payment.id,
+        Payment.status.in_(PAID)).limit(1)) is not None
+
+
+def _give_back(order: Order, payment: Payment, amount: int, note: str) -> None:
+    """A refund of money that no order keeps (a duplicate payment, an order cancelled before it was paid): it
+    is recorded against the order but does not count as the order's own refund."""
+    if amount > 0:
+        db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, provider=payment.provider,
+                              status=RefundStatus.pending, note=note, refunded_at=utcnow(), payment_id=payment.id))
+
+
+def offline_group_paid(group: OrderGroup) -> None:
+    """The merchants confirmed every order of an offline group: its offline payment succeeded. Flushes."""
+    payment = db.session.scalar(select(Payment).where(Payment.group_id == group.id, Payment.provider == OFFLINE,
+                                                      Payment.status == PaymentStatus.pending)
+                                .order_by(Payment.id.desc()).limit(1))
+    if payment is not None:
+        payment.status = PaymentStatus.succeeded
+        payment.amount_captured = payment.amount
+        payment.succeeded_at = utcnow()
+        db.session.flush()
+
+
+# -- notifications --------------------------------------------------------------------------------------------------
+
+def handle_notification(provider_name: str, body: bytes, headers) -> str:
+    """Verify and apply one provider notification, once. Raises ``NotificationRefused`` for one that does not
+    verify. Returns the outcome ("applied", "unchanged", "duplicate", "mismatch", "unknown_payment",
+    "ignored"); commits.
+
+    The provider is the platform's (its keys are the platform's): the tenant is found from the payment.
+    """
+    cls = provider_class(provider_name)
+    if not cls.capabilities.notifications:
+        raise NotificationRefused(f"{provider_name} sends no notifications")
+    provider = cls(current_app.config["MARKETPLACE"], {})
+    result = provider.parse_notification(body, headers)
+    if result is None or not result.event_id:
+        return "ignored"
+    with all_tenants():  # whose it is, we learn from the payment it names
+        record = PaymentEvent(provider=provider_name, event_id=result.event_id, event_type=result.event_type)
+        try:
+            with db.session.begin_nested():
+                db.session.add(record)
+        except IntegrityError:  # the unique (provider, event_id): processed before (or right now, elsewhere)
+            db.session.rollback()
+            return "duplicate"
+        payment = _payment_for(provider_name, result)
+        if payment is None:
+            record.outcome = "unknown_payment"
+            db.session.commit()
+            return "unknown_payment"
+        record.tenant_id, record.payment_id = payment.tenant_id, payment.id
+        tenant = db.session.get(Tenant, payment.tenant_id)
+    with tenant_scope(tenant):
+        outcome = apply_result(payment, result)
+        record.outcome = "" if outcome in ("applied", "unchanged") else outcome
+        db.session.commit()
+    return outcome
+
+
+def _payment_for(provider_name: str, result: ProviderResult) -> Payment | None:
+    if result.payment_id is not None:
+        payment = db.session.get(Payment, result.payment_id)
+        if payment is not None and payment.provider == provider_name \
+                and (not payment.reference or payment.reference == result.reference):
+            return payment
+    return db.session.scalar(select(Payment).where(Payment.provider == provider_name,
+                                                   Payment.reference == result.reference))
+
+
+# -- refunds --------------------------------------------------------------------------------------------------------
+
+def moves_money(provider: str) -> bool:
+    """Whether the provider pays refunds back itself (else the merchant did, by hand, before recording it)."""
+    return provider != OFFLINE
+
+
+def send_refund(refund_id: int) -> str:
+    """Ask the provider to pay a pending refund back; commits. Returns its status afterwards.
+
+    A provider that cannot be reached leaves it pending (the job tries again, with the same idempotency key);
+    one that refuses marks it failed and makes the amount refundable again.
+    """
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+    if refund is None or refund.status != RefundStatus.pending:
+        return refund.status if refund is not None else "missing"
+    payment = db.session.get(Payment, refund.payment_id) if refund.payment_id else _succeeded_payment(refund.order)
+    if payment is None or not payment.reference:
+        return _refund_failed(refund, _("找不到这笔退款对应的在线付款。"))
+    tenant = db.session.get(Tenant, refund.tenant_id)
+    provider = provider_for(tenant, refund.provider)
+    request = RefundRequest(refund_id=refund.id, payment_reference=payment.reference, amount=refund.amount,
+                            currency=payment.currency, reason=refund.note[:200])
+    db.session.commit()
+    try:
+        result = provider.refund(request)
+    except ProviderUnavailable as error:
+        log.warning("refund %s not sent, will retry: %s", refund_id, error)
+        return RefundStatus.pending
+    except ProviderError as error:
+        refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+        return _refund_failed(refund, str(error))
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+    refund.reference = result.reference[:100]
+    if result.status == "failed":
+        return _refund_failed(refund, result.failure or _("支付平台拒绝了这笔退款。"))
+    refund.status = RefundStatus.succeeded if result.status == "succeeded" else RefundStatus.pending
+    refund.refunded_at = utcnow()
+    db.session.commit()
+    return refund.status
+
+
+def _refund_failed(refund: Refund, reason: str) -> str:
+    refund.status = RefundStatus.failed
+    refund.note = (refund.note + "\n" + reason).strip()[:1000]
+    if refund.payment_id is None:  # the order's own refund: its amount may be refunded again
+        db.session.execute(update(Order).where(Order.id == refund.order_id, Order.refunded >= refund.amount)
+                           .values(refunded=Order.refunded - refund.amount).execution_options(synchronize_session=False))
+    db.session.commit()
+    return RefundStatus.failed
+
+
+def _succeeded_payment(order: Order) -> Payment | None:
+    return db.session.scalar(select(Payment).where(
+        Payment.group_id == order.group_id, Payment.status.in_(PAID))
+        .order_by(Payment.id).limit(1))
+
+
+def send_pending_refunds(older_than: datetime | None = None) -> dict[str, int]:
+    """Send every pending refund of the current tenant through its provider (a job, and after each request
+    that made one). Returns a count per resulting status."""
+    query = select(Refund.id).where(Refund.status == RefundStatus.pending, Refund.provider != OFFLINE)
+    if older_than is not None:
+        query = query.where(Refund.created_at < older_than)
+    counts: dict[str, int] = {}
+    for refund_id in list(db.session.scalars(query.order_by(Refund.id))):
+        status = send_refund(refund_id)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+# Refunds made in a request are sent once its transaction has committed, before the response goes out.
+@event.listens_for(Session, "after_flush")
+def _note_new_refunds(session, _flush_context) -> None:
+    new = [obj for obj in session.new if isinstance(obj, Refund) and obj.status == RefundStatus.pending
+           and moves_money(obj.provider)]
+    if new:
+        session.info.setdefault("refunds_to_send", []).extend(new)
+
+
+@event.listens_for(Session, "after_commit")
+def _queue_refunds(session) -> None:
+    refunds = session.info.pop("refunds_to_send", [])
+    if refunds and has_request_context():
+        g.setdefault("refunds_to_send", []).extend((r.tenant_id, r.id) for r in refunds)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_refunds(session) -> None:
+    session.info.pop("refunds_to_send", None)
+
+
+def send_refunds_of_this_request(response):
+    """``after_request``: send what this request's commits left pending (a failure only logs: the job retries)."""
+    for tenant_id, refund_id in g.pop("refunds_to_send", []):
+        try:
+            with tenant_scope(db.session.get(Tenant, tenant_id)):
+                send_refund(refund_id)
+        except Exception:  # noqa: BLE001 - the response stands; the refunds job sends it later
+            db.session.rollback()
+            log.exception("refund %s could not be sent now", refund_id)
+    return response
