@@ -7,6 +7,7 @@ from marketplace.catalog.models import Category, PriceTier, Product, ProductImag
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine
 from marketplace.orders.returns import Refund, ReturnLine, ReturnRequest  # noqa: F401
 from marketplace.payments.models import Payment, PaymentEvent  # noqa: F401
+from marketplace.payments.settlement import SettlementStatement  # noqa: F401
 from marketplace.search.models import SearchJournal, SearchQueryStat
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting

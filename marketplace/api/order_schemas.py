@@ -16,6 +16,7 @@ from marketplace.orders import returns
 from marketplace.orders.handling import ACTIONS, actions_for
 from marketplace.orders.models import OrderStatus
 from marketplace.orders.services import MAX_QUANTITY
+from marketplace.payments.providers import PaymentStatus
 
 NOTE_MAX = 500
 
@@ -44,8 +45,22 @@ def _flag(default: bool, description: str) -> fields.Boolean:
     return fields.Boolean(truthy={True}, falsy={False}, load_default=default, metadata={"description": description})
 
 
+class PaymentChoiceIn(Schema):
+    provider = fields.String(required=True, validate=_length(maximum=63),
+                             metadata={"description": "付款服务商，如 stripe 或 offline。", "example": "offline"})
+    method = fields.String(required=True, validate=_length(maximum=32),
+                           metadata={"description": "付款方式：card（银行卡）、alipay（支付宝）、wechat_pay（微信支付）、"
+                                                    "pay_at_stall（到店付款）、cash_on_delivery（货到付款）、"
+                                                    "bank_transfer（银行转账）——以本街区或市场提供的为准。",
+                                     "example": "pay_at_stall"})
+
+
 class CheckoutIn(Schema):
-    """Pickup at each shop and offline payment (paid at the shop) are the only choices for now."""
+    """Pickup at each shop; the payment is one of the tenant's ways to pay."""
+
+    payment = fields.Nested(PaymentChoiceIn, load_default=None, metadata={
+        "description": "付款方式。不填时用本街区或市场的第一种线下付款方式；没有线下付款方式时必填。"
+                       "不在本街区或市场提供之列的回答 422（code: unknown_payment_method）。"})
 
     notes = fields.Dict(keys=Slug(), values=Text(validate=_length(maximum=NOTE_MAX)), load_default=dict,
                         metadata={"description": "给各店铺的留言，按店铺 slug。", "example": {"suifeng": "下午来取"}})
@@ -73,6 +88,11 @@ class TransitionIn(Schema):
                                      "enum": list(ACTIONS)})
     reason = Text(load_default="", validate=_length(maximum=NOTE_MAX),
                   metadata={"description": "拒单原因（拒单时必填）；其他操作时为可选的说明。买家能看到。"})
+
+
+class RetryPaymentIn(Schema):
+    payment = fields.Nested(PaymentChoiceIn, load_default=None,
+                            metadata={"description": "这次用的付款方式；不填时与上一次相同。"})
 
 
 class CancelIn(Schema):
@@ -176,11 +196,39 @@ class MerchantOrderOut(OrderOut):
                                         "description": "The actions the merchant may take on the order now."})
 
 
+class PaymentOut(Schema):
+    status = fields.String(metadata={"enum": [s.value for s in PaymentStatus],
+                                     "description": "pending 待付款，requires_action 待验证（如 3-D Secure 或待扫码），"
+                                                    "authorized 已授权，succeeded 已付款，failed 付款失败，cancelled 已取消。"})
+    status_label = fields.String(metadata={"description": "In the request's language."})
+    provider = fields.String()
+    method = fields.String()
+    method_label = fields.String()
+    amount = fields.Integer(metadata={"description": "fen; always the group's total."})
+    currency = fields.String()
+    reference = fields.String(metadata={"description": "The provider's id for the payment (e.g. a PaymentIntent id)."})
+    problem = fields.String(metadata={"description": "Why the payment failed, for people; empty otherwise."})
+    instructions = fields.String(metadata={"description": "For offline payments not yet paid: what the buyer does."})
+    may_retry = fields.Boolean(metadata={"description": "Whether a new attempt may be made (POST …/payments)."})
+    client_secret = fields.String(metadata={
+        "description": "Only in the answer that started the attempt, for Stripe.js (confirmCardPayment, "
+                       "confirmAlipayPayment, confirmWechatPayPayment); never stored, never shown again."})
+    publishable_key = fields.String(metadata={"description": "With client_secret: the key Stripe.js is started with."})
+
+
+def _payment(group) -> dict | None:
+    from marketplace.api.orders import payment_out  # the view knows what this response alone may carry
+
+    return payment_out(group)
+
+
 class OrderGroupOut(Schema):
     number = fields.String()
     currency = fields.String()
     total = fields.Integer()
     payment_provider = fields.String()
+    payment = Computed(_payment, PaymentOut, allow_none=True,
+                       metadata={"description": "The latest payment attempt for the group; null before any."})
     payment_deadline = fields.DateTime(metadata={"description": "Unpaid orders are cancelled after it."})
     paid_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

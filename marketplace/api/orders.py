@@ -19,7 +19,7 @@ pickup order has no way to "shipped".
 
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -37,7 +37,10 @@ from marketplace.extensions import csrf, db
 from marketplace.orders import handling, returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderGroup, OrderStatus
+from marketplace.payments import services as payments
+from marketplace.payments.providers import Choice, ProviderError, ProviderUnavailable
 from marketplace.shops.models import Shop
+from marketplace.storefront import cart as web
 from marketplace.storefront.views import _tenant_must_be_open
 from marketplace.tenancy.context import current_tenant
 
@@ -61,12 +64,12 @@ ERRORS = {
     403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
     404: "街区或市场、商品、店铺或订单不存在，或属于另一个街区或市场、另一位买家、另一家店铺"
          "（code: not_found, unknown_variant）。",
-    409: "购物车现在无法结算（code: empty_cart, cart_problems，errors 按 variant.<规格 id> 或 shop.<店铺 slug> "
+    409: "订单已付款或已无需付款（code: already_paid, nothing_to_pay），购物车现在无法结算（code: empty_cart, cart_problems，errors 按 variant.<规格 id> 或 shop.<店铺 slug> "
          "说明），购物车里有须确认不适用七日无理由退货的商品而 confirm_exclusions 不是 true（code: confirm_exclusions，"
          "errors 按 variant.<规格 id> 说明），订单现在不能做所要求的操作（code: invalid_transition），或订单还没有签收、"
          "退货期限已过（code: not_received, window_closed）。",
-    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity）；拒单没有说明原因（code: "
-         "reason_required）；退货申请不成立（code: nothing_to_return, unknown_line, too_many, excluded, reason_required）；"
+    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity）；付款方式不在本街区或市场提供之列"
+         "（code: unknown_payment_method）；拒单没有说明原因（code: reason_required）；退货申请不成立（code: nothing_to_return, unknown_line, too_many, excluded, reason_required）；"
          "或这个 Idempotency-Key 已用于这笔订单的另一个操作（code: idempotency_key_reused）。",
     503: "街区或市场已暂停营业（code: unavailable）。",
 }
@@ -235,17 +238,23 @@ def put_cart_line(data: dict, variant_id: int):
 # -- resident: checkout and orders ----------------------------------------------------------------------------------
 
 @resident_blueprint.route("/checkout", methods=["POST"])
-@resident_blueprint.arguments(schemas.CheckoutIn, description="各店铺到店自取，到店付款（offline）；"
+@resident_blueprint.arguments(schemas.CheckoutIn, description="各店铺到店自取；payment 为付款方式（provider + method）；"
                                                              "confirm_exclusions 为买家对不适用七日无理由退货商品的确认。")
-@resident_blueprint.response(201, schemas.OrderGroupOut, description="下单成功：一个订单组，每家店铺一个订单。")
+@resident_blueprint.response(201, schemas.OrderGroupOut, description="下单成功：一个订单组，每家店铺一个订单，"
+                                                                     "payment 为发起的付款。")
 @resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
-                                 description="这个 Idempotency-Key 已经下过单：回答同一个订单组，不再下单。")
+                                 description="这个 Idempotency-Key 已经下过单：回答同一个订单组，不再下单，也不再发起付款。")
 @_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
 @resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
 def checkout(data: dict):
     """结算下单
 
-    把购物车按店铺拆成订单，一次付款（到店付款），各店到店自取。价格和库存在下单时重新核对，全部成功或全部不变。
+    把购物车按店铺拆成订单，一次付款，各店到店自取。价格和库存在下单时重新核对，全部成功或全部不变。
+    付款方式 payment 须是本街区或市场提供的一种（{"provider": "stripe", "method": "card"}、
+    {"provider": "offline", "method": "pay_at_stall"} 等）；不填时用第一种线下付款方式。下单后立即发起付款，回答中的
+    payment 说明下一步：线下付款时 instructions 为付款说明；在线付款时 client_secret 和 publishable_key 用于在浏览器中
+    以 Stripe.js 完成付款（卡号只交给 Stripe），它们只在这一次回答中给出。支付平台暂时无法连接时订单照样下单，
+    payment.status 为 failed、may_retry 为 true，可稍后调用“重新付款”。
     购物车里有拆封后影响健康或品质、激活后贬值、临近保质期或有瑕疵的商品时，须让买家确认这些商品不适用七日无理由
     退货，并带上 confirm_exclusions: true；否则回答 409（code: confirm_exclusions）。
     同一个 Idempotency-Key 重复提交（双击、网络重试）只会下一次单，之后回答 200 和同一个订单组。
@@ -255,6 +264,7 @@ def checkout(data: dict):
     tenant = current_tenant._get_current_object()
     if orders._group_for_key(current_user.id, key) is not None:
         return _my_group(_existing_number(key)), 200
+    choice = _payment_choice(tenant, data["payment"], default_offline=True)
     cart = _my_cart()
     if cart is None:
         raise ApiProblem(409, "empty_cart", _("购物车是空的。"))
@@ -265,13 +275,97 @@ def checkout(data: dict):
         raise ApiProblem(422, "validation_failed", errors=unknown)
     notes = {slugs[slug]: text.strip() for slug, text in data["notes"].items()}
     try:
-        group = orders.place_order(tenant, current_user.id, cart, key, payment_provider="offline",
+        group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=choice.provider,
                                    delivery={shop_id: ("pickup", 0) for shop_id in shop_ids}, notes=notes,
                                    confirmed_exclusions=data["confirm_exclusions"])
     except orders.CheckoutError as error:
         db.session.rollback()
         raise _cart_problem(error) from None
+    payment = web.first_payment(group, choice)
+    if payment is None:  # the same key, placed a moment ago by a concurrent request
+        return _my_group(group.number), 200
+    _start(tenant, group, payment)
     return _my_group(group.number), 201
+
+
+def _payment_choice(tenant, chosen: dict | None, *, default_offline: bool) -> Choice | None:
+    """The way to pay named in the body, if the tenant offers it; with nothing named, the first offline way
+    (checkout) or None (a retry: the last attempt's)."""
+    choices = payments.payment_choices(tenant)
+    if chosen is None:
+        if not default_offline:
+            return None
+        found = next((c for c in choices if c.provider == payments.OFFLINE), None)
+        if found is None:
+            raise ApiProblem(422, "validation_failed", errors={"payment": _("请选择付款方式。")})
+        return found
+    found = next((c for c in choices if (c.provider, c.method) == (chosen["provider"], chosen["method"])), None)
+    if found is None:
+        offered = ", ".join(f"{c.provider}:{c.method}" for c in choices)
+        raise ApiProblem(422, "unknown_payment_method", _("本街区或市场不提供这种付款方式。"),
+                         {"payment": _("可选的付款方式：%(offered)s。", offered=offered)})
+    return found
+
+
+def _start(tenant, group: OrderGroup, payment) -> None:
+    """Ask the provider to collect; what it answered goes into this response only (``payment_out``)."""
+    try:
+        action = payments.start_payment(tenant, payment, return_url=web.return_url(group))
+    except (ProviderUnavailable, ProviderError, payments.PaymentError):
+        db.session.rollback()
+        return  # recorded as failed (or left pending, never asked): the answer shows it, with may_retry
+    g.payment_actions = {**g.get("payment_actions", {}), payment.id: action}
+
+
+def payment_out(group: OrderGroup) -> dict | None:
+    """The group's latest payment for the API; the client secret only in the answer that started it."""
+    view = web.payment_view(group)
+    payment = view.payment
+    if payment is None:
+        return None
+    out = {"status": payment.status, "status_label": view.status_label, "provider": payment.provider,
+           "method": payment.method, "method_label": view.method_label, "amount": payment.amount,
+           "currency": payment.currency, "reference": payment.reference, "problem": payment.problem,
+           "instructions": view.instructions, "may_retry": view.may_retry}
+    action = g.get("payment_actions", {}).get(payment.id)
+    if action is not None and action.kind == "client_secret" and action.client_secret:
+        out["client_secret"] = action.client_secret
+        out["publishable_key"] = current_app.config["MARKETPLACE"].get("STRIPE_PUBLISHABLE_KEY") or ""
+    elif action is not None and action.kind == "instructions":
+        out["instructions"] = action.instructions
+    return out
+
+
+@resident_blueprint.route("/orders/<string(maxlength=32):number>/payments", methods=["POST"])
+@resident_blueprint.arguments(schemas.RetryPaymentIn, description="这次用的付款方式（可选）。")
+@resident_blueprint.response(201, schemas.OrderGroupOut, description="已发起新的付款；payment 说明下一步，与结算时相同。")
+@resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
+                                 description="这个 Idempotency-Key 已经发起过付款：回答订单组，不再发起。")
+@_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
+@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+def retry_my_payment(data: dict, number: str):
+    """重新付款
+
+    为还没有付款的订单组发起一次新的付款：上一次付款失败，或支付平台当时无法连接（payment.may_retry 为 true）。
+    可在 payment 中换一种付款方式。上一次付款仍在进行中时（包括用同一个 Idempotency-Key 重试本请求）回答 200 和
+    订单组，不再发起新的付款。已付款的回答 409（code: already_paid），订单都已取消的回答 409（code: nothing_to_pay）。
+    """
+    group = _my_group(number)
+    if group is None:
+        abort(404)
+    _idempotency_key()  # required (documented); the open attempt, not the key, makes a retry safe
+    _check_csrf()
+    tenant = current_tenant._get_current_object()
+    choice = _payment_choice(tenant, data["payment"], default_offline=False)
+    if not web.payment_view(group).may_retry and group.paid_at is None \
+            and any(o.status == OrderStatus.pending_payment for o in group.orders):
+        # The latest attempt is still open (a retry of this request, or one made a moment ago): it stands.
+        return _my_group(number), 200
+    payment, code, problem = web.new_attempt(tenant, group, f"{choice.provider}:{choice.method}" if choice else "")
+    if payment is None:
+        raise ApiProblem(422 if code == "unknown_payment_method" else 409, code, problem)
+    _start(tenant, group, payment)
+    return _my_group(number), 201
 
 
 def _existing_number(key: str) -> str:

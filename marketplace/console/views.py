@@ -146,7 +146,9 @@ def tenant_brand():
 def register(app) -> None:
     from marketplace.console import catalog_admin, imports, licences, orders, products, quotes, search_log
     from marketplace.console import order_settings as order_settings_console
+    from marketplace.console import payments as payments_console
     from marketplace.console import returns as returns_console
+    from marketplace.console import settlement as settlement_console
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
@@ -156,3 +158,7 @@ def register(app) -> None:
     app.register_blueprint(orders.operator_blueprint)
     app.register_blueprint(returns_console.returns_blueprint)
     app.register_blueprint(returns_console.ledger_blueprint)
+    app.register_blueprint(payments_console.merchant_blueprint)
+    app.register_blueprint(payments_console.operator_blueprint)
+    app.register_blueprint(settlement_console.merchant_blueprint)
+    app.register_blueprint(settlement_console.operator_blueprint)

@@ -69,6 +69,11 @@ SETTINGS: dict[str, Setting] = {
     "SEARCH_INDEXING": Setting("auto", help="auto (an RQ job when Redis is configured, else inline) | inline | queue"),
     "ELASTICSEARCH_URL": Setting(None, help="http://… of the Elasticsearch cluster for tenants that choose it"),
     "ELASTICSEARCH_INDEX_PREFIX": Setting("shangdu", help="Elasticsearch index names start with this"),
+    "STRIPE_SECRET_KEY": Setting(None, help="sk_… of the platform's Stripe account; needed by tenants that choose stripe"),
+    "STRIPE_PUBLISHABLE_KEY": Setting(None, help="pk_… given to Stripe.js in the checkout page"),
+    "STRIPE_WEBHOOK_SECRET": Setting(None, help="whsec_… of the webhook endpoint /payments/notifications/stripe"),
+    "STRIPE_API_BASE": Setting(None, help="default: Stripe's own API; tests point it at a local emulator"),
+    "STRIPE_JS_URL": Setting("https://js.stripe.com/v3/", help="Stripe.js, loaded from Stripe's own host"),
 }
 
 
@@ -138,6 +143,14 @@ def _validate(values: dict) -> None:
         raise ConfigError(f"{PREFIX}SEARCH_INDEXING must be auto, inline or queue, not {values['SEARCH_INDEXING']!r}")
     if values["SEARCH_INDEXING"] == "queue" and not values["REDIS_URL"]:
         raise ConfigError(f"{PREFIX}SEARCH_INDEXING=queue needs {PREFIX}REDIS_URL: the jobs go on an RQ queue")
+    if env == "production" and (values["STRIPE_SECRET_KEY"] or values["STRIPE_WEBHOOK_SECRET"]):
+        # Half a Stripe set-up takes money it cannot confirm (no webhook secret) or verifies webhooks for
+        # payments it cannot make: refuse to start rather than fail at the first checkout.
+        missing = [f"{PREFIX}{name}" for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY")
+                   if not values[name]]
+        if missing:
+            raise ConfigError(f"Stripe is half configured: set {' and '.join(missing)} as well (or none of the "
+                              f"Stripe keys, for offline payments only).")
     if get_currency_name(values["DEFAULT_CURRENCY"], locale="en") == values["DEFAULT_CURRENCY"]:
         raise ConfigError(f"{PREFIX}DEFAULT_CURRENCY {values['DEFAULT_CURRENCY']!r} is not an ISO 4217 code")
 

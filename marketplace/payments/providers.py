@@ -156,6 +156,17 @@ class PaymentProvider(ABC):
     #: Tenant options: name → (type, default). Checked by ``check_options``.
     options_schema: ClassVar[dict[str, tuple[type, Any]]] = {}
 
+    @classmethod
+    def configured(cls, settings: Mapping[str, Any]) -> bool:
+        """Whether the platform has what this provider needs (keys): checkout offers it only then."""
+        return True
+
+    @classmethod
+    def options_problem(cls, options: Mapping[str, Any]) -> str | None:
+        """Why these options (types already checked, defaults filled in) cannot work, or None: a value out of
+        its allowed set, say. Called by ``check_options``."""
+        return None
+
     def __init__(self, settings: Mapping[str, Any], options: Mapping[str, Any]):
         """``settings`` are the platform's MARKETPLACE settings (keys, URLs); ``options`` the tenant's."""
         self.settings = settings
@@ -169,6 +180,11 @@ class PaymentProvider(ABC):
 
     @abstractmethod
     def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    def resume(self, reference: str) -> ProviderAction:
+        """What the buyer's browser needs to carry on with an attempt already started (the pay page was
+        reloaded): the same action ``create`` answered, read back from the provider, never from our records."""
+        raise ProviderError(f"{self.name} has nothing to resume")
 
     def capture(self, reference: str, amount: int, *, key: str) -> ProviderResult:
         raise ProviderError(f"{self.name} cannot capture later")
@@ -239,6 +255,9 @@ def check_options(cls: type[PaymentProvider], options: Mapping[str, Any]) -> dic
         if strange or not methods:
             raise ProviderLoadError(f"payment provider {cls.name!r} offers methods "
                                     f"{', '.join(cls.capabilities.methods)}, not {', '.join(strange) or 'none'}")
+    problem = cls.options_problem(clean)
+    if problem:
+        raise ProviderLoadError(problem)
     return clean
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from marketplace.core.db import utcnow
+from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderGroup, OrderStatus
@@ -109,6 +109,10 @@ def choice_problem(provider: str, options: dict) -> str | None:
         split_options(provider, options)
     except ProviderLoadError as error:
         return str(error)
+    # In production a provider without the platform's keys cannot take a payment: refuse to choose it.
+    settings = current_app.config["MARKETPLACE"]
+    if settings["ENV"] == "production" and not provider_class(provider).configured(settings):
+        return f"payment provider {provider!r} is not configured on this platform (its keys are not set)"
     return None
 
 
@@ -146,7 +150,8 @@ def payment_choices(tenant: Tenant) -> list[Choice]:
     """Every way to pay that checkout offers in this tenant, online ones first."""
     config = tenant_payments(tenant)
     choices = []
-    if config.online:
+    # A provider the platform has no keys for (a development machine) is not offered; the offline ways still are.
+    if config.online and provider_class(config.online).configured(current_app.config["MARKETPLACE"]):
         choices += [Choice(config.online, method, method_label(config.online, method))
                     for method in config.online_options.get("methods", [])]
     choices += [Choice(OFFLINE, method, method_label(OFFLINE, method))
@@ -204,8 +209,12 @@ def refresh_payment(tenant: Tenant, payment: Payment) -> str:
     if not payment.reference or payment.provider == OFFLINE:
         return "nothing_to_ask"
     result = provider_for(tenant, payment.provider).retrieve(payment.reference)
-    outcome = apply_result(payment, result)
+    # A GET (the buyer's return) reads first; on SQLite that read transaction cannot turn into a write while a
+    # webhook writes ("database is locked"): end it, and begin the write as one.
     db.session.commit()
+    with writing():
+        outcome = apply_result(payment, result)
+        db.session.commit()
     return outcome
 
 
@@ -355,6 +364,11 @@ def send_refund(refund_id: int) -> str:
     payment = db.session.get(Payment, refund.payment_id) if refund.payment_id else _succeeded_payment(refund.order)
     if payment is None or not payment.reference:
         return _refund_failed(refund, _("找不到这笔退款对应的在线付款。"))
+    if payment.status == PaymentStatus.authorized:
+        # Held on the card, not yet taken: nothing to pay back — the capture takes only what orders keep.
+        refund.status, refund.reference, refund.refunded_at = RefundStatus.succeeded, "not-captured", utcnow()
+        db.session.commit()
+        return refund.status
     tenant = db.session.get(Tenant, refund.tenant_id)
     provider = provider_for(tenant, refund.provider)
     request = RefundRequest(refund_id=refund.id, payment_reference=payment.reference, amount=refund.amount,
@@ -407,6 +421,41 @@ def send_pending_refunds(older_than: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+# -- capture on acceptance ------------------------------------------------------------------------------------------
+
+def capture_if_due(group_id: int) -> str:
+    """For a payment authorised now and captured on acceptance: once no order of the group waits for its
+    merchant, take what the accepted orders cost (or release the hold when every order was refused). Commits.
+    Returns "captured", "released", "waiting" or "nothing"."""
+    payment = db.session.scalar(select(Payment).where(Payment.group_id == group_id,
+                                                      Payment.status == PaymentStatus.authorized).limit(1))
+    if payment is None:
+        return "nothing"
+    statuses = list(db.session.scalars(select(Order.status).where(Order.group_id == group_id)))
+    if OrderStatus.paid in statuses:
+        return "waiting"
+    keep = sum(db.session.scalars(select(Order.total).where(Order.group_id == group_id,
+                                                            Order.status != OrderStatus.cancelled)))
+    provider = provider_for(db.session.get(Tenant, payment.tenant_id), payment.provider)
+    key = f"payment-{payment.id}-capture"
+    db.session.commit()
+    result = provider.capture(payment.reference, keep, key=key) if keep else provider.cancel(payment.reference, key=key)
+    apply_result(payment, result)
+    db.session.commit()
+    return "captured" if keep else "released"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_groups_to_capture(session, _flush_context) -> None:
+    """A merchant answered a paid order (accepted or refused it): its group may now be due for capture."""
+    from marketplace.orders.models import OrderEvent
+
+    answered = {(obj.tenant_id, obj.order_id) for obj in session.new
+                if isinstance(obj, OrderEvent) and obj.from_status == OrderStatus.paid}
+    if answered:
+        session.info.setdefault("orders_answered", set()).update(answered)
+
+
 # Refunds made in a request are sent once its transaction has committed, before the response goes out.
 @event.listens_for(Session, "after_flush")
 def _note_new_refunds(session, _flush_context) -> None:
@@ -417,24 +466,47 @@ def _note_new_refunds(session, _flush_context) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _queue_refunds(session) -> None:
+def _queue_provider_calls(session) -> None:
     refunds = session.info.pop("refunds_to_send", [])
-    if refunds and has_request_context():
-        g.setdefault("refunds_to_send", []).extend((r.tenant_id, r.id) for r in refunds)
+    answered = session.info.pop("orders_answered", set())
+    if has_request_context():
+        work = g.setdefault("payment_work", [])
+        work += [("refund", r.tenant_id, r.id) for r in refunds]
+        work += [("capture", tenant_id, order_id) for tenant_id, order_id in sorted(answered)]
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_refunds(session) -> None:
+def _forget_provider_calls(session) -> None:
     session.info.pop("refunds_to_send", None)
+    session.info.pop("orders_answered", None)
 
 
-def send_refunds_of_this_request(response):
-    """``after_request``: send what this request's commits left pending (a failure only logs: the job retries)."""
-    for tenant_id, refund_id in g.pop("refunds_to_send", []):
+def call_providers_after_request(response):
+    """``after_request``: make the provider calls this request's commits asked for — refunds to send, holds to
+    capture — outside its transactions. A failure only logs: the jobs (``flask payments send-refunds``,
+    ``flask payments capture``) try again with the same idempotency keys."""
+    for kind, tenant_id, object_id in g.pop("payment_work", []):
         try:
             with tenant_scope(db.session.get(Tenant, tenant_id)):
-                send_refund(refund_id)
-        except Exception:  # noqa: BLE001 - the response stands; the refunds job sends it later
+                if kind == "refund":
+                    send_refund(object_id)
+                else:
+                    capture_if_due(db.session.get(Order, object_id).group_id)
+        except Exception:  # noqa: BLE001 - the response stands; the job does it later
             db.session.rollback()
-            log.exception("refund %s could not be sent now", refund_id)
+            log.exception("payment %s for %s could not be done now", kind, object_id)
     return response
+
+
+def capture_due_payments() -> dict[str, int]:
+    """Capture (or release) every authorised payment of the current tenant whose orders all have their
+    merchant's answer (a job, for what a request could not do at once). Returns a count per outcome."""
+    counts: dict[str, int] = {}
+    for group_id in list(db.session.scalars(select(Payment.group_id).where(Payment.status == PaymentStatus.authorized))):
+        try:
+            outcome = capture_if_due(group_id)
+        except ProviderUnavailable:
+            db.session.rollback()
+            outcome = "unreachable"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

@@ -44,4 +44,4 @@ def notification(provider: str):
 def register(app) -> None:
     csrf.exempt(blueprint)
     app.register_blueprint(blueprint)
-    app.after_request(services.send_refunds_of_this_request)
+    app.after_request(services.call_providers_after_request)

@@ -1,5 +1,13 @@
 """The resident's cart, checkout and orders in one tenant (``/t/<tenant>/cart``, ``/checkout``,
-``/orders/<number>`` with its printable ``/receipt``, the buyer's cancellation and return request).
+``/orders/<number>`` with its printable ``/receipt``, paying (``/pay``, ``/paid``, ``/pay/retry``), the buyer's
+cancellation and return request).
+
+Paying: checkout offers the tenant's ``payments.services.payment_choices`` and places the order with a payment
+attempt for its total in one flow; the provider is asked only after both are committed. Its answer decides the
+next page: instructions (offline) on the order page; a client secret on the pay page, where Stripe.js confirms the
+payment in the browser (card data goes to Stripe only) and sends the buyer back to ``/paid``, which asks the
+provider how the payment stands — the webhook may have said it first; both end in the same state. The client
+secret is never stored: the pay page fetches it from the provider for its own response only.
 
 Every price and total on these pages comes from ``orders.services.price_cart``; the forms send only variant ids,
 quantities and choices. A guest's cart is found by a random token in the ``guest_cart`` cookie — one cookie
@@ -15,9 +23,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -36,6 +45,17 @@ from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
+from marketplace.payments import services as payments
+from marketplace.payments.models import Payment
+from marketplace.payments.providers import (
+    Choice,
+    PaymentRequest,
+    PaymentStatus,
+    ProviderError,
+    ProviderLoadError,
+    ProviderUnavailable,
+    provider_class,
+)
 from marketplace.shops.models import Shop
 from marketplace.shops.services import normalise_identifier, taxpayer_id_problem
 from marketplace.tenancy.context import current_tenant
@@ -44,11 +64,10 @@ blueprint = Blueprint("cart", __name__, url_prefix="/t/<slug:tenant_slug>")
 
 GUEST_COOKIE = "guest_cart"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-#: The only delivery and payment there are until their providers land: pick up at the shop, pay there.
-PICKUP, OFFLINE = "pickup", "offline"
+#: The only delivery there is until its providers land: pick up at the shop.
+PICKUP, OFFLINE = "pickup", payments.OFFLINE
 NOTE_MAX = 200
 PRICE_SOURCES = {"base": _l("标价"), "quote": _l("报价")}
-PAYMENT_LABELS = {OFFLINE: _l("线下付款（到店取货时付款）")}
 DELIVERY_LABELS = {PICKUP: _l("到店自提")}
 
 
@@ -240,8 +259,8 @@ def update():
 class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField()
     fingerprint = HiddenField()
-    payment = RadioField(_l("付款方式"), choices=[SelectChoice(k, v) for k, v in PAYMENT_LABELS.items()],
-                         default=OFFLINE)
+    #: "provider:method", one of ``payment_choices`` (set per request, checked in the view).
+    payment = RadioField(_l("付款方式"), choices=[], validate_choice=False)
     invoice = RadioField(_l("发票"), choices=[SelectChoice("", _l("不需要发票")), SelectChoice("personal", _l("个人")),
                                               SelectChoice("company", _l("单位"))], default="")
     invoice_title = StringField(_l("单位名称"), validators=[Optional(), Length(max=100), plain_text])
@@ -269,11 +288,40 @@ def _invoice_text(form: CheckoutForm) -> str | None:
     return ""
 
 
+def choice_value(choice: Choice) -> str:
+    return f"{choice.provider}:{choice.method}"
+
+
+def provider_label(provider: str) -> str:
+    try:
+        return str(provider_class(provider).label)
+    except ProviderLoadError:
+        return provider
+
+
+def _offer(form: CheckoutForm) -> list[Choice]:
+    """The tenant's ways to pay, as the form's radio buttons (the first one chosen unless the buyer chose)."""
+    choices = payments.payment_choices(current_tenant._get_current_object())
+    form.payment.choices = [SelectChoice(choice_value(c), c.label) for c in choices]
+    if not form.is_submitted() and choices:
+        form.payment.data = choice_value(choices[0])
+    return choices
+
+
+def _chosen(form: CheckoutForm, choices: list[Choice]) -> Choice | None:
+    """The buyer's choice if it is one of those offered; otherwise the field says so."""
+    found = next((c for c in choices if choice_value(c) == form.payment.data), None)
+    if found is None:
+        form.payment.errors = [*form.payment.errors, _("请选择本页列出的一种付款方式。")]
+    return found
+
+
 def _review(form: CheckoutForm, view: CartView, status: int = 200, notes: dict | None = None):
     form.idempotency_key.data = secrets.token_urlsafe(24)  # a new submission: a new key
     form.fingerprint.data = view.fingerprint()
     return render_themed("cart/checkout.html", form=form, view=view, notes=notes or {},
-                         exclusions=EXCLUSIONS), status
+                         exclusions=EXCLUSIONS, provider_label=provider_label, offline=OFFLINE,
+                         offered={c.provider for c in payments.payment_choices(current_tenant._get_current_object())}), status
 
 
 @blueprint.route("/checkout", methods=["GET", "POST"])
@@ -281,6 +329,7 @@ def _review(form: CheckoutForm, view: CartView, status: int = 200, notes: dict |
 def checkout():
     tenant = current_tenant._get_current_object()
     form = CheckoutForm()
+    choices = _offer(form)
     cart = _cart()
     key = ""
     if form.is_submitted() and form.validate():  # CSRF checked (CSRFProtect refuses a POST without it first)
@@ -301,7 +350,8 @@ def checkout():
     if not form.is_submitted():
         return _review(form, view)
     notes = {s.shop.id: (request.form.get(f"note_{s.shop.id}") or "").strip()[:NOTE_MAX] for s in view.shops}
-    if form.errors or not key:
+    choice = _chosen(form, choices)
+    if form.errors or not key or choice is None:
         return _review(form, view, 400, notes)
     if view.problems:
         return _review(form, view, 409, notes)
@@ -318,7 +368,7 @@ def checkout():
         return _review(form, view, 400, notes)
     full_notes = {shop_id: "\n".join(part for part in (text, invoice) if part) for shop_id, text in notes.items()}
     try:
-        group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=OFFLINE,
+        group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=choice.provider,
                                    delivery={s.shop.id: (PICKUP, 0) for s in view.shops}, notes=full_notes,
                                    confirmed_exclusions=bool(form.confirm_exclusions.data))
     except orders.CheckoutError as error:
@@ -329,8 +379,43 @@ def checkout():
         db.session.rollback()
         form.form_errors.append(str(error))
         return _review(form, cart_view(_cart()), 400, notes)
-    flash(_("下单成功！请按下面的说明到店付款取货。"), "success")
-    return redirect(url_for("cart.confirmation", number=group.number)), 303
+    payment = first_payment(group, choice)
+    if payment is None:  # the same submission, placed a moment ago by the first click: it is under way
+        return redirect(url_for("cart.confirmation", number=group.number)), 303
+    return _start(tenant, group, payment, placed=True)
+
+
+def first_payment(group: OrderGroup, choice: Choice) -> Payment | None:
+    """The group's first payment attempt, committed; None when it has one already (a submission sent twice)."""
+    locked = db.session.scalar(select(OrderGroup).where(OrderGroup.id == group.id).with_for_update())
+    if db.session.scalar(select(Payment.id).where(Payment.group_id == locked.id).limit(1)) is not None:
+        db.session.commit()
+        return None
+    payment = payments.create_payment(locked, choice)
+    db.session.commit()
+    return payment
+
+
+def return_url(group: OrderGroup) -> str:
+    """Where the provider sends the buyer's browser back to (absolute: it leaves our site first)."""
+    return url_for("cart.paid", number=group.number, _external=True)
+
+
+def _start(tenant, group: OrderGroup, payment: Payment, *, placed: bool):
+    """Ask the provider to collect the payment, then show what the buyer does next."""
+    here = url_for("cart.confirmation", number=group.number)
+    try:
+        action = payments.start_payment(tenant, payment, return_url=return_url(group))
+    except (ProviderUnavailable, ProviderError, payments.PaymentError):
+        flash(_("订单已提交，但暂时无法发起付款，请稍后点击“重新付款”。订单在付款期限前保留。") if placed
+              else _("暂时无法发起付款，请稍后再点击“重新付款”。"), "error")
+        return redirect(here), 303
+    if action.kind == "client_secret":
+        return redirect(url_for("cart.pay", number=group.number)), 303
+    if action.kind == "redirect" and action.redirect_url.startswith(("https://", "http://")):
+        return redirect(action.redirect_url), 303
+    flash(_("下单成功！请按下面的说明付款。") if placed else _("请按下面的说明付款。"), "success")
+    return redirect(here), 303
 
 
 def _placed(key: str, *, fresh: bool = False) -> OrderGroup | None:
@@ -356,11 +441,209 @@ def _my_group(number: str, *, with_shops: bool = False) -> OrderGroup:
     return group
 
 
+# -- payment state and paying ---------------------------------------------------------------------------------------
+
+@dataclass
+class PaymentView:
+    """How a group's payment stands, for its pages: the latest attempt (None before any), what it reads as."""
+
+    payment: Payment | None
+    provider_label: str
+    method_label: str
+    status_label: str
+    instructions: str = ""
+    #: Whether the buyer can start a new attempt (nothing paid, something still to pay, the last one failed).
+    may_retry: bool = False
+    #: Whether the pay page (the provider's script) goes on with the current attempt.
+    may_continue: bool = False
+
+
+def payment_view(group: OrderGroup) -> PaymentView:
+    payment = db.session.scalar(select(Payment).where(Payment.group_id == group.id)
+                                .order_by(Payment.id.desc()).limit(1))
+    provider = payment.provider if payment is not None else group.payment_provider
+    method = payment.method if payment is not None else ""
+    if group.paid_at is not None:
+        status = PaymentStatus.succeeded if payment is None or payment.status not in payments.PAID else payment.status
+    else:
+        status = payment.status if payment is not None else PaymentStatus.pending
+    view = PaymentView(payment, provider_label(provider), payments.method_label(provider, method) if method else "",
+                       str(PaymentStatus.__labels__[status]))
+    awaiting = group.paid_at is None and any(o.status == OrderStatus.pending_payment for o in group.orders)
+    if awaiting and payment is not None:
+        if payment.provider == OFFLINE:
+            view.instructions = _instructions(group, payment)
+        view.may_retry = payment.status in (PaymentStatus.failed, PaymentStatus.cancelled) \
+            or (payment.provider != OFFLINE and not payment.reference)  # the provider never answered
+        view.may_continue = payment.provider != OFFLINE and bool(payment.reference) \
+            and payment.status in (PaymentStatus.pending, PaymentStatus.requires_action)
+    elif awaiting:  # placed before payments were recorded, or the attempt could not be made
+        view.may_retry = group.payment_provider != OFFLINE
+    return view
+
+
+def _instructions(group: OrderGroup, payment: Payment) -> str:
+    """What an offline payment asks of the buyer (the provider says it again: it keeps nothing to ask)."""
+    tenant = current_tenant._get_current_object()
+    try:
+        action = payments.provider_for(tenant, OFFLINE).create(PaymentRequest(
+            payment_id=payment.id, tenant=tenant.slug, reference=group.number, amount=payment.amount,
+            currency=payment.currency, method=payment.method))
+    except (payments.PaymentError, ProviderLoadError):
+        return ""
+    return action.instructions
+
+
+def _client_secret(tenant, payment: Payment) -> str:
+    """The payment's client secret, from the provider, for this response only (never stored)."""
+    action = payments.provider_for(tenant, payment.provider).resume(payment.reference)
+    return action.client_secret if action.reference == payment.reference else ""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def pay_page_csp(settings) -> str:
+    """The pay page may run our script and Stripe.js, frame Stripe's card fields and 3-D Secure pages, and talk to
+    Stripe's API — nothing else."""
+    js = _origin(settings.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/")
+    api = _origin(settings.get("STRIPE_API_BASE") or "") or "https://api.stripe.com"
+    frames = " ".join(dict.fromkeys([js, "https://js.stripe.com", "https://hooks.stripe.com"]))
+    connect = " ".join(dict.fromkeys([api, js]))
+    return (f"default-src 'self'; script-src 'self' {js}; frame-src {frames}; connect-src 'self' {connect}; "
+            "img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
+            "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+
+
+@blueprint.route("/orders/<string(maxlength=32):number>/pay")
+@login_required
+def pay(number: str):
+    """The page where the buyer pays in the browser with the provider's script (a card, Alipay, WeChat Pay)."""
+    tenant = current_tenant._get_current_object()
+    group = _my_group(number, with_shops=True)
+    here = url_for("cart.confirmation", number=group.number)
+    view = payment_view(group)
+    if group.paid_at is not None:
+        flash(_("这笔订单已经付过款了。"), "info")
+        return redirect(here), 303
+    if not view.may_continue:
+        return redirect(here), 303
+    payment = view.payment
+    try:
+        secret = _client_secret(tenant, payment)
+    except (ProviderUnavailable, ProviderError, payments.PaymentError):
+        secret = ""
+    if not secret:
+        flash(_("暂时无法连接支付平台，请稍后再试或点击“重新付款”。"), "error")
+        return redirect(here), 303
+    settings = current_app.config["MARKETPLACE"]
+    response = make_response(render_themed(
+        "cart/pay.html", group=group, payment=payment, view=view, client_secret=secret,
+        publishable_key=settings.get("STRIPE_PUBLISHABLE_KEY") or "",
+        stripe_js=settings.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/", return_url=return_url(group)))
+    response.headers["Content-Security-Policy"] = pay_page_csp(settings)
+    response.headers["Cache-Control"] = "no-store"  # the client secret is for this response only
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+#: What the buyer reads on coming back from the provider, by the payment's state.
+RETURN_MESSAGES = {
+    PaymentStatus.succeeded: ("success", _l("付款成功，谢谢！商家将尽快备货。")),
+    PaymentStatus.authorized: ("success", _l("付款已授权，商家接单后扣款。")),
+    PaymentStatus.requires_action: ("info", _l("付款还需要您完成验证，请继续付款。")),
+    PaymentStatus.pending: ("info", _l("付款正在处理中，稍后刷新本页查看结果。")),
+}
+
+
+@blueprint.route("/orders/<string(maxlength=32):number>/paid")
+@login_required
+def paid(number: str):
+    """The buyer's browser back from the provider (``?payment_intent=…``): ask how the payment stands, say it."""
+    tenant = current_tenant._get_current_object()
+    group = _my_group(number)
+    here = url_for("cart.confirmation", number=group.number)
+    reference = (request.args.get("payment_intent") or "")[:100]
+    query = select(Payment).where(Payment.group_id == group.id)
+    query = query.where(Payment.reference == reference) if reference else query.order_by(Payment.id.desc()).limit(1)
+    payment = db.session.scalar(query)
+    if payment is None:  # not one of this group's payments: nothing to ask about
+        return redirect(here), 303
+    try:
+        payments.refresh_payment(tenant, payment)
+    except (ProviderUnavailable, ProviderError, payments.PaymentError):
+        db.session.rollback()
+        flash(str(RETURN_MESSAGES[PaymentStatus.pending][1]), "info")
+        return redirect(here), 303
+    db.session.refresh(payment)
+    if payment.status == PaymentStatus.failed:
+        flash(_("付款未成功：%(reason)s 您可以点击“重新付款”再试一次。", reason=payment.problem or _("支付平台未说明原因。")),
+              "error")
+    elif payment.problem:  # the provider's amount is not ours: nothing was marked paid
+        flash(_("付款出现异常，订单暂未记为已付款，平台会尽快核实。"), "error")
+    else:
+        category, message = RETURN_MESSAGES.get(payment.status, RETURN_MESSAGES[PaymentStatus.pending])
+        flash(str(message), category)
+    return redirect(here), 303
+
+
+@blueprint.route("/orders/<string(maxlength=32):number>/pay/retry", methods=["POST"])
+@login_required
+def retry_payment(number: str):
+    """重新付款: a new payment attempt for a group still unpaid (CSRF is checked before the view runs)."""
+    tenant = current_tenant._get_current_object()
+    group = _my_group(number, with_shops=True)
+    here = url_for("cart.confirmation", number=group.number)
+    view = payment_view(group)
+    if view.may_continue:  # the latest attempt is still open (a second click): go on with it
+        return redirect(url_for("cart.pay", number=group.number)), 303
+    if not view.may_retry and group.paid_at is None and view.payment is not None:
+        return redirect(here), 303
+    payment, _code, problem = new_attempt(tenant, group, request.form.get("payment", ""))
+    if payment is None:
+        flash(problem, "error")
+        return redirect(here), 303
+    return _start(tenant, group, payment, placed=False)
+
+
+def new_attempt(tenant, group: OrderGroup, chosen: str) -> tuple[Payment | None, str, str]:
+    """A new committed payment attempt for an unpaid group by the way to pay named ("provider:method"; default:
+    the last attempt's), or None with a stable code and why not. Shared with the API."""
+    last = db.session.scalar(select(Payment).where(Payment.group_id == group.id).order_by(Payment.id.desc()).limit(1))
+    choices = payments.payment_choices(tenant)
+    if not chosen and last is not None:
+        chosen = f"{last.provider}:{last.method}"
+    choice = next((c for c in choices if choice_value(c) == chosen), None) if chosen else \
+        next((c for c in choices if c.provider == group.payment_provider), None)
+    if choice is None:
+        return None, "unknown_payment_method", _("请选择本市场提供的一种付款方式。")
+    locked = db.session.scalar(select(OrderGroup).where(OrderGroup.id == group.id).with_for_update()
+                               .execution_options(populate_existing=True))
+    if locked.paid_at is not None or db.session.scalar(select(Payment.id).where(
+            Payment.group_id == group.id, Payment.status.in_(payments.PAID)).limit(1)) is not None:
+        db.session.rollback()
+        return None, "already_paid", _("这笔订单已经付过款了。")
+    if not any(o.status == OrderStatus.pending_payment for o in locked.orders):
+        db.session.rollback()
+        return None, "nothing_to_pay", _("订单已取消或无需再付款。")
+    try:
+        payment = payments.create_payment(locked, choice)
+    except payments.PaymentError as error:
+        db.session.rollback()
+        return None, error.code, str(error)
+    db.session.commit()
+    return payment, "", ""
+
+
 @blueprint.route("/orders/<string(maxlength=32):number>")
 @login_required
 def confirmation(number: str):
     group = _my_group(number, with_shops=True)
     return render_themed("cart/confirmation.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
+                         pay=payment_view(group), retry_choices=payments.payment_choices(current_tenant._get_current_object()),
+                         choice_value=choice_value,
                          after_sale={order.id: _after_sale(order) for order in group.orders},
                          return_labels=returns.ReturnStatus.__labels__, may_cancel=orders.BUYER_MAY_CANCEL,
                          # One id per page shown: the same return form sent twice is one request.
@@ -377,7 +660,7 @@ def receipt(number: str):
                                      .order_by(returns.Refund.id)):
         refunds[refund.order_id].append(refund)
     return render_themed("cart/receipt.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
-                         refunds=refunds, payments=PAYMENT_LABELS, deliveries=DELIVERY_LABELS)
+                         refunds=refunds, pay=payment_view(group), deliveries=DELIVERY_LABELS)
 
 
 @blueprint.route("/orders/<string(maxlength=32):number>/<string(maxlength=32):order_number>/cancel",

@@ -172,6 +172,13 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
             if problem:
                 problems.append(f"[modules.search] {problem}")
                 continue
+        if module_kind == "payment" and has_app_context():
+            from marketplace.payments.services import choice_problem as payment_problem
+
+            problem = payment_problem(spec["provider"], options)
+            if problem:
+                problems.append(f"[modules.payment] {problem}")
+                continue
         modules[module_kind] = {"provider": spec["provider"], "options": options}
     layout = data.get("layout", {})
     if not isinstance(layout, dict):

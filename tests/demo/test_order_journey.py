@@ -81,7 +81,7 @@ def test_a_resident_buys_from_three_shops_returns_one_item_and_the_ledger_shows_
         assert variant.title in review
     response = resident.submit(f"/t/{STREET}/checkout", {
         "idempotency_key": _hidden(review, "idempotency_key"), "fingerprint": _hidden(review, "fingerprint"),
-        "payment": "offline", "invoice": "", "confirm_exclusions": "y"}, page_url=f"/t/{STREET}/checkout")
+        "payment": "offline:pay_at_stall", "invoice": "", "confirm_exclusions": "y"}, page_url=f"/t/{STREET}/checkout")
     assert response.status_code == 303, _text(response)
     confirmation = response.headers["Location"]
     page = _text(resident.get(confirmation))

@@ -98,7 +98,7 @@ def _review(browser) -> tuple[str, dict]:
         name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
         if 'type="hidden"' in tag and name and value:
             form[name.group(1)] = html_lib.unescape(value.group(1))
-    form["payment"] = "offline"
+    form["payment"] = "offline:pay_at_stall"
     return html_lib.unescape(page), form
 
 

@@ -52,8 +52,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_search.search_log", "GET"): Route("/operator/{tenant}/search", login=True),
     ("merchant_orders.index", "GET"): Route("/merchant/{tenant}/{shop}/orders", login=True),
     ("operator_orders.index_for_operator", "GET"): Route("/operator/{tenant}/orders", login=True),
+    ("merchant_payments.merchant_index", "GET"): Route("/merchant/{tenant}/{shop}/payments", login=True),
+    ("operator_payments.operator_index", "GET"): Route("/operator/{tenant}/payments", login=True),
     ("operator_order_settings.save", "POST"): Route("/operator/{tenant}/order-settings", login=True, form={
         "commission_percent": "1.50", "payment_minutes": "45", "respond_hours": "24"}),
+    ("merchant_statements.index", "GET"): Route("/merchant/{tenant}/{shop}/statements", login=True),
+    ("operator_statements.operator_index", "GET"): Route("/operator/{tenant}/statements", login=True),
+    ("operator_statements.save_period", "POST"): Route("/operator/{tenant}/statements/period", login=True,
+                                                       form={"period": "weekly"}),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

@@ -16,9 +16,11 @@ import pytest
 from marketplace.accounts.models import Role
 from marketplace.api.auth import issue_token
 from marketplace.catalog import services as catalog
+from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
+from marketplace.payments import settlement
 from marketplace.tenancy.context import tenant_scope
 from tests.media.samples import encode, picture
 from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
@@ -28,7 +30,7 @@ PASSWORD = "correct-horse-42"
 
 @dataclass(frozen=True)
 class IdRoute:
-    url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}
+    url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement}
     method: str = "GET"
     form: dict | None = None
     api: bool = False  # bearer token instead of the admin's session
@@ -49,6 +51,12 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("cart.checkout", "POST"): IdRoute("/t/{tenant}/checkout", "POST", {"payment": "offline"}),
     ("cart.confirmation", "GET"): IdRoute("/t/{tenant}/orders/{order_group}"),
     ("cart.receipt", "GET"): IdRoute("/t/{tenant}/orders/{order_group}/receipt"),
+    ("cart.pay", "GET"): IdRoute("/t/{tenant}/orders/{order_group}/pay"),
+    ("cart.paid", "GET"): IdRoute("/t/{tenant}/orders/{order_group}/paid"),
+    ("cart.retry_payment", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/pay/retry", "POST",
+                                            {"payment": "offline:pay_at_stall"}),
+    ("api_resident.retry_my_payment", "POST"): IdRoute("/api/v1/tenants/{tenant}/orders/{order_group}/payments",
+                                                       "POST", {}, api=True),
     ("cart.cancel", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/{order}/cancel", "POST", {"reason": "越界"}),
     ("merchant_orders.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}"),
     ("merchant_orders.act", "POST"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}/confirm_payment", "POST"),
@@ -134,6 +142,12 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
         "/api/v1/tenants/{tenant}/shops/{shop}/products/{product}/unpublish", "POST", {}, api=True),
     ("api_merchant.set_stock", "POST"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/variants/stock", "POST",
                                                 {"items": [{"sku": "A-1", "adjust": 1}]}, api=True),
+    ("merchant_statements.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/statements/{statement}"),
+    ("merchant_statements.download", "GET"): IdRoute("/merchant/{tenant}/{shop}/statements/{statement}.xlsx"),
+    ("operator_statements.operator_detail", "GET"): IdRoute("/operator/{tenant}/statements/{statement}"),
+    ("operator_statements.operator_download", "GET"): IdRoute("/operator/{tenant}/statements/{statement}.csv"),
+    ("operator_statements.record_payout", "POST"): IdRoute("/operator/{tenant}/statements/{statement}/payout",
+                                                           "POST", {"reference": "越界", "paid_on": "2026-01-01"}),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -199,10 +213,13 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         request = returns.request_return(a, order, {order.lines[0].id: 1}, buyer_id=admin.id)
         returns.approve(request, actor_id=admin.id, return_address="A 市场 1 号")
         db.session.commit()
+        # A statement of A's stall: its month closed (a "now" past the month's end), the next one open.
+        statement = settlement.close_statements(a, now=utcnow() + timedelta(days=40))[0]
+        db.session.commit()
         ids = {"shop": "b-stall", "product": product.id, "variant": product.variants[0].id, "image": image.id,
                "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id,
                "order_group": group.number, "order": order.number, "order_line": order.lines[0].id,
-               "return": request.id}
+               "return": request.id, "statement": statement.id}
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
         db.session.commit()

@@ -291,6 +291,9 @@ def test_invalid_manifest_lists_every_problem_and_applies_nothing(cli, tmp_path)
     ("shards = 2", 'shards = "two"', "[modules.search] search option shards must be int"),
     ("[[categories]]\nslug = \"seeds\"", "[[categories]]\nslug = \"Seeds!\"", "slug 'Seeds!' must be lowercase"),
     ('slug = "nongzi"', 'slug = "nongzi', "cannot be read as TOML"),
+    ("[modules.catalog]", '[modules.payment]\nprovider = "paypal"\n[modules.catalog]', "unknown payment provider 'paypal'"),
+    ("[modules.catalog]", '[modules.payment]\nprovider = "offline"\nsettings = { methods = ["barter"] }\n'
+     "[modules.catalog]", "offers methods pay_at_stall, cash_on_delivery, bank_transfer, not barter"),
     ('product_type = "agri_inputs.fertiliser"', 'product_type = "agri_inputs.fertiliser"\nreturn_exclusion = "smelly"',
      "return_exclusion 'smelly' must be one of custom_made, perishable"),
 ])

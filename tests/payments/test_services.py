@@ -1,0 +1,119 @@
+"""What the platform makes of a provider's word (``payments.services.apply_result``): amounts that are not ours
+mark nothing paid, a payment only moves forward, money that no order keeps is given back, and refunds never
+exceed what was paid. The provider here is a stand-in only in name: the results are the plain values any
+provider hands over, and everything they touch is the real order and payment code."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.orders import services as orders
+from marketplace.orders.models import OrderEvent, OrderStatus
+from marketplace.orders.returns import Refund, RefundStatus
+from marketplace.payments import services as payments
+from marketplace.payments.providers import Choice, PaymentStatus, ProviderResult
+from marketplace.tenancy.context import tenant_scope
+from tests.orders.test_place_order import fill
+
+S = PaymentStatus
+
+
+@pytest.fixture
+def placed(app_ctx, make_tenant, make_shop, make_category, make_product, make_user):
+    """A two-shop group, unpaid, with an online payment attempt for its total (provider answered pi_1)."""
+    tenant = make_tenant()
+    category = make_category(tenant, product_type="general.goods")
+    apples = make_product(make_shop(tenant, name_zh="鲜果坊"), category=category, title="苹果", price=1200, stock=9)
+    tea = make_product(make_shop(tenant, name_zh="茶庄"), category=category, title="毛尖", price=16800, stock=9)
+    buyer = make_user()
+    cart = fill(tenant, buyer, {apples: 1, tea: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "pay-1", payment_provider="stripe")
+        payment = payments.create_payment(group, Choice("stripe", "card", "银行卡"))
+        payment.reference = "pi_1"
+        db.session.commit()
+    return tenant, group, payment
+
+
+def result(status, *, amount=18000, currency="cny", reference="pi_1", captured=None) -> ProviderResult:
+    return ProviderResult(reference=reference, status=status, amount=amount, currency=currency,
+                          amount_captured=amount if captured is None and status == S.succeeded else captured or 0)
+
+
+def paid_events(group) -> int:
+    return db.session.scalar(select(db.func.count(OrderEvent.id)).where(
+        OrderEvent.order_id.in_([o.id for o in group.orders]), OrderEvent.to_status == OrderStatus.paid))
+
+
+def test_a_succeeded_payment_pays_every_order_of_the_group_once(placed):
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        assert payments.apply_result(payment, result(S.succeeded)) == "applied"
+        assert payments.apply_result(payment, result(S.succeeded)) == "unchanged"
+        db.session.commit()
+        assert {o.status for o in group.orders} == {OrderStatus.paid} and group.paid_at is not None
+        assert paid_events(group) == 2 and payment.amount_captured == 18000
+
+
+@pytest.mark.parametrize(("amount", "currency", "reference"), [(17999, "cny", "pi_1"), (18000, "usd", "pi_1"),
+                                                              (18000, "cny", "pi_other")])
+def test_an_amount_currency_or_reference_that_is_not_ours_marks_nothing_paid(placed, amount, currency, reference):
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        outcome = payments.apply_result(payment, result(S.succeeded, amount=amount, currency=currency,
+                                                        reference=reference))
+        db.session.commit()
+        assert outcome == "mismatch" and payment.status == S.pending and "不符" in payment.problem
+        assert {o.status for o in group.orders} == {OrderStatus.pending_payment} and group.paid_at is None
+
+
+def test_results_in_any_order_end_in_the_same_state(placed):
+    tenant, group, payment = placed
+    steps = [result(S.requires_action), result(S.failed), result(S.succeeded), result(S.pending)]
+    with tenant_scope(tenant):
+        for order_of_steps in itertools.permutations(steps):
+            db.session.rollback()
+            for step in order_of_steps:
+                payments.apply_result(payment, step)
+            db.session.flush()
+            assert payment.status == S.succeeded and paid_events(group) == 2, order_of_steps
+
+
+def test_money_for_an_order_cancelled_meanwhile_goes_back_and_is_not_the_shops(placed):
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        apples, tea = group.orders
+        orders.transition(apples, OrderStatus.cancelled, note="超时")
+        payments.apply_result(payment, result(S.succeeded))
+        db.session.commit()
+        assert (apples.status, tea.status) == (OrderStatus.cancelled, OrderStatus.paid)
+        [given_back] = db.session.scalars(select(Refund)).all()
+        assert (given_back.order_id, given_back.amount, given_back.payment_id, given_back.status) == (
+            apples.id, apples.total, payment.id, RefundStatus.pending)
+
+
+def test_a_second_payment_for_a_paid_group_is_given_back_whole(placed):
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        # The buyer started a second attempt (another tab) before the first one went through.
+        second = payments.create_payment(group, Choice("stripe", "alipay", "支付宝"))
+        second.reference = "pi_2"
+        payments.apply_result(payment, result(S.succeeded))
+        payments.apply_result(second, result(S.succeeded, reference="pi_2"))
+        db.session.commit()
+        assert paid_events(group) == 2  # the orders were paid once
+        refunds = db.session.scalars(select(Refund).where(Refund.payment_id == second.id)).all()
+        assert sum(r.amount for r in refunds) == group.total and "另一笔付款" in second.problem
+
+
+def test_a_paid_group_refuses_a_new_payment_attempt(placed):
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        payments.apply_result(payment, result(S.succeeded))
+        with pytest.raises(payments.PaymentError) as refused:
+            payments.create_payment(group, Choice("stripe", "card", "银行卡"))
+        assert refused.value.code == "already_paid"
