@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 from marketplace.accounts import services as accounts
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category, Variant
-from marketplace.core.db import utcnow
+from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
@@ -126,8 +126,11 @@ class ProviderConformance:
         return tenant
 
     def place(self, tenant: Tenant) -> tuple[OrderGroup, Payment, ProviderAction]:
-        """A two-shop order group placed by a new buyer, its payment made and started with the provider."""
-        with tenant_scope(tenant):
+        """A two-shop order group placed by a new buyer, its payment made and started with the provider.
+
+        Written as a checkout request writes (``writing``): on SQLite a read that turns into a write fails at
+        once while the provider's notifications are being written by the server."""
+        with tenant_scope(tenant), writing():
             category = Category(slug=f"goods-{next(_seq)}", name_zh="百货", product_type="general.goods")
             db.session.add(category)
             variants = []

@@ -254,6 +254,8 @@ def intent_result(intent: Mapping[str, Any]) -> ProviderResult:
 def _charge_captured(charge: Mapping[str, Any]) -> int:
     if not charge or charge.get("status") != "succeeded" or not charge.get("captured"):
         return 0
+    # Stripe says amount_captured; the local emulator does not (and books a smaller capture as a refund of the
+    # rest, which cannot be told apart from a later refund: there the whole charge reads as captured).
     return int(charge.get("amount_captured") or charge.get("amount") or 0)
 
 

@@ -15,6 +15,7 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import OrderEvent, OrderStatus
 from marketplace.orders.returns import Refund, RefundStatus
 from marketplace.payments import services as payments
+from marketplace.payments.models import Payment
 from marketplace.payments.providers import Choice, PaymentStatus, ProviderResult
 from marketplace.tenancy.context import tenant_scope
 from tests.orders.test_place_order import fill
@@ -117,3 +118,47 @@ def test_a_paid_group_refuses_a_new_payment_attempt(placed):
         with pytest.raises(payments.PaymentError) as refused:
             payments.create_payment(group, Choice("stripe", "card", "银行卡"))
         assert refused.value.code == "already_paid"
+
+
+def test_a_hold_is_captured_for_what_the_merchants_accepted_once_both_answered(use_stripe, make_tenant, make_shop,
+                                                                                make_category, make_product,
+                                                                                make_user):
+    """Capture on acceptance: the card is authorised at checkout, one shop accepts and the other refuses; the
+    capture waits for both answers, then takes only the accepted order, and the refused order's "refund" is
+    simply money never taken."""
+    from marketplace.orders.handling import ACTIONS, perform
+    from marketplace.tenancy.settings import module_settings
+
+    tenant = make_tenant()
+    with tenant_scope(tenant):
+        module_settings["payment"].set(tenant, "provider", "stripe")
+        module_settings["payment"].set(tenant, "options", {"methods": ["card"], "capture": "on_accept"})
+        db.session.commit()
+    category = make_category(tenant, product_type="general.goods")
+    apples = make_product(make_shop(tenant, name_zh="鲜果坊"), category=category, title="苹果", price=1200, stock=9)
+    tea = make_product(make_shop(tenant, name_zh="茶庄"), category=category, title="毛尖", price=16800, stock=9)
+    buyer = make_user()
+    cart = fill(tenant, buyer, {apples: 1, tea: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "hold-1", payment_provider="stripe")
+        payment = payments.create_payment(group, Choice("stripe", "card", "银行卡"))
+        action = payments.start_payment(tenant, payment)
+        status, body = use_stripe.confirm(action.reference)
+        assert status == 200 and body["status"] == "requires_capture"
+        assert payments.refresh_payment(tenant, payment) == "applied"
+        payment = db.session.get(Payment, payment.id)
+        assert payment.status == S.authorized and {o.status for o in group.orders} == {OrderStatus.paid}
+
+        apple_order, tea_order = group.orders
+        perform(apple_order, ACTIONS["accept"], actor_id=None)
+        db.session.commit()
+        assert payments.capture_if_due(group.id) == "waiting"  # the tea shop has not answered yet
+        perform(tea_order, ACTIONS["reject"], actor_id=None, reason="缺货")
+        db.session.commit()
+        [released] = db.session.scalars(select(Refund).where(Refund.order_id == tea_order.id)).all()
+        assert payments.send_refund(released.id) == RefundStatus.succeeded  # nothing taken, nothing to send back
+        assert payments.capture_if_due(group.id) == "captured"
+        assert db.session.get(Payment, payment.id).status == S.succeeded
+    intent = use_stripe.get(f"/v1/payment_intents/{action.reference}")
+    charge = intent["latest_charge"]  # localstripe books the part not captured as refunded
+    assert intent["status"] == "succeeded" and charge["amount"] - charge["amount_refunded"] == apple_order.total
