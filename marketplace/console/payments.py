@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,6 +26,7 @@ from marketplace.core.views import page_arg
 from marketplace.extensions import db
 from marketplace.orders.models import Order
 from marketplace.orders.returns import Refund, RefundStatus
+from marketplace.orders.services import InvalidTransition
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment, PaymentEvent
 from marketplace.payments.providers import PaymentStatus
@@ -106,12 +107,35 @@ def operator_index():
                                  (Refund.status == RefundStatus.pending) & (Refund.provider != payments.OFFLINE)
                                  & (Refund.created_at < utcnow() - STUCK_AFTER)))
         .options(joinedload(Refund.order)).order_by(Refund.id.desc()).limit(LIST_LIMIT)))
+    transfers = list(db.session.scalars(
+        select(Payment).where(Payment.provider == payments.OFFLINE, Payment.method == "bank_transfer",
+                              Payment.status == PaymentStatus.pending)
+        .options(joinedload(Payment.group)).order_by(Payment.id).limit(LIST_LIMIT)))
     page = {"number": number, "pages": max(1, -(-total // PAGE_SIZE)), "total": total}
     page["has_previous"], page["has_next"] = 1 < number <= page["pages"], number < page["pages"]
     return render_template("console/operator/payments.html", payments=found, page=page, status=status,
                            counts=counts, all_count=sum(counts.values()), statuses=PaymentStatus.values(),
-                           problems=problems, events=events, outcomes=OUTCOMES, refunds=refunds,
+                           problems=problems, events=events, outcomes=OUTCOMES, refunds=refunds, transfers=transfers,
                            report=reconcile_settings.get(tenant, "last_report"),
                            online=payments.tenant_payments(tenant).online, **_labels()), 200 if understood else 400
 
 
+
+
+@operator_blueprint.route("/<int:payment_id>/confirm-transfer", methods=["POST"])
+@login_required
+def confirm_transfer(payment_id: int):
+    """The operator confirms a bank transfer into the market's account (CSRF is checked before the view)."""
+    require(Permission.operate_tenant, current_tenant._get_current_object())
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id))  # this tenant's only (the guard)
+    if payment is None:
+        abort(404)
+    try:
+        paid = payments.confirm_bank_transfer(payment, actor_id=current_user.id)
+    except (payments.PaymentError, InvalidTransition) as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(_("已确认到账，%(n)d 笔订单已付款。", n=paid), "success")
+    return redirect(url_for(".operator_index")), 303

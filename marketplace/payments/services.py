@@ -67,6 +67,8 @@ OFFLINE = "offline"
 OFFLINE_EXTRAS = ("offline_methods", "bank_account")
 #: A payment in these states has the money (held or taken): its group's orders are paid.
 PAID = (PaymentStatus.succeeded, PaymentStatus.authorized)
+#: ``Refund.reference`` while the provider is being asked (before it has given its own).
+SENDING = "sending"
 
 
 class PaymentError(ValueError):
@@ -165,6 +167,9 @@ def create_payment(group: OrderGroup, choice: Choice) -> Payment:
     """The payment row for a group and a way to pay; flushes, the caller commits before ``start_payment``."""
     if group.paid_at is not None:
         raise PaymentError(_("这笔订单已经付过款了。"), "already_paid")
+    # A buyer may switch ways (the card failed, they will pay at the stall): refunds and the merchants'
+    # confirmation follow the way of the latest attempt. The hold deadline stays what it was.
+    group.payment_provider = choice.provider
     payment = Payment(tenant_id=group.tenant_id, group_id=group.id, provider=choice.provider, method=choice.method,
                       amount=group.total, currency=group.currency, status=PaymentStatus.pending)
     db.session.add(payment)
@@ -238,6 +243,7 @@ def apply_result(payment: Payment, result: ProviderResult) -> str:
                     result.currency, payment.amount, payment.currency)
         return "mismatch"
     payment.amount_captured = max(payment.amount_captured, min(result.amount_captured, payment.amount))
+    _settle_refunds(payment, result.refunds)
     if result.status == payment.status or RANK[result.status] <= RANK[payment.status]:
         db.session.flush()
         return "unchanged"
@@ -258,6 +264,8 @@ def _group_paid(group: OrderGroup, payment: Payment) -> None:
     out first) get their share back; a second payment for a group already paid is given back whole."""
     if group.paid_at is not None or _another_succeeded(payment):
         payment.problem = _("该订单已由另一笔付款付清，本笔将全额退回。")
+        if payment.status == PaymentStatus.authorized:
+            return  # only held on the card: the hold is released (``capture_if_due``), nothing to pay back
         for order in group.orders:
             _give_back(order, payment, order.total, _("重复付款，全额退回"))
         return
@@ -295,6 +303,27 @@ def offline_group_paid(group: OrderGroup) -> None:
         payment.amount_captured = payment.amount
         payment.succeeded_at = utcnow()
         db.session.flush()
+
+
+def confirm_bank_transfer(payment: Payment, *, actor_id: int) -> int:
+    """The operator saw the buyer's bank transfer (quoting the group number) arrive in the market's account:
+    every order of the group still waiting is paid, and so the payment. Returns how many orders were paid.
+    Raises ``PaymentError`` for anything but a pending offline bank transfer. Flushes; the caller commits."""
+    from marketplace.orders.handling import confirm_offline_payment
+
+    group = db.session.scalar(select(OrderGroup).where(OrderGroup.id == payment.group_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    payment = db.session.scalar(select(Payment).where(Payment.id == payment.id)
+                                .execution_options(populate_existing=True))
+    if payment.provider != OFFLINE or payment.method != "bank_transfer" or payment.status != PaymentStatus.pending:
+        raise PaymentError(_("只有待确认的银行转账才能由运营方确认到账。"), "not_a_pending_transfer")
+    waiting = [order for order in group.orders if order.status == OrderStatus.pending_payment]
+    if not waiting:
+        raise PaymentError(_("订单已取消或无需再付款。"), "nothing_to_pay")
+    for order in waiting:
+        confirm_offline_payment(order, actor_id=actor_id,
+                                note=_("运营方确认已收到银行转账（附言 %(code)s）", code=group.number))
+    return len(waiting)
 
 
 # -- notifications --------------------------------------------------------------------------------------------------
@@ -356,11 +385,15 @@ def send_refund(refund_id: int) -> str:
     """Ask the provider to pay a pending refund back; commits. Returns its status afterwards.
 
     A provider that cannot be reached leaves it pending (the job tries again, with the same idempotency key);
-    one that refuses marks it failed and makes the amount refundable again.
+    one that refuses marks it failed and makes the amount refundable again. A refund is asked for once: it is
+    marked ``SENDING`` before the call (the job and the request that made it cannot both send it), and once the
+    provider has its own reference only the provider's word (``apply_result``) settles it.
     """
     refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
     if refund is None or refund.status != RefundStatus.pending:
         return refund.status if refund is not None else "missing"
+    if refund.reference not in ("", SENDING):
+        return refund.status  # the provider has it: its notification will say how it ended
     payment = db.session.get(Payment, refund.payment_id) if refund.payment_id else _succeeded_payment(refund.order)
     if payment is None or not payment.reference:
         return _refund_failed(refund, _("找不到这笔退款对应的在线付款。"))
@@ -373,10 +406,11 @@ def send_refund(refund_id: int) -> str:
     provider = provider_for(tenant, refund.provider)
     request = RefundRequest(refund_id=refund.id, payment_reference=payment.reference, amount=refund.amount,
                             currency=payment.currency, reason=refund.note[:200])
+    refund.reference = SENDING
     db.session.commit()
     try:
         result = provider.refund(request)
-    except ProviderUnavailable as error:
+    except ProviderUnavailable as error:  # stays SENDING: the job sends it again, with the same idempotency key
         log.warning("refund %s not sent, will retry: %s", refund_id, error)
         return RefundStatus.pending
     except ProviderError as error:
@@ -392,14 +426,30 @@ def send_refund(refund_id: int) -> str:
     return refund.status
 
 
-def _refund_failed(refund: Refund, reason: str) -> str:
+def _refund_failed(refund: Refund, reason: str, *, commit: bool = True) -> str:
     refund.status = RefundStatus.failed
     refund.note = (refund.note + "\n" + reason).strip()[:1000]
     if refund.payment_id is None:  # the order's own refund: its amount may be refunded again
         db.session.execute(update(Order).where(Order.id == refund.order_id, Order.refunded >= refund.amount)
                            .values(refunded=Order.refunded - refund.amount).execution_options(synchronize_session=False))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return RefundStatus.failed
+
+
+def _settle_refunds(payment: Payment, results) -> None:
+    """The provider's word on refunds it was asked for (in a notification): pending ones end as it says."""
+    by_reference = {r.reference: r for r in results if r.reference}
+    if not by_reference:
+        return
+    for refund in db.session.scalars(select(Refund).where(Refund.provider == payment.provider,
+                                                          Refund.reference.in_(list(by_reference)),
+                                                          Refund.status == RefundStatus.pending)):
+        told = by_reference[refund.reference]
+        if told.status == "succeeded":
+            refund.status, refund.refunded_at = RefundStatus.succeeded, utcnow()  # counted on the day it went back
+        elif told.status == "failed":
+            _refund_failed(refund, told.failure or _("支付平台拒绝了这笔退款。"), commit=False)
 
 
 def _succeeded_payment(order: Order) -> Payment | None:
@@ -411,7 +461,9 @@ def _succeeded_payment(order: Order) -> Payment | None:
 def send_pending_refunds(older_than: datetime | None = None) -> dict[str, int]:
     """Send every pending refund of the current tenant through its provider (a job, and after each request
     that made one). Returns a count per resulting status."""
-    query = select(Refund.id).where(Refund.status == RefundStatus.pending, Refund.provider != OFFLINE)
+    # Not yet with the provider, or sent and not answered (a crash, the provider down): the same key again.
+    query = select(Refund.id).where(Refund.status == RefundStatus.pending, Refund.provider != OFFLINE,
+                                    Refund.reference.in_(["", SENDING]))
     if older_than is not None:
         query = query.where(Refund.created_at < older_than)
     counts: dict[str, int] = {}
@@ -427,22 +479,45 @@ def capture_if_due(group_id: int) -> str:
     """For a payment authorised now and captured on acceptance: once no order of the group waits for its
     merchant, take what the accepted orders cost (or release the hold when every order was refused). Commits.
     Returns "captured", "released", "waiting" or "nothing"."""
-    payment = db.session.scalar(select(Payment).where(Payment.group_id == group_id,
-                                                      Payment.status == PaymentStatus.authorized).limit(1))
-    if payment is None:
+    held = list(db.session.scalars(select(Payment).where(Payment.group_id == group_id,
+                                                         Payment.status == PaymentStatus.authorized)
+                                   .order_by(Payment.succeeded_at, Payment.id)))
+    if not held:
         return "nothing"
-    statuses = list(db.session.scalars(select(Order.status).where(Order.group_id == group_id)))
-    if OrderStatus.paid in statuses:
-        return "waiting"
-    keep = sum(db.session.scalars(select(Order.total).where(Order.group_id == group_id,
-                                                            Order.status != OrderStatus.cancelled)))
+    outcome = "released"
+    # The group is paid by the first attempt that got the money; a second hold (another tab, an old pay page)
+    # is released at once, whatever the merchants answer.
+    paying = held[0] if not held[0].problem else None
+    for duplicate in held[1:] if paying is not None else held:
+        _release(duplicate)
+    if paying is not None:
+        statuses = list(db.session.scalars(select(Order.status).where(Order.group_id == group_id)))
+        if OrderStatus.paid in statuses:
+            return "waiting"
+        # What the orders keep: cancelled ones nothing, the others their total less what was refunded meanwhile
+        # (those refunds were "paid back" by not taking the money: see ``send_refund``).
+        keep = sum(total - refunded for total, refunded in db.session.execute(
+            select(Order.total, Order.refunded).where(Order.group_id == group_id,
+                                                      Order.status != OrderStatus.cancelled)))
+        if keep > 0:
+            provider = provider_for(db.session.get(Tenant, paying.tenant_id), paying.provider)
+            key = f"payment-{paying.id}-capture"
+            db.session.commit()
+            apply_result(paying, provider.capture(paying.reference, keep, key=key))
+            db.session.commit()
+            outcome = "captured"
+        else:
+            _release(paying)
+    return outcome
+
+
+def _release(payment: Payment) -> None:
+    """Let go of a hold on the buyer's card: nothing is taken. Commits."""
     provider = provider_for(db.session.get(Tenant, payment.tenant_id), payment.provider)
-    key = f"payment-{payment.id}-capture"
+    reference, key = payment.reference, f"payment-{payment.id}-cancel"
     db.session.commit()
-    result = provider.capture(payment.reference, keep, key=key) if keep else provider.cancel(payment.reference, key=key)
-    apply_result(payment, result)
+    apply_result(payment, provider.cancel(reference, key=key))
     db.session.commit()
-    return "captured" if keep else "released"
 
 
 @event.listens_for(Session, "after_flush")

@@ -151,19 +151,13 @@ class StripeProvider(PaymentProvider):
             raise NotificationRefused("MARKETPLACE_STRIPE_WEBHOOK_SECRET is not set")
         try:
             event = stripe.Webhook.construct_event(body, signature, secret, tolerance=TOLERANCE_S).to_dict()
-        except (stripe.SignatureVerificationError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - any header or body that does not verify, however malformed
             raise NotificationRefused(f"Stripe-Signature does not verify: {error}") from None
-        kind = event.get("type", "")
-        obj = (event.get("data") or {}).get("object") or {}
-        if kind.startswith("payment_intent.") and obj.get("object") == "payment_intent":
-            result = intent_result(obj)
-        elif kind == "charge.refunded" and obj.get("object") == "charge" and obj.get("payment_intent"):
-            result = charge_result(obj)
-        else:
-            return None  # an event that says nothing about a payment (a customer, a payout…)
-        created = event.get("created")
-        return _replace(result, event_id=event.get("id", ""), event_type=kind,
-                        created=datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None)
+        try:
+            return _event_result(event)
+        except (TypeError, ValueError, AttributeError, OverflowError, KeyError) as error:
+            # Signed with our secret but not shaped like any Stripe event: nothing to apply.
+            raise NotificationRefused(f"not a Stripe event we can read: {error}") from None
 
     # -- reconciliation ---------------------------------------------------------------------------------------------
 
@@ -216,6 +210,28 @@ def _translated(error: stripe.StripeError) -> Exception:
     return ProviderUnavailable(f"Stripe: {message}")
 
 
+def _event_result(event: Any) -> ProviderResult | None:
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise ValueError("an event has a string id and type")
+    if not 0 < len(event["id"]) <= 255:
+        raise ValueError("event id length")
+    kind = event["type"]
+    obj = (event.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict):
+        raise ValueError("data.object is an object")
+    if kind.startswith("payment_intent.") and obj.get("object") == "payment_intent":
+        result = intent_result(obj)
+    elif kind == "charge.refunded" and obj.get("object") == "charge" and obj.get("payment_intent"):
+        result = charge_result(obj)
+    else:
+        return None  # an event that says nothing about a payment (a customer, a payout…)
+    if not isinstance(result.reference, str) or len(result.reference) > 100:
+        raise ValueError("payment reference")
+    created = event.get("created")
+    return _replace(result, event_id=event["id"], event_type=kind,
+                    created=datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None)
+
+
 def _replace(result: ProviderResult, **changes) -> ProviderResult:
     from dataclasses import replace
 
@@ -224,7 +240,8 @@ def _replace(result: ProviderResult, **changes) -> ProviderResult:
 
 def _payment_id(metadata: Mapping[str, Any] | None) -> int | None:
     value = (metadata or {}).get("payment_id")
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    # Our own ids, which fit a database integer; anything else is not one of ours.
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def _charge(intent: Mapping[str, Any]) -> dict:

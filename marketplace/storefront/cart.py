@@ -510,9 +510,11 @@ def pay_page_csp(settings) -> str:
     Stripe's API — nothing else."""
     js = _origin(settings.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/")
     api = _origin(settings.get("STRIPE_API_BASE") or "") or "https://api.stripe.com"
-    frames = " ".join(dict.fromkeys([js, "https://js.stripe.com", "https://hooks.stripe.com"]))
+    # Stripe.js loads parts of itself from subdomains of js.stripe.com, and 3-D Secure pages from hooks.stripe.com.
+    scripts = " ".join(dict.fromkeys([js, "https://*.js.stripe.com"]))
+    frames = " ".join(dict.fromkeys([js, "https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"]))
     connect = " ".join(dict.fromkeys([api, js]))
-    return (f"default-src 'self'; script-src 'self' {js}; frame-src {frames}; connect-src 'self' {connect}; "
+    return (f"default-src 'self'; script-src 'self' {scripts}; frame-src {frames}; connect-src 'self' {connect}; "
             "img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "
             "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 

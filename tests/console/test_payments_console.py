@@ -98,3 +98,37 @@ def test_the_operator_sees_payments_problems_notifications_refunds_and_the_recon
     assert operator.get("/operator/tenant-a/payments?status=nonsense").status_code == 400
     assert "evt_nobody" in text(as_role("admin").get("/operator/tenant-a/payments"))
     assert 'href="/operator/tenant-a/payments"' in text(operator.get("/operator/tenant-a/"))
+
+
+def test_the_operator_confirms_a_bank_transfer_and_every_order_of_it_is_paid(world, goods, as_role):  # noqa: F811
+    numbers = place(world.a, world.users["resident"], {goods["apples"]: 1, goods["tea"]: 1})
+    with tenant_scope(world.a):
+        group = db.session.get(OrderGroup, db.session.scalar(
+            select(Order.group_id).where(Order.number == numbers[world.x.id])))
+        transfer = payments.create_payment(group, Choice("offline", "bank_transfer", "银行转账"))
+        db.session.commit()
+        transfer_id, group_number = transfer.id, group.number
+    operator = as_role("operator")
+    page = text(operator.get("/operator/tenant-a/payments"))
+    assert "待确认的银行转账" in page and group_number in page and "确认到账" in page
+
+    # Someone who is not the operator cannot, nor can the operator of another tenant.
+    for role, url, status in (("owner", f"/operator/tenant-a/payments/{transfer_id}/confirm-transfer", 403),
+                              ("operator", f"/operator/tenant-b/payments/{transfer_id}/confirm-transfer", 403)):
+        browser = as_role(role)
+        response = browser.post(url, data={"csrf_token": browser.csrf_token("/account/login")})
+        assert response.status_code == status
+    response = operator.submit(f"/operator/tenant-a/payments/{transfer_id}/confirm-transfer", {},
+                               page_url="/operator/tenant-a/payments")
+    assert response.status_code == 303
+    assert "已确认到账，2 笔订单已付款。" in text(operator.get("/operator/tenant-a/payments"))
+    db.session.expire_all()
+    with tenant_scope(world.a):
+        group = db.session.scalar(select(OrderGroup).where(OrderGroup.number == group_number))
+        assert {o.status for o in group.orders} == {"paid"} and group.paid_at is not None
+        assert db.session.get(payments.Payment, transfer_id).status == PaymentStatus.succeeded
+        assert group.orders[0].events[-1].note == f"运营方确认已收到银行转账（附言 {group_number}）"
+    # A second confirmation finds nothing to confirm: a message, nothing changes.
+    operator.submit(f"/operator/tenant-a/payments/{transfer_id}/confirm-transfer", {},
+                    page_url="/operator/tenant-a/payments")
+    assert "只有待确认的银行转账才能由运营方确认到账。" in text(operator.get("/operator/tenant-a/payments"))

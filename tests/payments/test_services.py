@@ -16,7 +16,7 @@ from marketplace.orders.models import OrderEvent, OrderStatus
 from marketplace.orders.returns import Refund, RefundStatus
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment
-from marketplace.payments.providers import Choice, PaymentStatus, ProviderResult
+from marketplace.payments.providers import Choice, PaymentStatus, ProviderResult, RefundResult
 from marketplace.tenancy.context import tenant_scope
 from tests.orders.test_place_order import fill
 
@@ -162,3 +162,111 @@ def test_a_hold_is_captured_for_what_the_merchants_accepted_once_both_answered(u
     intent = use_stripe.get(f"/v1/payment_intents/{action.reference}")
     charge = intent["latest_charge"]  # localstripe books the part not captured as refunded
     assert intent["status"] == "succeeded" and charge["amount"] - charge["amount_refunded"] == apple_order.total
+
+
+def _stripe_street(make_tenant, make_shop, make_category, make_product, make_user, options):
+    from marketplace.tenancy.settings import module_settings
+
+    tenant = make_tenant()
+    with tenant_scope(tenant):
+        module_settings["payment"].set(tenant, "provider", "stripe")
+        module_settings["payment"].set(tenant, "options", options)
+        db.session.commit()
+    category = make_category(tenant, product_type="general.goods")
+    apples = make_product(make_shop(tenant, name_zh="鲜果坊"), category=category, title="苹果", price=1200, stock=9)
+    tea = make_product(make_shop(tenant, name_zh="茶庄"), category=category, title="毛尖", price=16800, stock=9)
+    return tenant, apples, tea, make_user()
+
+
+def _taken(emulator, reference) -> int:
+    """What the buyer's card was charged for, as localstripe books it (a smaller capture refunds the rest)."""
+    intent = emulator.get(f"/v1/payment_intents/{reference}")
+    charge = intent["latest_charge"]
+    return charge["amount"] - charge["amount_refunded"] if intent["status"] == "succeeded" else 0
+
+
+def test_a_refund_made_while_the_money_is_only_held_is_not_captured(use_stripe, make_tenant, make_shop,
+                                                                    make_category, make_product, make_user):
+    from marketplace.orders import returns
+    from marketplace.orders.handling import ACTIONS, perform
+
+    tenant, apples, tea, buyer = _stripe_street(make_tenant, make_shop, make_category, make_product, make_user,
+                                                {"methods": ["card"], "capture": "on_accept"})
+    cart = fill(tenant, buyer, {apples: 1, tea: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "held-refund", payment_provider="stripe")
+        payment = payments.create_payment(group, Choice("stripe", "card", "银行卡"))
+        action = payments.start_payment(tenant, payment)
+        use_stripe.confirm(action.reference)
+        payments.refresh_payment(tenant, payment)
+        apple_order, tea_order = group.orders
+        for step in ("accept", "prepared", "picked_up"):
+            perform(apple_order, ACTIONS[step], actor_id=None)
+            db.session.commit()
+        refund = returns.refund(apple_order, apple_order.total, actor_id=None, note="退货")
+        db.session.commit()
+        assert payments.send_refund(refund.id) == RefundStatus.succeeded  # paid back by never taking it
+        perform(tea_order, ACTIONS["accept"], actor_id=None)
+        db.session.commit()
+        assert payments.capture_if_due(group.id) == "captured"
+        tea_total = tea_order.total
+    assert _taken(use_stripe, action.reference) == tea_total
+
+
+def test_a_second_hold_for_the_same_group_is_released_not_captured(use_stripe, make_tenant, make_shop, make_category,
+                                                                   make_product, make_user):
+    from marketplace.orders.handling import ACTIONS, perform
+
+    tenant, apples, _tea, buyer = _stripe_street(make_tenant, make_shop, make_category, make_product, make_user,
+                                                 {"methods": ["card"], "capture": "on_accept"})
+    cart = fill(tenant, buyer, {apples: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "two-holds", payment_provider="stripe")
+        first = payments.create_payment(group, Choice("stripe", "card", "银行卡"))
+        first_action = payments.start_payment(tenant, first)
+        second = payments.create_payment(db.session.get(type(group), group.id), Choice("stripe", "card", "银行卡"))
+        db.session.commit()
+        second_action = payments.start_payment(tenant, second)
+        for action, attempt in ((first_action, first), (second_action, second)):  # two tabs, both paid
+            use_stripe.confirm(action.reference)
+            payments.refresh_payment(tenant, db.session.get(Payment, attempt.id))
+        assert db.session.scalars(select(Refund)).all() == []  # a hold is let go, not paid back
+        perform(group.orders[0], ACTIONS["accept"], actor_id=None)
+        db.session.commit()
+        payments.capture_if_due(group.id)
+        assert payments.capture_due_payments() == {}
+        statuses = {p.reference: p.status for p in db.session.scalars(select(Payment))}
+    assert statuses == {first_action.reference: S.succeeded, second_action.reference: S.cancelled}
+    assert _taken(use_stripe, first_action.reference) == 1200 and _taken(use_stripe, second_action.reference) == 0
+
+
+def test_a_refund_the_provider_has_is_not_sent_again_and_its_notification_settles_it(placed):
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        payments.apply_result(payment, result(S.succeeded))
+        order = group.orders[0]
+        sent = Refund(tenant_id=tenant.id, order_id=order.id, amount=500, provider="stripe", reference="re_1",
+                      status=RefundStatus.pending, refunded_at=group.created_at)
+        db.session.add(sent)
+        db.session.commit()
+        assert payments.send_pending_refunds() == {}  # with Stripe already: nothing to send
+        settled = ProviderResult(reference="pi_1", status=S.succeeded, amount=18000, currency="CNY",
+                                 amount_captured=18000,
+                                 refunds=(RefundResult(reference="re_1", status="succeeded", amount=500),))
+        payments.apply_result(payment, settled)
+        db.session.commit()
+        assert sent.status == RefundStatus.succeeded and sent.refunded_at > group.created_at
+
+
+def test_switching_to_pay_at_the_stall_after_a_failed_card_lets_the_merchant_confirm(placed):
+    from marketplace.orders.handling import confirm_offline_payment
+
+    tenant, group, payment = placed
+    with tenant_scope(tenant):
+        payments.apply_result(payment, result(S.failed))
+        payments.create_payment(group, Choice("offline", "pay_at_stall", "到店付款"))
+        db.session.commit()
+        for order in group.orders:
+            confirm_offline_payment(order, actor_id=None)
+        db.session.commit()
+        assert group.paid_at is not None and group.payment_provider == "offline"

@@ -4,8 +4,11 @@ bodies sent for Alipay, WeChat Pay and capture on acceptance, checked on a recor
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -15,6 +18,7 @@ from marketplace.core.config import ConfigError, load_settings
 from marketplace.payments import services
 from marketplace.payments.conformance import ProviderConformance
 from marketplace.payments.providers import (
+    NotificationRefused,
     PaymentRequest,
     PaymentStatus,
     ProviderError,
@@ -25,7 +29,7 @@ from marketplace.payments.providers import (
 from marketplace.payments.stripe_provider import StripeProvider
 from tests.orders.live_server import free_port
 from tests.payments.conftest import stripe_settings
-from tests.payments.emulator import signed
+from tests.payments.emulator import WEBHOOK_SECRET, signed
 
 DECLINED_CARD = "4000000000000341"
 
@@ -220,3 +224,32 @@ def test_tenant_options_are_checked():
     assert "capture must be automatic or on_accept" in services.choice_problem(
         "stripe", {"methods": ["card"], "capture": "later"})
     assert "not paypal" in services.choice_problem("stripe", {"methods": ["paypal"]})
+
+
+@pytest.mark.parametrize("body", [
+    [], None, 1, "event", {"id": 7, "type": "payment_intent.succeeded"}, {"id": "evt_1", "type": ["x"]},
+    {"id": "evt_" + "x" * 300, "type": "payment_intent.succeeded", "data": {"object": {"object": "payment_intent"}}},
+    {"id": "evt_2", "type": "payment_intent.succeeded", "data": {"object": {"object": "payment_intent",
+                                                                           "id": "pi_1", "amount": "abc"}}},
+    {"id": "evt_3", "type": "payment_intent.succeeded", "data": {"object": "not an object"}},
+])
+def test_a_signed_body_that_is_no_stripe_event_is_refused_not_a_crash(body):
+    """Only someone with the webhook secret can send these; they are refused (400), never a server error."""
+    raw = json.dumps(body).encode()
+    timestamp = int(time.time())
+    signature = hmac.new(WEBHOOK_SECRET.encode(), b"%d.%s" % (timestamp, raw), hashlib.sha256).hexdigest()
+    with pytest.raises(NotificationRefused):
+        provider("http://127.0.0.1:9").parse_notification(raw, {"Stripe-Signature": f"t={timestamp},v1={signature}"})
+
+
+def test_a_signature_header_with_characters_outside_ascii_is_refused():
+    with pytest.raises(NotificationRefused):
+        provider("http://127.0.0.1:9").parse_notification(b"{}", {"Stripe-Signature": "t=1,v1=éé"})
+
+
+def test_metadata_that_is_not_one_of_our_ids_is_ignored():
+    from marketplace.payments.stripe_provider import intent_result
+
+    for value in ("99999999999999999999", "٣", "-1", 5):
+        assert intent_result({"id": "pi_1", "status": "succeeded", "amount": 1, "currency": "cny",
+                              "metadata": {"payment_id": value}}).payment_id is None

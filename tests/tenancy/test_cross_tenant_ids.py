@@ -20,7 +20,9 @@ from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
+from marketplace.payments import services as payments
 from marketplace.payments import settlement
+from marketplace.payments.providers import Choice
 from marketplace.tenancy.context import tenant_scope
 from tests.media.samples import encode, picture
 from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
@@ -30,7 +32,8 @@ PASSWORD = "correct-horse-42"
 
 @dataclass(frozen=True)
 class IdRoute:
-    url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement}
+    url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement},
+    # {payment}
     method: str = "GET"
     form: dict | None = None
     api: bool = False  # bearer token instead of the admin's session
@@ -146,6 +149,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("merchant_statements.download", "GET"): IdRoute("/merchant/{tenant}/{shop}/statements/{statement}.xlsx"),
     ("operator_statements.operator_detail", "GET"): IdRoute("/operator/{tenant}/statements/{statement}"),
     ("operator_statements.operator_download", "GET"): IdRoute("/operator/{tenant}/statements/{statement}.csv"),
+    ("operator_payments.confirm_transfer", "POST"): IdRoute("/operator/{tenant}/payments/{payment}/confirm-transfer",
+                                                            "POST"),
     ("operator_statements.record_payout", "POST"): IdRoute("/operator/{tenant}/statements/{statement}/payout",
                                                            "POST", {"reference": "越界", "paid_on": "2026-01-01"}),
 }
@@ -215,11 +220,15 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         db.session.commit()
         # A statement of A's stall: its month closed (a "now" past the month's end), the next one open.
         statement = settlement.close_statements(a, now=utcnow() + timedelta(days=40))[0]
+        # A bank transfer of A waiting for the operator (a second, unpaid checkout).
+        orders.set_line(cart, product.variants[0].id, 1)
+        unpaid = orders.place_order(a, admin.id, cart, "cross-tenant-transfer")
+        transfer = payments.create_payment(unpaid, Choice("offline", "bank_transfer", "银行转账"))
         db.session.commit()
         ids = {"shop": "b-stall", "product": product.id, "variant": product.variants[0].id, "image": image.id,
                "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id,
                "order_group": group.number, "order": order.number, "order_line": order.lines[0].id,
-               "return": request.id, "statement": statement.id}
+               "return": request.id, "statement": statement.id, "payment": transfer.id}
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
         db.session.commit()
