@@ -145,6 +145,8 @@ class Refund(TenantScoped, TimestampMixin, db.Model):
     #: settlement ledger leaves them out.
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
     amount: Mapped[int] = mapped_column()
+    #: The currency of ``amount`` (its order group's).
+    currency: Mapped[str] = mapped_column(String(3), default="CNY", server_default="CNY")
     #: The payment provider id that moves the money ("offline": the merchant pays back by hand).
     provider: Mapped[str] = mapped_column(String(63), default="offline")
     status: Mapped[str] = mapped_column(String(16), default=RefundStatus.succeeded)
@@ -394,7 +396,7 @@ def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None =
     # The money goes back the way it came: by the provider the group was paid with.
     provider = order.group.payment_provider
     record = Refund(tenant_id=order.tenant_id, order_id=order.id, return_id=return_request.id if return_request else None,
-                    amount=amount, provider=provider, status=refund_status_for(provider), reference=reference[:100],
+                    amount=amount, currency=order.group.currency, provider=provider, status=refund_status_for(provider), reference=reference[:100],
                     actor_id=actor_id, note=(note or "")[:1000], refunded_at=now)
     db.session.add(record)
     if order.status in BEFORE_DISPATCH:  # the money goes back and so do the goods, which never left the shop

@@ -382,7 +382,8 @@ def _refund_in_full(order: Order, actor_id: int | None, note: str) -> None:
     if amount <= 0:
         return
     provider = order.group.payment_provider
-    db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, actor_id=actor_id,
+    db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, currency=order.group.currency,
+                          actor_id=actor_id,
                           provider=provider, status=refund_status_for(provider), note=note[:1000],
                           refunded_at=utcnow()))
     order.refunded = order.total

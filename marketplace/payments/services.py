@@ -289,7 +289,8 @@ def _give_back(order: Order, payment: Payment, amount: int, note: str) -> None:
     """A refund of money that no order keeps (a duplicate payment, an order cancelled before it was paid): it
     is recorded against the order but does not count as the order's own refund."""
     if amount > 0:
-        db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, provider=payment.provider,
+        db.session.add(Refund(tenant_id=order.tenant_id, order_id=order.id, amount=amount, currency=payment.currency,
+                              provider=payment.provider,
                               status=RefundStatus.pending, note=note, refunded_at=utcnow(), payment_id=payment.id))
 
 
@@ -404,6 +405,8 @@ def send_refund(refund_id: int) -> str:
         return refund.status
     tenant = db.session.get(Tenant, refund.tenant_id)
     provider = provider_for(tenant, refund.provider)
+    if refund.currency != payment.currency:
+        return _refund_failed(refund, _("退款币种与付款不符。"))
     request = RefundRequest(refund_id=refund.id, payment_reference=payment.reference, amount=refund.amount,
                             currency=payment.currency, reason=refund.note[:200])
     refund.reference = SENDING

@@ -93,8 +93,8 @@ def test_money_for_an_order_cancelled_meanwhile_goes_back_and_is_not_the_shops(p
         db.session.commit()
         assert (apples.status, tea.status) == (OrderStatus.cancelled, OrderStatus.paid)
         [given_back] = db.session.scalars(select(Refund)).all()
-        assert (given_back.order_id, given_back.amount, given_back.payment_id, given_back.status) == (
-            apples.id, apples.total, payment.id, RefundStatus.pending)
+        assert (given_back.order_id, given_back.amount, given_back.currency, given_back.payment_id,
+                given_back.status) == (apples.id, apples.total, "CNY", payment.id, RefundStatus.pending)
 
 
 def test_a_second_payment_for_a_paid_group_is_given_back_whole(placed):
