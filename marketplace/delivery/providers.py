@@ -13,15 +13,14 @@ entry point.
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from marketplace.core.enums import LabelledEnum, _l, labelled
+from marketplace.core.plugins import load, registered
 
 
 @labelled({"created": _l("待发货"), "ready_for_pickup": _l("待取货"), "picked_up_by_carrier": _l("已揽收"),
@@ -183,26 +182,11 @@ BUILT_IN_PROVIDERS: dict[str, str] = {}
 
 
 def provider_classes() -> dict[str, str]:
-    found = dict(BUILT_IN_PROVIDERS)
-    for entry in entry_points(group="marketplace.delivery_providers"):
-        if entry.name in found:
-            raise ProviderLoadError(f"delivery provider {entry.name!r} is registered twice ({entry.value})")
-        found[entry.name] = entry.value
-    return found
+    return registered("marketplace.delivery_providers", BUILT_IN_PROVIDERS, "delivery provider", ProviderLoadError)
 
 
 def provider_class(name: str) -> type[DeliveryProvider]:
-    path = provider_classes().get(name)
-    if path is None:
-        raise ProviderLoadError(f"unknown delivery provider {name!r}")
-    module, _, attribute = path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ProviderLoadError(f"delivery provider {name!r} ({path}) failed to load: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, DeliveryProvider)):
-        raise ProviderLoadError(f"delivery provider {name!r} ({path}) is not a DeliveryProvider")
-    return cls
+    return load(name, provider_classes(), DeliveryProvider, "delivery provider", ProviderLoadError)
 
 
 @dataclass(frozen=True)

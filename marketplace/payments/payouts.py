@@ -17,16 +17,16 @@ Providers are found in ``BUILT_IN_PAYOUT_PROVIDERS`` and through the ``marketpla
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from marketplace.core.plugins import load, registered
 
 #: Longest payout reference kept (a bank's transfer number, a provider's transfer id).
 MAX_REFERENCE = 100
@@ -122,26 +122,11 @@ BUILT_IN_PAYOUT_PROVIDERS = {
 
 def payout_provider_classes() -> dict[str, str]:
     """Provider name → import path: the built-ins, then those of the entry point."""
-    found = dict(BUILT_IN_PAYOUT_PROVIDERS)
-    for entry in entry_points(group="marketplace.payout_providers"):
-        if entry.name in found:
-            raise PayoutLoadError(f"payout provider {entry.name!r} is registered twice ({entry.value})")
-        found[entry.name] = entry.value
-    return found
+    return registered("marketplace.payout_providers", BUILT_IN_PAYOUT_PROVIDERS, "payout provider", PayoutLoadError)
 
 
 def payout_provider_class(name: str) -> type[PayoutProvider]:
-    path = payout_provider_classes().get(name)
-    if path is None:
-        raise PayoutLoadError(f"unknown payout provider {name!r}")
-    module, _sep, attribute = path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise PayoutLoadError(f"payout provider {name!r} ({path}) failed to load: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, PayoutProvider)):
-        raise PayoutLoadError(f"payout provider {name!r} ({path}) is not a PayoutProvider")
-    return cls
+    return load(name, payout_provider_classes(), PayoutProvider, "payout provider", PayoutLoadError)
 
 
 def check_options(cls: type[PayoutProvider], options: Mapping[str, Any]) -> dict[str, Any]:

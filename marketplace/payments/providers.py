@@ -21,15 +21,14 @@ Providers are found in ``BUILT_IN_PROVIDERS`` and through the ``marketplace.paym
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from marketplace.core.enums import LabelledEnum, _l, labelled
+from marketplace.core.plugins import load, registered
 
 
 @labelled({"pending": _l("待付款"), "requires_action": _l("待验证"), "authorized": _l("已授权"),
@@ -216,26 +215,11 @@ BUILT_IN_PROVIDERS = {
 
 def provider_classes() -> dict[str, str]:
     """Provider name → import path: the built-ins, then those of the entry point."""
-    found = dict(BUILT_IN_PROVIDERS)
-    for entry in entry_points(group="marketplace.payment_providers"):
-        if entry.name in found:
-            raise ProviderLoadError(f"payment provider {entry.name!r} is registered twice ({entry.value})")
-        found[entry.name] = entry.value
-    return found
+    return registered("marketplace.payment_providers", BUILT_IN_PROVIDERS, "payment provider", ProviderLoadError)
 
 
 def provider_class(name: str) -> type[PaymentProvider]:
-    path = provider_classes().get(name)
-    if path is None:
-        raise ProviderLoadError(f"unknown payment provider {name!r}")
-    module, _, attribute = path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ProviderLoadError(f"payment provider {name!r} ({path}) failed to load: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, PaymentProvider)):
-        raise ProviderLoadError(f"payment provider {name!r} ({path}) is not a PaymentProvider")
-    return cls
+    return load(name, provider_classes(), PaymentProvider, "payment provider", ProviderLoadError)
 
 
 def check_options(cls: type[PaymentProvider], options: Mapping[str, Any]) -> dict[str, Any]:
