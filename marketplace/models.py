@@ -4,7 +4,7 @@ from marketplace.accounts.addresses import Address  # noqa: F401
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
 from marketplace.api.models import ApiToken  # noqa: F401
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
-from marketplace.delivery.models import Shipment, ShipmentEvent  # noqa: F401
+from marketplace.delivery.models import DeliverySlot, FreightQuote, Shipment, ShipmentEvent  # noqa: F401
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine
 from marketplace.orders.returns import Refund, ReturnLine, ReturnRequest  # noqa: F401
 from marketplace.payments.models import Payment, PaymentEvent  # noqa: F401

@@ -276,7 +276,7 @@ def checkout(data: dict):
     notes = {slugs[slug]: text.strip() for slug, text in data["notes"].items()}
     try:
         group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=choice.provider,
-                                   delivery={shop_id: ("pickup", 0) for shop_id in shop_ids}, notes=notes,
+                                   notes=notes,
                                    confirmed_exclusions=data["confirm_exclusions"])
     except orders.CheckoutError as error:
         db.session.rollback()

@@ -642,4 +642,5 @@ def register(app) -> None:
         csrf.exempt(blueprint)  # bearer tokens, never cookies: there is no cross-site form to forge
         api.register_blueprint(blueprint)
     importlib.import_module("marketplace.api.orders").register(api)  # cart, checkout, orders (imports this module)
+    importlib.import_module("marketplace.api.delivery").register(api)  # quotes, shipments, tracking (likewise)
     app.register_blueprint(docs_blueprint)

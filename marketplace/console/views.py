@@ -144,7 +144,16 @@ def tenant_brand():
 
 
 def register(app) -> None:
-    from marketplace.console import catalog_admin, imports, licences, orders, products, quotes, search_log
+    from marketplace.console import (
+        catalog_admin,
+        freight_quotes,
+        imports,
+        licences,
+        orders,
+        products,
+        quotes,
+        search_log,
+    )
     from marketplace.console import order_settings as order_settings_console
     from marketplace.console import payments as payments_console
     from marketplace.console import returns as returns_console
@@ -152,7 +161,8 @@ def register(app) -> None:
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
-    for module in (products, imports, catalog_admin, quotes, licences, search_log, order_settings_console):
+    for module in (products, imports, catalog_admin, quotes, freight_quotes, licences, search_log,
+                   order_settings_console):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)

@@ -84,14 +84,42 @@ class Parcel:
     value: int = 0  # fen
 
 
+#: Opening hours as shops keep them: weekday ("mon" … "sun") → "09:00-21:00" or "closed".
+Hours = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PickupPoint:
+    """Where a buyer may collect: the shop or stall itself, or the street's or market's shared counter."""
+
+    code: str  # "shop" or "counter"
+    name: str
+    place: str = ""  # "德化街 88 号（东侧）", "A 馆 1 层 A-018"
+    hours: Hours = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The shop the goods leave from, as a provider needs to know it."""
+
+    shop_id: int
+    shop_name: str
+    #: The tenant's kind ("street" or "market"): freight is a market's way.
+    tenant_kind: str
+    #: The shop's own counter, and the tenant's shared one when it has one.
+    pickup_points: tuple[PickupPoint, ...] = ()
+    #: The tenant's district (GB/T 2260 code), where "same city" starts from; "" when unknown.
+    district_code: str = ""
+
+
 @dataclass(frozen=True)
 class QuoteRequest:
     tenant: str
-    shop_id: int
+    origin: Origin
     parcel: Parcel
     #: None for collecting at a pickup point.
     address: Address | None
-    #: When the buyer asks (the tenant's time zone is the provider's concern through ``now``'s tzinfo).
+    #: When the buyer asks, aware, in the tenant's time zone (opening hours and cut-offs are read in it).
     now: datetime
     currency: str = "CNY"
 
@@ -152,8 +180,21 @@ class DeliveryError(ValueError):
 class DeliveryProvider(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
-    #: Tenant options: name → (type, default).
+    #: Tenant options (a shop may override them): name → (type, default). Checked by ``check_options``.
     options_schema: ClassVar[dict[str, tuple[type, Any]]] = {}
+    #: Whether the buyer gives an address (couriers, express, freight) or collects (pickup).
+    needs_address: ClassVar[bool] = True
+
+    @classmethod
+    def options_problem(cls, options: Mapping[str, Any]) -> str | None:
+        """Why these options (types checked, defaults filled in) cannot work — a zone without a fee, a slot
+        ending before it starts — or None. Called by ``check_options``."""
+        return None
+
+    def capacity(self, option_code: str) -> int | None:
+        """How many shipments one option (a courier's time slot) may take; None for no limit. The platform
+        counts the bookings (``services.book``), so a provider stays free of storage."""
+        return None
 
     def __init__(self, settings: Mapping[str, Any], options: Mapping[str, Any]):
         self.settings = settings
@@ -178,7 +219,12 @@ class ProviderLoadError(RuntimeError):
     """A provider that cannot be loaded, or tenant options it refuses."""
 
 
-BUILT_IN_PROVIDERS: dict[str, str] = {}
+BUILT_IN_PROVIDERS: dict[str, str] = {
+    "pickup": "marketplace.delivery.pickup:PickupProvider",
+    "local_courier": "marketplace.delivery.local_courier:LocalCourierProvider",
+    "express": "marketplace.delivery.express:ExpressProvider",
+    "freight": "marketplace.delivery.freight:FreightProvider",
+}
 
 
 def provider_classes() -> dict[str, str]:
@@ -187,6 +233,25 @@ def provider_classes() -> dict[str, str]:
 
 def provider_class(name: str) -> type[DeliveryProvider]:
     return load(name, provider_classes(), DeliveryProvider, "delivery provider", ProviderLoadError)
+
+
+def check_options(cls: type[DeliveryProvider], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options with defaults filled in; unknown names and wrong types refused by name."""
+    if not isinstance(options, Mapping):
+        raise ProviderLoadError(f"delivery provider {cls.name!r} settings must be a table")
+    unknown = set(options) - set(cls.options_schema)
+    if unknown:
+        raise ProviderLoadError(f"delivery provider {cls.name!r} has no option {', '.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    for name, (kind, default) in cls.options_schema.items():
+        value = options.get(name, default)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise ProviderLoadError(f"delivery option {cls.name}.{name} must be {kind.__name__}")
+        clean[name] = value
+    problem = cls.options_problem(clean)
+    if problem:
+        raise ProviderLoadError(f"delivery provider {cls.name!r}: {problem}")
+    return clean
 
 
 @dataclass(frozen=True)

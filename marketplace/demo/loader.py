@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from marketplace.accounts import addresses
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import Category
@@ -65,6 +66,11 @@ def _user(spec: dict, password: str, report: DemoReport) -> User:
         if email and mobile:
             user.mobile = mobile
         report.created.append(f"user {user.login_name}")
+    if spec.get("address") and not addresses.addresses_of(user.id):  # where the demo's deliveries go
+        place = spec["address"]
+        addresses.add_address(user.id, addresses.AddressInput(
+            recipient=place["recipient"], mobile=place["mobile"], province_code=place["province"],
+            city_code=place["city"], district_code=place["district"], street=place["street"]))
     report.logins.append((spec["role"], spec["display_name"], user.login_name, password))
     return user
 
@@ -93,6 +99,7 @@ def _shop(tenant: Tenant, merchant: Merchant, spec: dict, report: DemoReport) ->
         name_zh=spec["name"]["zh"], name_en=spec["name"]["en"], description_zh=spec["description"]["zh"],
         description_en=spec["description"]["en"], phone=spec.get("phone", ""),
         opening_hours=parse_opening_hours(spec.get("opening_hours", {})),
+        delivery={"providers": list(spec.get("delivery", []))},
     )
     if tenant.kind == "street":
         shop.street_number = location["street_number"]

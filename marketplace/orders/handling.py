@@ -16,7 +16,11 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from marketplace.delivery.models import Shipment
+from marketplace.delivery.providers import DeliveryError, ShipmentStatus
+from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 
@@ -35,15 +39,25 @@ class Action:
     needs_reason: bool = False
     offline_only: bool = False
     done: str = ""
+    #: The delivery providers whose orders it is offered for (None: every order); such a step moves the
+    #: order's shipment, and the order follows it (``delivery.services.advance``).
+    providers: frozenset[str] | None = None
+    shipment_to: str = ""
 
 
 ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("confirm_payment", _l("确认收款"), S.paid, frozenset({S.pending_payment}), offline_only=True,
            done=_l("已确认收款。")),
     Action("accept", _l("接单"), S.accepted, frozenset({S.paid}), done=_l("已接单，请尽快备货。")),
-    Action("prepared", _l("备货完成"), S.ready_for_pickup, frozenset({S.accepted}), done=_l("已备货，等待买家取货。")),
-    Action("picked_up", _l("已取货"), S.picked_up, frozenset({S.ready_for_pickup}), done=_l("已记录买家取货。")),
-    Action("complete", _l("完成"), S.completed, frozenset({S.picked_up}), done=_l("订单已完成。")),
+    Action("prepared", _l("备货完成"), S.ready_for_pickup, frozenset({S.accepted}), done=_l("已备货，等待买家取货。"),
+           providers=frozenset({"pickup"}), shipment_to=ShipmentStatus.ready_for_pickup),
+    Action("picked_up", _l("已取货"), S.picked_up, frozenset({S.ready_for_pickup}), done=_l("已记录买家取货。"),
+           providers=frozenset({"pickup"}), shipment_to=ShipmentStatus.collected),
+    Action("out_for_delivery", _l("出发配送"), S.shipped, frozenset({S.accepted}), done=_l("已出发配送。"),
+           providers=frozenset({"local_courier"}), shipment_to=ShipmentStatus.out_for_delivery),
+    Action("delivered", _l("已送达"), S.delivered, frozenset({S.shipped}), done=_l("已记录送达，买家签收。"),
+           providers=frozenset({"local_courier"}), shipment_to=ShipmentStatus.delivered),
+    Action("complete", _l("完成"), S.completed, frozenset({S.picked_up, S.delivered}), done=_l("订单已完成。")),
     # Before the goods leave the shop the merchant may still refuse the order; its stock goes back on the shelf.
     Action("reject", _l("拒单"), S.cancelled, frozenset(orders.RESTOCK_ON_CANCEL), needs_reason=True,
            done=_l("已拒单，库存已退回。")),
@@ -59,7 +73,8 @@ def offered(action: Action, order: Order) -> bool:
     """Whether ``action`` may be taken on ``order`` now."""
     return (order.status in action.from_statuses
             and action.to in orders.TRANSITIONS.get(order.status, ())
-            and (not action.offline_only or order.group.payment_provider == "offline"))
+            and (not action.offline_only or order.group.payment_provider == "offline")
+            and (action.providers is None or order.delivery_provider in action.providers))
 
 
 def refusal(action: Action, order: Order, reason: str) -> tuple[str, str] | None:
@@ -80,9 +95,25 @@ def perform(order: Order, action: Action, *, actor_id: int | None, reason: str =
     Idempotency-Key, kept on the history entry. Raises ``InvalidTransition`` when the order moved meanwhile."""
     if action.name == "confirm_payment":
         confirm_offline_payment(order, actor_id=actor_id, key=key, note=reason)
+    elif action.shipment_to:
+        _move_shipment(order, action, actor_id=actor_id, note=reason, key=key)
     else:
         note = _("拒单原因：%(reason)s", reason=reason) if action.needs_reason else reason
         orders.transition(order, action.to, actor_id=actor_id, note=note, key=key)
+
+
+def _move_shipment(order: Order, action: Action, *, actor_id: int | None, note: str, key: str | None) -> None:
+    """A delivery step: the shipment moves and the order follows; the history entry keeps the API's key."""
+    from marketplace.delivery import services as delivery  # the delivery package builds on orders
+
+    shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+    if shipment is None:  # an order placed before shipments existed: the order alone moves
+        orders.transition(order, action.to, actor_id=actor_id, note=note, key=key)
+        return
+    try:
+        delivery.advance(shipment, action.shipment_to, actor_id=actor_id, note=note, key=key)
+    except DeliveryError as error:
+        raise orders.InvalidTransition(order, action.to) from error
 
 
 def confirm_offline_payment(order: Order, *, actor_id: int | None, key: str | None = None, note: str = "") -> None:

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
@@ -148,8 +148,10 @@ def _moved(order: Order, from_status: str, to: str, actor_id: int | None, note: 
             text = _("%(shop)s已接单，订单%(number)s正在备货。", shop=shop.name(buyer.locale), number=order.number)
             message = (_("商家已接单：%(number)s", number=order.number), text, None)
         elif to == S.ready_for_pickup:
-            text = _("订单%(number)s已备好，请到%(place)s取货。", number=order.number,
-                     place=pickup_place(tenant, shop, buyer.locale))
+            place, code = _collection(tenant, order, shop, buyer.locale)
+            text = _("订单%(number)s已备好，请到%(place)s凭取货码%(code)s取货。", number=order.number, place=place,
+                     code=code) if code else _("订单%(number)s已备好，请到%(place)s取货。", number=order.number,
+                                               place=place)
             message = (_("可以取货了：%(number)s", number=order.number), text, None)
         elif to == S.cancelled:
             text = _cancelled_text(order, note)
@@ -184,6 +186,31 @@ def _cancelled_text(order: Order, note: str, limit: int | None = SMS_REASON_CHAR
     if not reason:
         return _("订单%(number)s已取消。", number=order.number)
     return _("订单%(number)s已取消。原因：%(reason)s", number=order.number, reason=reason)
+
+
+def _collection(tenant: Tenant, order: Order, shop: Shop, locale: str) -> tuple[str, str]:
+    """Where an order is collected (the shop, or the tenant's shared counter) and its collection code."""
+    from marketplace.delivery.models import Shipment  # the delivery package builds on orders
+    from marketplace.delivery.pickup import code_for
+    from marketplace.delivery.services import collection_place
+
+    shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+    return collection_place(tenant, shipment, shop, locale), (code_for(shipment) or "") if shipment is not None else ""
+
+
+def pickup_reminder(tenant: Tenant, order: Order, code: str) -> None:
+    """The goods still wait at the pickup point: remind the buyer once (``delivery.pickup``)."""
+    _safely(_reminder, tenant, order, code)
+
+
+def _reminder(tenant: Tenant, order: Order, code: str) -> None:
+    buyer = _buyer(order.buyer_id)
+    with force_locale(buyer.locale):
+        place, code = _collection(tenant, order, _shop(order), buyer.locale)
+        text = _("提醒：订单%(number)s还在%(place)s等您，取货码%(code)s，逾期未取将退回。", number=order.number,
+                 place=place, code=code)
+        _to(buyer, _("别忘了取货：%(number)s", number=order.number), text, text, _signature(tenant),
+            key=("pickup-reminder", order.id))
 
 
 def pickup_place(tenant: Tenant, shop: Shop, locale: str | None = None) -> str:

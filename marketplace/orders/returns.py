@@ -174,9 +174,15 @@ SIGNED_FOR = (OrderStatus.delivered, OrderStatus.picked_up)
 
 
 def received_on(tenant: Tenant, order: Order) -> date | None:
-    """The day (tenant's calendar) the buyer signed for or picked up the goods; None if not yet."""
-    at = db.session.scalar(select(func.min(OrderEvent.at)).where(OrderEvent.order_id == order.id,
-                                                                 OrderEvent.to_status.in_(SIGNED_FOR)))
+    """The day (tenant's calendar) the buyer signed for or picked up the goods, as the shipment recorded it;
+    None if not yet. An order moved without its shipment (one from before shipments existed) reads its own
+    history."""
+    from marketplace.delivery.models import Shipment  # the delivery package builds on orders
+
+    at = db.session.scalar(select(Shipment.received_at).where(Shipment.order_id == order.id))
+    if at is None:
+        at = db.session.scalar(select(func.min(OrderEvent.at)).where(OrderEvent.order_id == order.id,
+                                                                     OrderEvent.to_status.in_(SIGNED_FOR)))
     if at is None:
         return None
     return at.astimezone(ZoneInfo(tenant.timezone)).date()

@@ -217,12 +217,12 @@ def commission_for(total: int, basis_points: int) -> int:
 
 
 def place_order(tenant: Tenant, buyer_id: int, cart: Cart, idempotency_key: str, *, payment_provider: str = "offline",
-                delivery: dict[int, tuple[str, int]] | None = None, notes: dict[int, str] | None = None,
+                delivery: dict | None = None, notes: dict[int, str] | None = None,
                 confirmed_exclusions: bool = False) -> OrderGroup:
     """Turn the cart into one paid-together group of orders, one per shop — all of it, or nothing.
 
-    ``delivery`` maps shop id → (provider, fee in fen) as the delivery providers quoted it (default: pickup,
-    free). ``confirmed_exclusions`` is the buyer's tick that goods needing it (``CONFIRMED_AT_CHECKOUT``) are
+    ``delivery`` maps shop id → ``delivery.services.Chosen``, the option the server quoted and the buyer chose
+    (default: collect at the shop, free); each order gets its shipment, a time slot its place. ``confirmed_exclusions`` is the buyer's tick that goods needing it (``CONFIRMED_AT_CHECKOUT``) are
     bought without the 7-day no-reason return. Raises ``CheckoutError`` with every problem when the cart
     cannot be bought as it stands.
     """
@@ -304,8 +304,12 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes, confi
                        currency=tenant.currency, total=0, payment_provider=payment_provider,
                        payment_deadline=utcnow() + timedelta(minutes=payment_minutes(tenant, payment_provider)))
     db.session.add(group)
+    from marketplace.delivery import services as deliveries  # built on this module
+    from marketplace.delivery.providers import DeliveryError
+
     for index, (shop, shop_priced) in enumerate(priced.shops, start=1):
-        provider, fee = delivery.get(shop.id, ("pickup", 0))
+        chosen = delivery.get(shop.id) or deliveries.at_the_shop(tenant)
+        provider, fee = chosen.option.provider, chosen.option.fee
         total = shop_priced.total + max(fee, 0)
         order = Order(tenant_id=tenant.id, number=f"{group.number}-{index}", group=group, shop_id=shop.id,
                       buyer_id=buyer_id, status=OrderStatus.pending_payment, items_total=shop_priced.total,
@@ -328,6 +332,10 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes, confi
         db.session.flush()
         db.session.add(OrderEvent(tenant_id=tenant.id, order_id=order.id, actor_id=buyer_id, from_status="",
                                   to_status=OrderStatus.pending_payment, note=_("下单")))
+        try:
+            deliveries.start_for_order(tenant, order, shop, chosen)
+        except DeliveryError as error:  # the slot filled up, the freight quote was used: nothing is kept
+            raise CheckoutError([PricingProblem(error.code, str(error))]) from error
     for line in priced.lines:
         db.session.delete(line)
     db.session.flush()
@@ -446,6 +454,10 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
     if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
         restock(order)
         _release_quotes(order)
+    if to == S.cancelled:
+        from marketplace.delivery.services import order_cancelled  # built on this module
+
+        order_cancelled(order, actor_id=actor_id, note=note)
     db.session.add(OrderEvent(tenant_id=order.tenant_id, order_id=order.id, actor_id=actor_id,
                               from_status=order.status, to_status=to, note=note[:1000], idempotency_key=key))
     previous, order.status = order.status, to

@@ -100,6 +100,9 @@ class Shop(TenantScoped, TimestampMixin, db.Model):
     mixed_batch_min_quantity: Mapped[int | None] = mapped_column()  # units
     #: Whether buyers may ask this shop for a quote (market tenants).
     accepts_quotes: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: How the shop delivers: {"providers": [names the tenant enabled], "options": {name: {overrides}}}.
+    #: No providers listed: the tenant's default delivery provider only (``delivery.services.shop_providers``).
+    delivery: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     tenant: Mapped[Tenant] = relationship()
     merchant: Mapped[Merchant] = relationship(back_populates="shops")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -36,11 +36,15 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
+from marketplace.accounts.addresses import addresses_of
 from marketplace.catalog.models import CONFIRMED_AT_CHECKOUT, EXCLUSIONS, UNITS, Variant
 from marketplace.catalog.pricing import PricingProblem
 from marketplace.core.text import plain_text
 from marketplace.core.themes import render_themed
 from marketplace.core.views import safe_next
+from marketplace.delivery import pickup
+from marketplace.delivery import services as delivery
+from marketplace.delivery.providers import DeliveryOption, ShipmentStatus
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
@@ -64,11 +68,9 @@ blueprint = Blueprint("cart", __name__, url_prefix="/t/<slug:tenant_slug>")
 
 GUEST_COOKIE = "guest_cart"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-#: The only delivery there is until its providers land: pick up at the shop.
-PICKUP, OFFLINE = "pickup", payments.OFFLINE
+OFFLINE = payments.OFFLINE
 NOTE_MAX = 200
 PRICE_SOURCES = {"base": _l("标价"), "quote": _l("报价")}
-DELIVERY_LABELS = {PICKUP: _l("到店自提")}
 
 
 def guest_cart_token(raw: str, tenant_id: int) -> str:
@@ -267,7 +269,10 @@ class CheckoutForm(FlaskForm):
     invoice_tax_id = StringField(_l("纳税人识别号"), validators=[Optional(), Length(max=20)])
     #: Required only when the cart holds goods of ``catalog.models.CONFIRMED_AT_CHECKOUT`` (checked in the view).
     confirm_exclusions = BooleanField(_l("我已知晓以上商品不适用七日无理由退货"))
-    # The per-shop fields (note_<shop id>, delivery_<shop id>) are read from the request: their number varies.
+    #: Consent (邮政法, 快递市场管理办法) that a parcel locker, a station or a neighbour may sign for the goods.
+    third_party_signing = BooleanField(_l("同意由快递柜、驿站或他人代收"))
+    # The per-shop fields (note_<shop id>, delivery_<shop id>) and the address (an address book entry's id) are
+    # read from the request: their number varies.
 
 
 def _invoice_text(form: CheckoutForm) -> str | None:
@@ -316,12 +321,70 @@ def _chosen(form: CheckoutForm, choices: list[Choice]) -> Choice | None:
     return found
 
 
-def _review(form: CheckoutForm, view: CartView, status: int = 200, notes: dict | None = None):
+def _review(form: CheckoutForm, view: CartView, deliveries: Deliveries, status: int = 200, notes: dict | None = None):
     form.idempotency_key.data = secrets.token_urlsafe(24)  # a new submission: a new key
-    form.fingerprint.data = view.fingerprint()
-    return render_themed("cart/checkout.html", form=form, view=view, notes=notes or {},
+    form.fingerprint.data = fingerprint(view, deliveries)
+    return render_themed("cart/checkout.html", form=form, view=view, notes=notes or {}, deliveries=deliveries,
                          exclusions=EXCLUSIONS, provider_label=provider_label, offline=OFFLINE,
                          offered={c.provider for c in payments.payment_choices(current_tenant._get_current_object())}), status
+
+
+@dataclass
+class Deliveries:
+    """The delivery part of checkout: where to (an address book entry, or none for collecting), and per shop
+    what its providers offer for that address and which option is chosen (``"provider:code"``)."""
+
+    addresses: list
+    address: object | None
+    quotes: dict[int, delivery.ShopQuote]
+    chosen: dict[int, str]
+
+    def option(self, shop_id: int) -> DeliveryOption | None:
+        provider, _sep, code = self.chosen.get(shop_id, "").partition(":")
+        quote = self.quotes.get(shop_id)
+        return quote.find(provider, code) if quote is not None else None
+
+    def fee(self, shop_id: int) -> int:
+        option = self.option(shop_id)
+        return option.fee if option is not None else 0
+
+    @property
+    def fees(self) -> int:
+        return sum(self.fee(shop_id) for shop_id in self.quotes)
+
+
+def option_value(option: DeliveryOption) -> str:
+    return f"{option.provider}:{option.code}"
+
+
+def _deliveries(tenant, view: CartView, values) -> Deliveries:
+    """Quote every shop of the cart for the chosen address (``values``: the form, or the query string)."""
+    addresses = addresses_of(current_user.id)
+    raw = values.get("address", None)
+    if raw is None:
+        address = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
+    else:
+        address = next((a for a in addresses if str(a.id) == raw), None)
+    value = delivery.address_value(address) if address is not None else None
+    if value is not None and values.get("third_party_signing"):
+        value = replace(value, third_party_signing=True)
+    config = delivery.tenant_delivery(tenant)
+    quotes, chosen = {}, {}
+    for group in view.shops:
+        quote = delivery.quote_shop(tenant, group.shop, delivery.parcel_of(group.lines), value, config=config,
+                                    buyer_id=current_user.id)
+        quotes[group.shop.id] = quote
+        asked = values.get(f"delivery_{group.shop.id}", "")
+        offered = [option_value(o) for o in quote.options]
+        chosen[group.shop.id] = asked if asked in offered else ("" if asked or not offered else offered[0])
+    return Deliveries(addresses, address, quotes, chosen)
+
+
+def fingerprint(view: CartView, deliveries: Deliveries) -> str:
+    """What the review page showed — goods and every delivery option with its fee — to notice a change."""
+    offered = ";".join(f"{shop_id}:{option_value(o)}:{o.fee}" for shop_id, quote in sorted(deliveries.quotes.items())
+                       for o in quote.options)
+    return hashlib.sha256(f"{view.fingerprint()}|{offered}".encode()).hexdigest()
 
 
 @blueprint.route("/checkout", methods=["GET", "POST"])
@@ -338,7 +401,7 @@ def checkout():
         if placed is not None:  # the same submission again (a double click, a retry): it is already placed
             return redirect(url_for("cart.confirmation", number=placed.number)), 303
     view = cart_view(cart)
-    if view.empty or (key and (view.problems or form.fingerprint.data != view.fingerprint())):
+    if view.empty or (key and view.problems):
         # The first of two clicks may have placed the order a moment ago (emptying the cart, taking the stock):
         # look again, from what is committed now, before calling anything a problem.
         placed = _placed(key, fresh=True)
@@ -347,38 +410,54 @@ def checkout():
     if view.empty:
         flash(_("购物车是空的。"), "info")
         return redirect(url_for("cart.view")), 303
-    if not form.is_submitted():
-        return _review(form, view)
+    deliveries = _deliveries(tenant, view, request.form if form.is_submitted() else request.args)
+    if not form.is_submitted() or "requote" in request.form:
+        return _review(form, view, deliveries)
     notes = {s.shop.id: (request.form.get(f"note_{s.shop.id}") or "").strip()[:NOTE_MAX] for s in view.shops}
     choice = _chosen(form, choices)
     if form.errors or not key or choice is None:
-        return _review(form, view, 400, notes)
+        return _review(form, view, deliveries, 400, notes)
     if view.problems:
-        return _review(form, view, 409, notes)
-    if form.fingerprint.data != view.fingerprint():
-        form.form_errors.append(_("价格或数量在您查看后有变化，请核对以下金额后再提交。"))
-        return _review(form, view, 409, notes)
-    if any(request.form.get(f"delivery_{s.shop.id}", PICKUP) != PICKUP for s in view.shops):
-        form.form_errors.append(_("请选择配送方式。"))
-        return _review(form, view, 400, notes)
+        return _review(form, view, deliveries, 409, notes)
+    if form.fingerprint.data != fingerprint(view, deliveries):
+        placed = _placed(key, fresh=True)
+        if placed is not None:
+            return redirect(url_for("cart.confirmation", number=placed.number)), 303
+        form.form_errors.append(_("价格、数量或配送选项在您查看后有变化，请核对后再提交。"))
+        return _review(form, view, deliveries, 409, notes)
+    missing = [s.shop for s in view.shops if deliveries.option(s.shop.id) is None]
+    for shop in missing:
+        form.form_errors.append(_("请为“%(shop)s”选择本页列出的一种配送方式。", shop=shop.name()))
+    if missing:
+        return _review(form, view, deliveries, 400, notes)
     invoice = _invoice_text(form)
     if view.to_confirm and not form.confirm_exclusions.data:
         form.confirm_exclusions.errors.append(_("请勾选确认：以上商品不适用七日无理由退货。"))
     if invoice is None or form.confirm_exclusions.errors:
-        return _review(form, view, 400, notes)
+        return _review(form, view, deliveries, 400, notes)
     full_notes = {shop_id: "\n".join(part for part in (text, invoice) if part) for shop_id, text in notes.items()}
+    address = deliveries.address
+    value = delivery.address_value(address) if address is not None else None
+    if value is not None:
+        value = replace(value, third_party_signing=bool(form.third_party_signing.data))
+    chosen = {s.shop.id: delivery.Chosen(
+        deliveries.option(s.shop.id), value if deliveries.option(s.shop.id).provider != "pickup" else None,
+        address.full_text if address is not None and deliveries.option(s.shop.id).provider != "pickup" else "")
+        for s in view.shops}
     try:
         group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=choice.provider,
-                                   delivery={s.shop.id: (PICKUP, 0) for s in view.shops}, notes=full_notes,
+                                   delivery=chosen, notes=full_notes,
                                    confirmed_exclusions=bool(form.confirm_exclusions.data))
     except orders.CheckoutError as error:
         db.session.rollback()
         form.form_errors.extend(problem.message for problem in error.problems)
-        return _review(form, cart_view(_cart()), 409, notes)
+        view = cart_view(_cart())
+        return _review(form, view, _deliveries(tenant, view, request.form), 409, notes)
     except orders.CartError as error:
         db.session.rollback()
         form.form_errors.append(str(error))
-        return _review(form, cart_view(_cart()), 400, notes)
+        view = cart_view(_cart())
+        return _review(form, view, _deliveries(tenant, view, request.form), 400, notes)
     payment = first_payment(group, choice)
     if payment is None:  # the same submission, placed a moment ago by the first click: it is under way
         return redirect(url_for("cart.confirmation", number=group.number)), 303
@@ -643,7 +722,11 @@ def new_attempt(tenant, group: OrderGroup, chosen: str) -> tuple[Payment | None,
 @login_required
 def confirmation(number: str):
     group = _my_group(number, with_shops=True)
+    shipments = delivery.shipments_of(order.id for order in group.orders)
     return render_themed("cart/confirmation.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
+                         shipments=shipments, delivery_summary=delivery.summary, pickup_code=pickup.code_for,
+                         qr_svg=pickup.qr_svg, shipment_labels=ShipmentStatus.__labels__,
+                         collection_place=delivery.collection_place,
                          pay=payment_view(group), retry_choices=payments.payment_choices(current_tenant._get_current_object()),
                          choice_value=choice_value,
                          after_sale={order.id: _after_sale(order) for order in group.orders},
@@ -662,7 +745,8 @@ def receipt(number: str):
                                      .order_by(returns.Refund.id)):
         refunds[refund.order_id].append(refund)
     return render_themed("cart/receipt.html", group=group, labels=OrderStatus.__labels__, units=UNITS,
-                         refunds=refunds, pay=payment_view(group), deliveries=DELIVERY_LABELS)
+                         refunds=refunds, pay=payment_view(group), shipments=delivery.shipments_of(refunds),
+                         delivery_summary=delivery.summary)
 
 
 @blueprint.route("/orders/<string(maxlength=32):number>/<string(maxlength=32):order_number>/cancel",

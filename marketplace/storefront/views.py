@@ -75,7 +75,7 @@ def open_only(blueprint: Blueprint) -> None:
 
 
 def register(app) -> None:
-    from marketplace.storefront import cart, catalog, quotes, search
+    from marketplace.storefront import cart, catalog, freight_quotes, quotes, search
 
     app.register_blueprint(portal_blueprint)
     app.register_blueprint(tenant_blueprint)
@@ -84,6 +84,7 @@ def register(app) -> None:
         open_only(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(quotes.account_blueprint)
+    freight_quotes.register(app)
     app.add_template_filter(_label(TenantKind.__labels__), "tenant_kind_label")
     app.add_template_filter(_label(TenantStatus.__labels__), "tenant_status_label")
     app.add_template_filter(_label(STREET_SIDES), "street_side_label")

@@ -179,6 +179,13 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
             if problem:
                 problems.append(f"[modules.payment] {problem}")
                 continue
+        if module_kind == "delivery" and has_app_context():
+            from marketplace.delivery.services import choice_problem as delivery_problem
+
+            problem = delivery_problem(spec["provider"], options)
+            if problem:
+                problems.append(f"[modules.delivery] {problem}")
+                continue
         modules[module_kind] = {"provider": spec["provider"], "options": options}
     layout = data.get("layout", {})
     if not isinstance(layout, dict):

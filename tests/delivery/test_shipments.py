@@ -12,7 +12,9 @@ from marketplace.delivery import services as delivery
 from marketplace.delivery.models import AppendOnly, Shipment, ShipmentEvent
 from marketplace.delivery.providers import DeliveryError, ShipmentStatus
 from marketplace.extensions import db
+from marketplace.orders import handling
 from marketplace.orders import services as orders
+from marketplace.orders.models import Order, OrderStatus
 from marketplace.tenancy.context import tenant_scope
 from tests.orders.test_place_order import fill
 
@@ -21,6 +23,7 @@ S = ShipmentStatus
 
 @pytest.fixture
 def order(app_ctx, make_tenant, make_shop, make_category, make_product, make_user):
+    """A paid, accepted order collected at the shop, with the shipment its placement made."""
     tenant = make_tenant()
     category = make_category(tenant, product_type="general.goods")
     fertiliser = make_product(make_shop(tenant), category=category, title="复合肥 15-15-15", price=16600, stock=500)
@@ -32,65 +35,74 @@ def order(app_ctx, make_tenant, make_shop, make_category, make_product, make_use
     return tenant, placed
 
 
-def test_an_express_shipment_moves_forward_and_records_receipt(order):
+def accept(placed) -> Shipment:
+    handling.confirm_offline_payment(placed, actor_id=None)
+    orders.transition(placed, orders.S.accepted)
+    return db.session.scalar(select(Shipment).where(Shipment.order_id == placed.id))
+
+
+def test_placing_an_order_makes_its_shipment_and_the_order_follows_it_to_receipt(order):
     tenant, placed = order
-    signed = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    collected = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
     with tenant_scope(tenant):
-        shipment = delivery.start_shipment(placed, "express", option_code="henan-41", fee=3500,
-                                           address={"recipient": "张国强", "district_code": "411721"})
-        assert len(shipment.tracking_token) >= 32 and shipment.status == S.created
-        for step in (S.picked_up_by_carrier, S.in_transit, S.out_for_delivery):
-            delivery.advance(shipment, step, location="郑州转运中心")
-        delivery.advance(shipment, S.delivered, note="本人签收", at=signed)
+        shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == placed.id))
+        assert shipment.provider == "pickup" and shipment.option_code == "shop" and shipment.status == S.created
+        assert len(shipment.tracking_token) >= 32
+        with pytest.raises(DeliveryError) as early:  # not paid, not accepted: the goods cannot be ready
+            delivery.advance(shipment, S.ready_for_pickup)
+        assert early.value.code == "order_not_ready"
+        accept(placed)
+        delivery.advance(shipment, S.ready_for_pickup)
+        assert placed.status == OrderStatus.ready_for_pickup
+        delivery.advance(shipment, S.collected, note="本人取货", at=collected)
         db.session.commit()
         db.session.expire_all()
         shipment = db.session.scalar(select(Shipment))
-        assert shipment.status == S.delivered and shipment.received_at == signed
-        assert [e.to_status for e in shipment.events] == [S.created, S.picked_up_by_carrier, S.in_transit,
-                                                          S.out_for_delivery, S.delivered]
+        assert shipment.status == S.collected and shipment.received_at == collected
+        assert db.session.get(Order, placed.id).status == OrderStatus.picked_up
+        assert [e.to_status for e in shipment.events] == [S.created, S.ready_for_pickup, S.collected]
 
 
 def test_tracking_that_tries_to_move_backwards_or_twice_is_refused_and_changes_nothing(order):
     tenant, placed = order
     with tenant_scope(tenant):
-        shipment = delivery.start_shipment(placed, "express")
-        delivery.advance(shipment, S.picked_up_by_carrier)
-        delivery.advance(shipment, S.in_transit)
-        for wrong in (S.picked_up_by_carrier, S.created, S.in_transit, "teleported"):
+        shipment = accept(placed)
+        delivery.advance(shipment, S.ready_for_pickup)
+        for wrong in (S.ready_for_pickup, S.created, S.in_transit, "teleported"):
             with pytest.raises(DeliveryError) as refused:
                 delivery.advance(shipment, wrong)
             assert refused.value.code == "invalid_transition"
         db.session.commit()
-        assert db.session.scalar(select(Shipment.status)) == S.in_transit
-        assert len(db.session.scalars(select(ShipmentEvent)).all()) == 3
+        assert db.session.scalar(select(Shipment.status)) == S.ready_for_pickup
+        assert len(db.session.scalars(select(ShipmentEvent)).all()) == 2
 
 
 def test_a_stale_copy_cannot_move_a_shipment_someone_else_moved(order):
     tenant, placed = order
     with tenant_scope(tenant):
-        shipment = delivery.start_shipment(placed, "pickup")
+        shipment = accept(placed)
         db.session.commit()
         assert shipment.status == S.created  # this copy, read now
-        db.session.execute(Shipment.__table__.update().values(status=S.picked_up_by_carrier))  # a carrier, elsewhere
+        db.session.execute(Shipment.__table__.update().values(status=S.ready_for_pickup))  # a counter, elsewhere
         with pytest.raises(DeliveryError) as refused:
             delivery.advance(shipment, S.cancelled)  # the copy still says "created"
-        assert refused.value.code == "moved_meanwhile" and shipment.status == S.picked_up_by_carrier
+        assert refused.value.code == "moved_meanwhile" and shipment.status == S.ready_for_pickup
 
 
-def test_cancelling_is_possible_only_before_the_goods_leave(order):
+def test_cancelling_the_order_calls_the_shipment_off_but_not_once_collected(order):
     tenant, placed = order
     with tenant_scope(tenant):
-        shipment = delivery.start_shipment(placed, "local_courier")
-        delivery.advance(shipment, S.out_for_delivery)
+        shipment = accept(placed)
+        delivery.advance(shipment, S.ready_for_pickup)
+        delivery.advance(shipment, S.collected)
         with pytest.raises(DeliveryError) as refused:
             delivery.cancel(shipment)
-        assert refused.value.code == "too_late" and shipment.status == S.out_for_delivery
+        assert refused.value.code == "too_late" and shipment.status == S.collected
 
 
 def test_the_timeline_is_never_rewritten(order):
     tenant, placed = order
     with tenant_scope(tenant):
-        delivery.start_shipment(placed, "pickup")
         db.session.commit()
         step = db.session.scalar(select(ShipmentEvent))
         step.note = "改写"

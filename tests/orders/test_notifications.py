@@ -227,7 +227,10 @@ def test_paying_a_group_tells_the_buyer_once_and_each_shop(market, outbox):
     assert len(outbox.sms("13900000002")) == 1
 
 
-def test_ready_for_pickup_tells_the_buyer_where(market, outbox):
+def test_ready_for_pickup_tells_the_buyer_where_and_the_collection_code(market, outbox):
+    from marketplace.delivery.models import Shipment
+    from marketplace.delivery.pickup import code_for
+
     tenant, shops, goods, buyer = market
     order = place(tenant, buyer, {goods["apples"]: 1}).orders[0]
     with tenant_scope(tenant):
@@ -238,8 +241,9 @@ def test_ready_for_pickup_tells_the_buyer_where(market, outbox):
         outbox.mark_read()
         orders.transition(order, OrderStatus.ready_for_pickup)
         db.session.commit()
+        code = code_for(db.session.scalar(select(Shipment).where(Shipment.order_id == order.id)))
     [text] = outbox.sms(BUYER_MOBILE)
-    assert "请到老王水果店 12 号（西侧） 郑州市二七区德化街取货" in text
+    assert f"请到老王水果店 12 号（西侧） 郑州市二七区德化街凭取货码{code}取货" in text
 
 
 def test_completion_and_a_refund_tell_the_buyer(market, outbox):

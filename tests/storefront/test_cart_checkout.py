@@ -255,7 +255,7 @@ def test_a_price_changed_after_the_review_is_shown_and_nothing_is_placed(street,
     response = buyer.post("/t/erqi-road/checkout", data=form)
     assert response.status_code == 409
     page = _text(response)
-    assert "价格或数量在您查看后有变化" in page and "¥65.80" in page
+    assert "价格、数量或配送选项在您查看后有变化" in page and "¥65.80" in page
     assert _count(OrderGroup) == 0
 
 

@@ -60,6 +60,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_statements.operator_index", "GET"): Route("/operator/{tenant}/statements", login=True),
     ("operator_statements.save_period", "POST"): Route("/operator/{tenant}/statements/period", login=True,
                                                        form={"period": "weekly"}),
+    ("merchant_delivery.pick_list", "GET"): Route("/merchant/{tenant}/{shop}/deliveries", login=True),
+    ("merchant_delivery.shop_counter", "GET"): Route("/merchant/{tenant}/{shop}/pickup", login=True),
+    ("operator_delivery.counter", "GET"): Route("/operator/{tenant}/pickup", login=True),
+    ("operator_delivery.late_deliveries", "GET"): Route("/operator/{tenant}/deliveries", login=True),
+    ("merchant_freight_quotes.inbox", "GET"): Route("/merchant/{tenant}/{shop}/freight-quotes", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from marketplace.accounts.addresses import AddressInput, add_address
 from marketplace.accounts.models import Role
 from marketplace.api.auth import issue_token
 from marketplace.catalog import services as catalog
 from marketplace.core.db import utcnow
+from marketplace.delivery import freight, pickup
+from marketplace.delivery import services as delivery
+from marketplace.delivery.models import Shipment
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
@@ -24,6 +29,7 @@ from marketplace.payments import services as payments
 from marketplace.payments import settlement
 from marketplace.payments.providers import Choice
 from marketplace.tenancy.context import tenant_scope
+from marketplace.tenancy.settings import module_settings
 from tests.media.samples import encode, picture
 from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
 
@@ -33,7 +39,8 @@ PASSWORD = "correct-horse-42"
 @dataclass(frozen=True)
 class IdRoute:
     url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement},
-    # {payment}
+    # {payment}, {tracking} (a shipment's tracking token), {pickup_code}, {freight_shop} (a shop offering freight),
+    # {freight_address} (an address of the admin), {freight_quote} (the admin's freight quote from that shop)
     method: str = "GET"
     form: dict | None = None
     api: bool = False  # bearer token instead of the admin's session
@@ -153,10 +160,44 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
                                                             "POST"),
     ("operator_statements.record_payout", "POST"): IdRoute("/operator/{tenant}/statements/{statement}/payout",
                                                            "POST", {"reference": "越界", "paid_on": "2026-01-01"}),
+    ("tracking.track", "GET"): IdRoute("/t/{tenant}/track/{tracking}"),
+    ("merchant_delivery.ship", "POST"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}/shipment/ship", "POST",
+                                                {"carrier": "顺丰速运", "tracking_number": "SF1234567890"}),
+    ("merchant_delivery.record_event", "POST"): IdRoute("/merchant/{tenant}/{shop}/orders/{order}/shipment/events",
+                                                        "POST", {"status": "in_transit"}),
+    ("merchant_delivery.shop_counter", "POST"): IdRoute("/merchant/{tenant}/{shop}/pickup", "POST",
+                                                        {"code": "{pickup_code}"}),
+    ("operator_delivery.counter", "POST"): IdRoute("/operator/{tenant}/pickup", "POST", {"code": "{pickup_code}"}),
+    ("api_resident_delivery.quote_cart", "GET"): IdRoute("/api/v1/tenants/{tenant}/cart/delivery-options"),
+    ("api_resident_delivery.get_my_shipment", "GET"): IdRoute(
+        "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/shipment"),
+    ("api_shop_delivery.get_shop_shipment", "GET"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/orders/{order}/shipment", api=True),
+    ("api_shop_delivery.record_tracking_event", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/orders/{order}/shipment/events", "POST", {"status": "in_transit"},
+        api=True),
+    ("api_shop_delivery.ship", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/orders/{order}/shipment/ship", "POST",
+        {"carrier": "中通快递", "tracking_number": "ZT1234"}, api=True),
+    ("api_tracking.track", "GET"): IdRoute("/api/v1/tenants/{tenant}/tracking/{tracking}"),
+    ("freight_quotes.request_quote", "GET"): IdRoute("/t/{tenant}/s/{freight_shop}/freight-quote"),
+    ("freight_quotes.request_quote", "POST"): IdRoute("/t/{tenant}/s/{freight_shop}/freight-quote", "POST",
+                                                      {"address": "{freight_address}", "weight": "10"}),
+    ("freight_quotes.mine", "GET"): IdRoute("/t/{tenant}/freight-quotes"),
+    ("freight_quotes.accept", "POST"): IdRoute("/t/{tenant}/freight-quotes/{freight_quote}/accept", "POST"),
+    ("freight_quotes.decline", "POST"): IdRoute("/t/{tenant}/freight-quotes/{freight_quote}/decline", "POST"),
+    ("merchant_freight_quotes.detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/freight-quotes/{freight_quote}"),
+    ("merchant_freight_quotes.detail", "POST"): IdRoute("/merchant/{tenant}/{shop}/freight-quotes/{freight_quote}",
+                                                        "POST", {"fee": "1.00", "valid_days": "7"}),
+    ("merchant_freight_quotes.withdraw", "POST"): IdRoute(
+        "/merchant/{tenant}/{shop}/freight-quotes/{freight_quote}/withdraw", "POST"),
+    ("merchant_delivery.delivery_settings", "GET"): IdRoute("/merchant/{tenant}/{shop}/delivery-settings"),
+    ("merchant_delivery.delivery_settings", "POST"): IdRoute("/merchant/{tenant}/{shop}/delivery-settings", "POST",
+                                                             {"providers": "pickup"}),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
-TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident.checkout", "POST"),
+TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident_delivery.quote_cart", "GET"), ("api_resident.checkout", "POST"),
                ("api_resident.list_my_orders", "GET"), ("api_resident.list_my_returns", "GET"),
                ("api_shop_orders.list_shop_orders", "GET"),
                ("merchant_returns.index", "GET"), ("merchant_ledger.ledger", "GET"),
@@ -165,14 +206,17 @@ TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident.checkout", "POST
                ("merchant_imports.upload", "POST"), ("merchant_imports.export_csv", "GET"),
                ("merchant_imports.export_xlsx", "GET"), ("merchant_imports.template", "GET"),
                ("merchant_licences.licences", "GET"), ("merchant_licences.licences", "POST"),
-               ("merchant_quotes.inbox", "GET"), ("operator_catalog.categories", "GET"),
+               ("merchant_delivery.delivery_settings", "GET"), ("merchant_delivery.delivery_settings", "POST"),
+               ("merchant_quotes.inbox", "GET"), ("freight_quotes.mine", "GET"), ("operator_catalog.categories", "GET"),
                ("operator_catalog.categories", "POST"), ("operator_catalog.licences", "GET"),
                ("api_catalog.list_shops", "GET"), ("api_catalog.list_categories", "GET"),
                ("api_catalog.list_products", "GET"), ("api_merchant.create_product", "POST"),
                ("api_merchant.set_stock", "POST"), ("api_catalog.get_shop", "GET"),
                # Search: A's category id under B finds none of A's goods — the page ignores it, the API refuses it (4xx).
                ("search.results", "GET"), ("search.suggest", "GET"), ("api_catalog.search_products", "GET"),
-               ("api_catalog.search_suggestions", "GET")}
+               ("api_catalog.search_suggestions", "GET"),
+               # A's pickup code at B's counters is an unknown code (400, a message): tests/delivery/test_pages.py.
+               ("merchant_delivery.shop_counter", "POST"), ("operator_delivery.counter", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -225,10 +269,19 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         unpaid = orders.place_order(a, admin.id, cart, "cross-tenant-transfer")
         transfer = payments.create_payment(unpaid, Choice("offline", "bank_transfer", "银行转账"))
         db.session.commit()
+        shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+        # A's stall also carries wholesale loads: the admin asked it for a freight quote.
+        module_settings["delivery"].set(a, "options", {"pickup": {}, "freight": {}})
+        a_shop.delivery = {"providers": ["pickup", "freight"]}
+        home = add_address(admin.id, AddressInput("王建军", "13800138001", "410000", "411700", "411721", "农资站"))
+        freight_quote = freight.request_quote(a, a_shop, admin.id, delivery.address_value(home), 1000, 0, "越界")
+        db.session.commit()
         ids = {"shop": "b-stall", "product": product.id, "variant": product.variants[0].id, "image": image.id,
                "category": category.id, "category_slug": "a-fertiliser", "licence": licence.id, "quote": quote.id,
                "order_group": group.number, "order": order.number, "order_line": order.lines[0].id,
-               "return": request.id, "statement": statement.id, "payment": transfer.id}
+               "return": request.id, "statement": statement.id, "payment": transfer.id,
+               "tracking": shipment.tracking_token, "pickup_code": pickup.code_for(shipment),
+               "freight_shop": "a-stall", "freight_address": home.id, "freight_quote": freight_quote.id}
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
         db.session.commit()
