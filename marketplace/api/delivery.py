@@ -19,8 +19,6 @@ kept on the order's history entry.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import abort, g
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -29,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from marketplace.accounts.addresses import address_of
 from marketplace.api import delivery_schemas as schemas
 from marketplace.api import orders as order_api
 from marketplace.api import views
@@ -125,20 +122,9 @@ def quote_cart(args: dict):
     配送时，reasons 说明原因。只读，不占用时段。
     """
     tenant = current_tenant._get_current_object()
-    address = None
-    if "address_id" in args:
-        address = address_of(current_user.id, args["address_id"])
-        if address is None:
-            raise ApiProblem(422, "validation_failed", errors={"address_id": _("我的地址簿中没有这个地址。")})
-    value = delivery.address_value(address) if address is not None else None
-    if value is not None and args["third_party_signing"]:
-        value = replace(value, third_party_signing=True)
-    config = delivery.tenant_delivery(tenant)
-    shops = []
-    for group in web.cart_view(order_api._my_cart()).shops:
-        quote = delivery.quote_shop(tenant, group.shop, delivery.parcel_of(group.lines), value, config=config,
-                                    buyer_id=current_user.id)
-        shops.append({"shop": group.shop, "options": quote.options, "reasons": quote.reasons})
+    address, value = order_api.delivery_address(args.get("address_id"), args["third_party_signing"])
+    quotes = delivery.quote_cart(tenant, web.cart_view(order_api._my_cart()).shops, value, buyer_id=current_user.id)
+    shops = [{"shop": shop, "options": quote.options, "reasons": quote.reasons} for shop, quote in quotes]
     return {"currency": tenant.currency, "address_id": address.id if address is not None else None, "shops": shops}
 
 

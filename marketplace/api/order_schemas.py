@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from marketplace.api.schemas import Computed, Slug, Text, _length, _range, _string
+from marketplace.api.schemas import INT_MAX, Computed, Slug, Text, _length, _range, _string
 from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders.handling import ACTIONS, actions_for
@@ -19,6 +19,8 @@ from marketplace.orders.services import MAX_QUANTITY
 from marketplace.payments.providers import PaymentStatus
 
 NOTE_MAX = 500
+#: "provider:code" of a delivery option (a slot's code carries its date; a freight quote's, its id).
+OPTION_MAX = 100
 
 
 class Quantity(fields.Integer):
@@ -56,7 +58,7 @@ class PaymentChoiceIn(Schema):
 
 
 class CheckoutIn(Schema):
-    """Pickup at each shop; the payment is one of the tenant's ways to pay."""
+    """Each shop's delivery as quoted (pickup where none is chosen); the payment is one of the tenant's ways to pay."""
 
     payment = fields.Nested(PaymentChoiceIn, load_default=None, metadata={
         "description": "付款方式。不填时用本街区或市场的第一种线下付款方式；没有线下付款方式时必填。"
@@ -67,6 +69,15 @@ class CheckoutIn(Schema):
     confirm_exclusions = _flag(False, "买家已确认：购物车里拆封后影响健康或品质、激活后贬值、临近保质期或有瑕疵的商品"
                                       "不适用七日无理由退货。购物车里有这类商品而未确认时，结算回答 409"
                                       "（code: confirm_exclusions）。")
+    delivery = fields.Dict(keys=Slug(), values=Text(validate=_length(1, OPTION_MAX)), load_default=dict, metadata={
+        "description": "各店铺的配送方式，按店铺 slug：\"provider:code\"，取自“购物车的配送方式”（与这里相同的 "
+                       "address_id 和 third_party_signing 查询）。服务器重新报价，不在报价之列的回答 422（errors 中为 "
+                       "delivery.<店铺 slug>）。不写的店铺：到店自提（这家店铺提供时），否则用报价中的第一种方式。",
+        "example": {"laowang": "local_courier:2024-05-06/18-20", "liji": "pickup:shop"}})
+    address_id = fields.Integer(strict=True, validate=_range(1, INT_MAX), load_default=None, metadata={
+        "description": "送货地址：我的地址簿中一个地址的 id（送货上门、快递、货运时必填）。别人的地址回答 422"
+                       "（errors 中为 address_id）。到店自提的订单不记录地址。"})
+    third_party_signing = _flag(False, "收件人同意由快递柜、驿站或他人代收；记在配送单的地址上。")
 
 
 class PageQuery(Schema):

@@ -19,6 +19,8 @@ pickup order has no way to "shipped".
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -28,11 +30,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
+from marketplace.accounts.addresses import address_of
 from marketplace.api import order_schemas as schemas
 from marketplace.api import views
 from marketplace.api.schemas import Problem
 from marketplace.api.views import PROBLEM, ApiBlueprint, problem_response
 from marketplace.catalog.models import Product, ProductStatus, Variant
+from marketplace.delivery import services as deliveries
 from marketplace.extensions import csrf, db
 from marketplace.orders import handling, returns
 from marketplace.orders import services as orders
@@ -56,6 +60,8 @@ IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": True, "sch
                "maxLength": orders.MAX_KEY_LENGTH},
                "description": "每次提交一个新的随机值（如 UUID）；重试时用同一个值，不会重复执行。"}
 SESSION = [{"sessionCookie": []}]
+#: Placement refusals about the chosen delivery: taken by someone else between the quote and the booking.
+DELIVERY_TAKEN = frozenset({"slot_full", "quote_used"})
 
 ERRORS = {
     400: "缺少或无效的 Idempotency-Key（code: missing_idempotency_key, invalid_idempotency_key），CSRF 令牌缺失或"
@@ -65,10 +71,13 @@ ERRORS = {
     404: "街区或市场、商品、店铺或订单不存在，或属于另一个街区或市场、另一位买家、另一家店铺"
          "（code: not_found, unknown_variant）。",
     409: "订单已付款或已无需付款（code: already_paid, nothing_to_pay），购物车现在无法结算（code: empty_cart, cart_problems，errors 按 variant.<规格 id> 或 shop.<店铺 slug> "
-         "说明），购物车里有须确认不适用七日无理由退货的商品而 confirm_exclusions 不是 true（code: confirm_exclusions，"
+         "说明；shop.<店铺 slug> 也说明这家店铺现在没有任何配送方式），所选的配送时段刚刚约满或货运报价已被使用"
+         "（code: slot_full, quote_used，请重新查询配送方式后再提交），"
+         "购物车里有须确认不适用七日无理由退货的商品而 confirm_exclusions 不是 true（code: confirm_exclusions，"
          "errors 按 variant.<规格 id> 说明），订单现在不能做所要求的操作（code: invalid_transition），或订单还没有签收、"
          "退货期限已过（code: not_received, window_closed）。",
-    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity）；付款方式不在本街区或市场提供之列"
+    422: "请求未通过校验，errors 逐字段说明（code: validation_failed, bad_quantity；结算时地址不在我的地址簿中为 "
+         "address_id，配送方式不在这家店铺现在的报价之列为 delivery.<店铺 slug>）；付款方式不在本街区或市场提供之列"
          "（code: unknown_payment_method）；拒单没有说明原因（code: reason_required）；退货申请不成立（code: nothing_to_return, unknown_line, too_many, excluded, reason_required）；"
          "或这个 Idempotency-Key 已用于这笔订单的另一个操作（code: idempotency_key_reused）。",
     503: "街区或市场已暂停营业（code: unavailable）。",
@@ -238,8 +247,10 @@ def put_cart_line(data: dict, variant_id: int):
 # -- resident: checkout and orders ----------------------------------------------------------------------------------
 
 @resident_blueprint.route("/checkout", methods=["POST"])
-@resident_blueprint.arguments(schemas.CheckoutIn, description="各店铺到店自取；payment 为付款方式（provider + method）；"
-                                                             "confirm_exclusions 为买家对不适用七日无理由退货商品的确认。")
+@resident_blueprint.arguments(schemas.CheckoutIn, description="delivery 为各店铺的配送方式（不填的店铺到店自提），"
+                                                             "address_id 为送货地址；payment 为付款方式（provider + "
+                                                             "method）；confirm_exclusions 为买家对不适用七日无理由退货"
+                                                             "商品的确认。")
 @resident_blueprint.response(201, schemas.OrderGroupOut, description="下单成功：一个订单组，每家店铺一个订单，"
                                                                      "payment 为发起的付款。")
 @resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
@@ -249,7 +260,13 @@ def put_cart_line(data: dict, variant_id: int):
 def checkout(data: dict):
     """结算下单
 
-    把购物车按店铺拆成订单，一次付款，各店到店自取。价格和库存在下单时重新核对，全部成功或全部不变。
+    把购物车按店铺拆成订单，一次付款。价格和库存在下单时重新核对，全部成功或全部不变。
+    配送：delivery 按店铺 slug 给出“购物车的配送方式”所列的一种（"provider:code"，如 "local_courier:2024-05-06/18-20"），
+    送货上门的方式须同时给出 address_id（我的地址簿中的地址），与查询配送方式时相同；服务器下单时重新报价，所选方式
+    已不在报价之列（时段约满、地址不在范围内……）回答 422，errors 中为 delivery.<店铺 slug>。没有写在 delivery 中的
+    店铺：到店自提（这家店铺提供时），否则用报价中的第一种方式。自提订单不记录地址；送货的订单把地址和
+    third_party_signing（收件人同意由快递柜、驿站或他人代收）记在配送单上。下单的一刻时段刚好约满、货运报价已被
+    使用时回答 409（code: slot_full, quote_used），什么也不下单。
     付款方式 payment 须是本街区或市场提供的一种（{"provider": "stripe", "method": "card"}、
     {"provider": "offline", "method": "pay_at_stall"} 等）；不填时用第一种线下付款方式。下单后立即发起付款，回答中的
     payment 说明下一步：线下付款时 instructions 为付款说明；在线付款时 client_secret 和 publishable_key 用于在浏览器中
@@ -270,13 +287,15 @@ def checkout(data: dict):
         raise ApiProblem(409, "empty_cart", _("购物车是空的。"))
     shop_ids = {line.variant.shop_id for line in cart.lines}
     slugs = dict(db.session.execute(select(Shop.slug, Shop.id).where(Shop.id.in_(shop_ids))).all()) if shop_ids else {}
-    unknown = {f"notes.{slug}": _("购物车里没有这家店铺的商品。") for slug in data["notes"] if slug not in slugs}
+    unknown = {f"{field}.{slug}": _("购物车里没有这家店铺的商品。")
+               for field in ("notes", "delivery") for slug in data[field] if slug not in slugs}
     if unknown:
         raise ApiProblem(422, "validation_failed", errors=unknown)
     notes = {slugs[slug]: text.strip() for slug, text in data["notes"].items()}
+    chosen = _chosen_deliveries(tenant, cart, data)
     try:
         group = orders.place_order(tenant, current_user.id, cart, key, payment_provider=choice.provider,
-                                   notes=notes,
+                                   delivery=chosen, notes=notes,
                                    confirmed_exclusions=data["confirm_exclusions"])
     except orders.CheckoutError as error:
         db.session.rollback()
@@ -286,6 +305,46 @@ def checkout(data: dict):
         return _my_group(group.number), 200
     _start(tenant, group, payment)
     return _my_group(group.number), 201
+
+
+def delivery_address(address_id: int | None, third_party_signing: bool):
+    """The resident's address book entry and the address the providers quote for (with the recipient's consent
+    to a locker or a neighbour); (None, None) when collecting. Anyone else's entry is a 422 on ``address_id``."""
+    if address_id is None:
+        return None, None
+    entry = address_of(current_user.id, address_id)
+    if entry is None:
+        raise ApiProblem(422, "validation_failed", errors={"address_id": _("我的地址簿中没有这个地址。")})
+    return entry, replace(deliveries.address_value(entry), third_party_signing=third_party_signing)
+
+
+def _chosen_deliveries(tenant, cart, data: dict) -> dict[int, deliveries.Chosen]:
+    """Every shop's delivery, checked against a fresh quote (the one the quote endpoint gives): a shop the body
+    leaves out collects at the shop when it offers that, else gets its first option. Pickup keeps no address."""
+    entry, address = delivery_address(data["address_id"], data["third_party_signing"])
+    quotes = deliveries.quote_cart(tenant, web.cart_view(cart).shops, address, buyer_id=current_user.id)
+    chosen, errors, none_offered = {}, {}, {}
+    for shop, quote in quotes:
+        asked = data["delivery"].get(shop.slug)
+        if asked is None:
+            option = quote.find("pickup", "shop") or next(iter(quote.options), None)
+        else:
+            provider, _sep, code = asked.partition(":")
+            option = quote.find(provider, code)
+        if option is None and asked is not None:
+            offered = ", ".join(web.option_value(o) for o in quote.options) or "—"
+            errors[f"delivery.{shop.slug}"] = _("这家店铺现在没有这种配送方式；可选：%(offered)s。", offered=offered)
+        elif option is None:
+            none_offered[f"shop.{shop.slug}"] = "；".join(quote.reasons) or _("这家店铺现在没有可选的配送方式。")
+        else:
+            delivered = option.provider != "pickup"
+            chosen[shop.id] = deliveries.Chosen(option, address if delivered else None,
+                                                entry.full_text if delivered and entry is not None else "")
+    if errors:
+        raise ApiProblem(422, "validation_failed", errors=errors)
+    if none_offered:
+        raise ApiProblem(409, "cart_problems", _("有店铺现在没有可选的配送方式。"), none_offered)
+    return chosen
 
 
 def _payment_choice(tenant, chosen: dict | None, *, default_offline: bool) -> Choice | None:
@@ -377,6 +436,8 @@ def _cart_problem(error: orders.CheckoutError) -> ApiProblem:
     codes = {p.code for p in error.problems}
     if codes == {"empty_cart"}:
         return ApiProblem(409, "empty_cart", str(error))
+    if len(codes) == 1 and codes <= DELIVERY_TAKEN:
+        return ApiProblem(409, codes.pop(), str(error), {"delivery": str(error)})
     if codes == {"confirm_exclusions"}:  # nothing else is wrong: the buyer's tick is all that is missing
         return ApiProblem(409, "confirm_exclusions", str(error),
                           {f"variant.{item.variant_id}": item.message for item in error.problems})

@@ -240,6 +240,15 @@ def quote_shop(tenant: Tenant, shop: Shop, parcel: Parcel, address: Address | No
     return result
 
 
+def quote_cart(tenant: Tenant, groups, address: Address | None, *,
+               buyer_id: int | None = None) -> list[tuple[Shop, ShopQuote]]:
+    """Each shop of a cart (``groups``: the cart view's shops, each with its priced lines) quoted for one address:
+    what the API lists, and what its checkout checks the buyer's choices against."""
+    config = tenant_delivery(tenant)
+    return [(group.shop, quote_shop(tenant, group.shop, parcel_of(group.lines), address, config=config,
+                                    buyer_id=buyer_id)) for group in groups]
+
+
 def _full(tenant: Tenant, shop: Shop, provider: DeliveryProvider, code: str) -> bool:
     capacity = provider.capacity(code)
     if capacity is None:

@@ -614,6 +614,12 @@ def delivery_settings(shop_slug: str):
                            default=config.default), status
 
 
+def order_delivery(order: Order) -> str:
+    """How an order travels, in a few words, for the console's order page."""
+    shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+    return services.summary(shipment, current_tenant._get_current_object())
+
+
 def register(app) -> None:
     from marketplace.storefront.views import open_only
 
@@ -622,4 +628,5 @@ def register(app) -> None:
         app.register_blueprint(blueprint)
     app.add_template_global(shipment_steps, "shipment_steps")
     app.add_template_global(shipment_panel, "shipment_panel")
+    app.add_template_global(order_delivery, "order_delivery")
     app.add_template_global(status_label, "shipment_status_label")

@@ -74,7 +74,13 @@ def offered(action: Action, order: Order) -> bool:
     return (order.status in action.from_statuses
             and action.to in orders.TRANSITIONS.get(order.status, ())
             and (not action.offline_only or order.group.payment_provider == "offline")
-            and (action.providers is None or order.delivery_provider in action.providers))
+            and (action.providers is None or order.delivery_provider in action.providers)
+            and not (action.name == "picked_up" and _at_the_counter(order)))
+
+
+def _at_the_counter(order: Order) -> bool:
+    """Goods left at the tenant's shared counter are handed over there, against their code, by its staff."""
+    return db.session.scalar(select(Shipment.option_code).where(Shipment.order_id == order.id)) == "counter"
 
 
 def refusal(action: Action, order: Order, reason: str) -> tuple[str, str] | None:

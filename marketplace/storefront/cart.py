@@ -368,15 +368,12 @@ def _deliveries(tenant, view: CartView, values) -> Deliveries:
     value = delivery.address_value(address) if address is not None else None
     if value is not None and values.get("third_party_signing"):
         value = replace(value, third_party_signing=True)
-    config = delivery.tenant_delivery(tenant)
     quotes, chosen = {}, {}
-    for group in view.shops:
-        quote = delivery.quote_shop(tenant, group.shop, delivery.parcel_of(group.lines), value, config=config,
-                                    buyer_id=current_user.id)
-        quotes[group.shop.id] = quote
-        asked = values.get(f"delivery_{group.shop.id}", "")
+    for shop, quote in delivery.quote_cart(tenant, view.shops, value, buyer_id=current_user.id):
+        quotes[shop.id] = quote
+        asked = values.get(f"delivery_{shop.id}", "")
         offered = [option_value(o) for o in quote.options]
-        chosen[group.shop.id] = asked if asked in offered else ("" if asked or not offered else offered[0])
+        chosen[shop.id] = asked if asked in offered else ("" if asked or not offered else offered[0])
     return Deliveries(addresses, address, quotes, chosen)
 
 

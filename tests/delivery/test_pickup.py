@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from marketplace.core.db import writing
 from marketplace.delivery import pickup, services
 from marketplace.delivery.conformance import ZONE, DeliveryConformance
-from marketplace.delivery.models import Shipment
+from marketplace.delivery.models import Shipment, ShipmentEvent
 from marketplace.delivery.providers import DeliveryError, NotCovered, ShipmentStatus
 from marketplace.extensions import db
 from marketplace.orders import returns
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.models import Order, OrderEvent, OrderStatus
 from marketplace.tenancy.context import tenant_scope
 
 S = ShipmentStatus
@@ -181,3 +182,73 @@ def test_the_hourly_job_returns_what_waited_too_long(app, ready):
     with tenant_scope(tenant):
         assert db.session.get(Order, order.id).status == OrderStatus.cancelled
         assert db.session.get(type(variant), variant.id).stock == stock + 1
+
+
+@pytest.mark.no_transaction
+def test_one_code_redeemed_at_two_counters_at_once_hands_the_goods_over_once(app):
+    """Ten staff type the same code at the same moment, each on their own connection: exactly one hands the
+    goods over; everyone else is told the code was already used. Runs on the configured database (SQLite here,
+    PostgreSQL in CI)."""
+    import threading
+
+    from marketplace.accounts.models import User
+    from marketplace.tenancy.models import Tenant
+    from tests.search.test_indexing import purge
+
+    with app.test_request_context():
+        world = kit.make_world()
+        tenant, buyer = world[0], world[3]
+        try:
+            order, shipment = _at_counter(world)
+            with tenant_scope(tenant):
+                code = pickup.code_for(shipment)
+            db.session.commit()
+            tenant_id, outcomes = tenant.id, []
+            start = threading.Barrier(10, timeout=30)
+
+            def redeem() -> None:
+                with app.test_request_context(), writing():  # as the counter's POST request is
+                    start.wait()  # before any connection is taken: the pool has fewer than 20
+                    here = db.session.get(Tenant, tenant_id)
+                    with tenant_scope(here):
+                        try:
+                            pickup.redeem(code, actor_id=None)
+                            db.session.commit()
+                            outcomes.append("handed over")
+                        except DeliveryError as error:
+                            db.session.rollback()
+                            outcomes.append(error.code)
+                        except Exception as error:  # noqa: BLE001 - the outcome is what the test reads
+                            db.session.rollback()
+                            outcomes.append(f"{type(error).__name__}: {error}")
+
+            threads = [threading.Thread(target=redeem) for _ in range(10)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert sorted(outcomes) == ["already_collected"] * 9 + ["handed over"], outcomes
+            db.session.commit()
+            with tenant_scope(tenant):
+                assert db.session.scalar(select(Order.status).where(Order.id == order.id)) == OrderStatus.picked_up
+                assert db.session.scalar(select(func.count(ShipmentEvent.id)).where(
+                    ShipmentEvent.shipment_id == shipment.id, ShipmentEvent.to_status == S.collected)) == 1
+                assert db.session.scalar(select(func.count(OrderEvent.id)).where(
+                    OrderEvent.order_id == order.id, OrderEvent.to_status == OrderStatus.picked_up)) == 1
+        finally:
+            purge(tenant.id)
+            with db.engine.begin() as connection:
+                connection.execute(User.__table__.delete().where(User.id == buyer.id))
+
+
+def test_goods_at_the_shared_counter_are_handed_over_only_against_their_code(ready):
+    """The shop's "picked up" button is for its own counter; at the street's counter only the code hands over."""
+    from marketplace.orders import handling
+
+    (tenant, *_rest), order, shipment = ready
+    with tenant_scope(tenant):
+        picked_up = handling.ACTIONS["picked_up"]
+        assert not handling.offered(picked_up, order)
+        assert handling.refusal(picked_up, order, "")[0] == "invalid_transition"
+        pickup.redeem(pickup.code_for(shipment), actor_id=None)
+        assert order.status == OrderStatus.picked_up
