@@ -6,9 +6,12 @@ header is needed and a client may ask again whenever the address changes.
 
 Tracking events and handing a parcel to a carrier are merchant writes with the shop's bearer token (tokens carry
 the whole shop's rights; there are no narrower scopes). A carrier's webhook uses the same endpoint: the merchant
-issues a token for the carrier's integration (``flask api issue-token``) and the carrier posts each step. Every step
-goes through the delivery services, so the state machine refuses a step backwards or a second delivery (409,
-``invalid_transition``), whoever sends it.
+issues a token for the carrier's integration (``flask api issue-token``) and the carrier posts each step. Only the
+steps of the shipment's provider may be posted (``providers.steps_by_hand``, as in the console): a pickup is marked
+ready but collected only with the buyer's code at a counter, an express or freight parcel moves only after
+``/ship``. Every step goes through the delivery services, so the state machine refuses a step backwards or a
+second delivery. Both refusals are 409 ``invalid_transition`` (the status is one the API knows, only not for this
+shipment now; a status it does not know is a 422 field error), whoever sends it.
 
 The writes take an ``Idempotency-Key`` like the orders API. A shipment's timeline has no column for the key, so a
 retry is recognised by what it asks: the same step by the same token's user, with the same time, place and note,
@@ -36,7 +39,14 @@ from marketplace.api.views import PROBLEM, ApiBlueprint, problem_response
 from marketplace.delivery import express
 from marketplace.delivery import services as delivery
 from marketplace.delivery.models import Shipment
-from marketplace.delivery.providers import DeliveryError
+from marketplace.delivery.providers import (
+    HANDED_TO_CARRIER,
+    OTHER_STEPS,
+    STEPS_BY_HAND,
+    DeliveryError,
+    ShipmentStatus,
+    steps_by_hand,
+)
 from marketplace.extensions import csrf, db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
@@ -55,8 +65,6 @@ tracking_blueprint = ApiBlueprint(
     "api_tracking", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>",
     description="公开的配送跟踪：凭配送单的跟踪令牌查看进度（无需认证，收件人信息已隐去）。")
 
-#: Carriers' shipments: handed over with a carrier and tracking number, their steps checked by ``express``.
-BY_CARRIER = frozenset({"express", "freight"})
 #: Refusals about where the shipment is now; the request itself was well formed.
 CONFLICTS = frozenset({"invalid_transition", "order_not_ready", "moved_meanwhile", "wrong_provider", "too_late"})
 #: Refusals about one field of the request.
@@ -69,7 +77,7 @@ ERRORS = {
     401: "未登录（code: login_required），或没有有效的令牌（code: token_missing, token_invalid）。",
     403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
     404: "街区或市场、订单、配送单或跟踪令牌不存在，或属于另一个街区或市场、另一位买家、另一家店铺（code: not_found）。",
-    409: "配送单现在不能这样改：状态只能向前（code: invalid_transition），订单还没有接单（code: order_not_ready），"
+    409: "配送单现在不能这样改：状态只能向前，且只能是这种配送方式的步骤（code: invalid_transition），订单还没有接单（code: order_not_ready），"
          "刚被别人改过（code: moved_meanwhile），或不是快递或货运配送单（code: wrong_provider）。",
     422: "请求未通过校验，errors 逐字段说明（code: validation_failed）；地址不在我的地址簿中；快递公司或单号不对"
          "（code: unknown_carrier, bad_tracking_number）；或收件人没有同意代收（code: no_consent）。",
@@ -167,6 +175,20 @@ def get_shop_shipment(number: str):
     return shipment
 
 
+def _must_be_a_step_by_hand(shipment: Shipment, status: str) -> None:
+    """Refuse a step that is not one of the shipment's provider's by hand (the console offers the same ones).
+    A step of its path, only not from where it is now, is left to the state machine (``advance``) to refuse."""
+    if status in steps_by_hand(shipment.provider, shipment.status):
+        return
+    if shipment.provider in HANDED_TO_CARRIER and shipment.status == ShipmentStatus.created:
+        raise DeliveryError(_("请先发货（填写快递单号）。"), "invalid_transition")
+    if status == ShipmentStatus.collected and shipment.provider == "pickup":
+        raise DeliveryError(_("自提订单只能在柜台核销买家的取货码后交付。"), "invalid_transition")
+    if status not in STEPS_BY_HAND.get(shipment.provider, OTHER_STEPS):
+        raise DeliveryError(_("%(provider)s的配送单不能记为“%(status)s”。", provider=delivery.provider_label(
+            shipment.provider), status=ShipmentStatus(status).label), "invalid_transition")
+
+
 def _same_step(shipment: Shipment, data: dict) -> bool:
     """Whether the latest entry of the timeline is this very step by this very sender (a retried request)."""
     if not shipment.events:
@@ -185,9 +207,10 @@ def _same_step(shipment: Shipment, data: dict) -> bool:
 def record_tracking_event(data: dict, number: str):
     """记录配送进度
 
-    商户或快递公司报告配送单的一步：已揽收、运输中、派送中、已签收、异常、退回，到店自提订单的待取货和已取货。
-    快递公司的推送（webhook）也调用这个接口，用商户为它签发的令牌（flask api issue-token）。状态只能向前，退回
-    上一步或重复签收回答 409（code: invalid_transition）；订单还没有接单回答 409（code: order_not_ready）；快递
+    商户或快递公司报告配送单的一步，只能是这种配送方式的步骤：快递和货运在交给快递公司（ship）之后报告运输中、
+    派送中、已签收、异常、退回；同城配送报告派送中、已签收、异常、退回；自提订单只报告待取货（已取货须在柜台
+    核销买家的取货码）。快递公司的推送（webhook）也调用这个接口，用商户为它签发的令牌（flask api issue-token）。
+    状态只能向前，退回上一步、重复签收或不属于这种配送方式的步骤回答 409（code: invalid_transition）；订单还没有接单回答 409（code: order_not_ready）；快递
     放入快递柜、驿站或由他人代收须收件人事先同意，否则回答 422（code: no_consent）。订单随之改变（已发货、已送达、
     待取货、已取货）。用同一个 Idempotency-Key 重试时回答 200 和配送单，不会再记一次。
     """
@@ -196,8 +219,9 @@ def record_tracking_event(data: dict, number: str):
     if _same_step(shipment, data):
         db.session.commit()  # the token's last use
         return shipment
+    _must_be_a_step_by_hand(shipment, data["status"])
     step = {"at": data["at"], "location": data["location"], "note": data["note"], "actor_id": g.api_user.id}
-    if shipment.provider in BY_CARRIER:
+    if shipment.provider in HANDED_TO_CARRIER:
         express.record_event(shipment, data["status"], **step)
     else:
         delivery.advance(shipment, data["status"], key=key, **step)
@@ -219,7 +243,7 @@ def ship(data: dict, number: str):
     """
     shipment = _shipment_of(_shop_order(number), lock=True)
     order_api._idempotency_key()  # required (documented); the carrier and number already kept make a retry safe
-    if shipment.provider not in BY_CARRIER:
+    if shipment.provider not in HANDED_TO_CARRIER:
         raise ApiProblem(409, "wrong_provider", _("这张配送单不经快递公司承运。"))
     carrier, tracking_number = data["carrier"].strip(), data["tracking_number"].strip()
     if shipment.tracking_number and (shipment.carrier, shipment.tracking_number) == (carrier, tracking_number):

@@ -1,8 +1,10 @@
 """What the delivery API reads and writes: quotes for the cart, a shipment with its timeline, tracking events.
 
 Fees are integer fen computed on the server. A shipment is shown in three ways: to the shop (the address the
-waybill needs), to its buyer (with the secret tracking token and, for pickup, the collection code), and to anyone
-holding the tracking token (the recipient masked: no full name, mobile or street).
+waybill needs, masked down to 张*, 138****1234 and the district once the order is closed, as the order console
+hides the buyer's contact), to its buyer (with the secret tracking token and, for pickup, the collection code),
+and to anyone holding the tracking token (the recipient masked: no full name, mobile or street; the timeline's
+statuses, times and places without its notes).
 """
 
 from __future__ import annotations
@@ -49,9 +51,12 @@ class QuoteQuery(Schema):
 class TrackingEventIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(TRACKED, error=_l("不认识的配送状态。")),
                            metadata={"enum": TRACKED, "example": "in_transit",
-                                     "description": "配送单的新状态。只能向前：已揽收 picked_up_by_carrier → 运输中 "
-                                                    "in_transit → 派送中 out_for_delivery → 已签收 delivered；异常 "
-                                                    "exception 之后可继续运输、派送、签收或退回 returned。"})
+                                     "description": "配送单的新状态，只能向前，且只能是这种配送方式的步骤。快递和货运"
+                                                    "（先 ship 交给快递公司）：运输中 in_transit → 派送中 "
+                                                    "out_for_delivery → 已签收 delivered；异常 exception 之后可继续"
+                                                    "运输、派送、签收或退回 returned。同城配送：派送中、已签收、异常、"
+                                                    "退回。到店自提：待取货 ready_for_pickup（已取货 collected 只能在"
+                                                    "柜台核销取货码）。"})
     at = fields.AwareDateTime(load_default=None, error_messages={
         "invalid": _l("应为 ISO 8601 时间，如 2026-12-01T09:30:00+08:00。"),
         "invalid_awareness": _l("时间必须带时区，如 +08:00。")},
@@ -112,6 +117,16 @@ class ShipmentEventOut(Schema):
     note = fields.String()
 
 
+class PublicEventOut(Schema):
+    """A step as anyone with the tracking token sees it: no note (the shop's words, a cancellation reason)."""
+
+    at = fields.DateTime()
+    from_status = fields.String()
+    to_status = fields.String(metadata={"enum": [s.value for s in ShipmentStatus]})
+    status_label = _string(lambda event: _status_label(event.to_status), "In the request's language.")
+    location = fields.String()
+
+
 class ShipmentAddressOut(Schema):
     """As it was at checkout, with what a waybill needs (never an identity number)."""
 
@@ -130,6 +145,16 @@ def _address(shipment):
     return shipment.address or None
 
 
+def _shop_address(shipment):
+    """The buyer's address for the shop: in full while the order runs, masked once it is closed."""
+    from marketplace.console.orders import CONTACT_HIDDEN
+    from marketplace.delivery.views import closed_address
+
+    if shipment.address and shipment.order.status in CONTACT_HIDDEN:
+        return closed_address(shipment.address)
+    return _address(shipment)
+
+
 class ShipmentOut(Schema):
     order_number = _string(lambda shipment: shipment.order.number)
     status = fields.String(metadata={"enum": [s.value for s in ShipmentStatus]})
@@ -145,8 +170,9 @@ class ShipmentOut(Schema):
                                                                            "(delivered or collected)."})
     carrier = fields.String()
     tracking_number = fields.String()
-    address = Computed(_address, ShipmentAddressOut, allow_none=True,
-                       metadata={"description": "Where it goes; null when the buyer collects."})
+    address = Computed(_shop_address, ShipmentAddressOut, allow_none=True, metadata={"description": (
+        "Where it goes; null when the buyer collects. Once the order is completed, cancelled or refunded: the "
+        "recipient and mobile masked (张*, 138****1234), only the province, city and district, no street.")})
     events = fields.List(fields.Nested(ShipmentEventOut), metadata={"description": "The timeline, oldest first."})
 
 
@@ -157,6 +183,8 @@ def _pickup_code(shipment) -> str | None:
 
 
 class BuyerShipmentOut(ShipmentOut):
+    address = Computed(_address, ShipmentAddressOut, allow_none=True,
+                       metadata={"description": "Where it goes, as the buyer gave it; null when the buyer collects."})
     tracking_token = fields.String(metadata={"description": "The secret of the public tracking address; share it "
                                                             "only with whom may follow the parcel."})
     tracking_url = _string(lambda shipment: url_for("api_tracking.track", token=shipment.tracking_token,
@@ -192,4 +220,5 @@ class PublicTrackingOut(Schema):
                         "Masked (张**); empty when the buyer collects.")
     mobile = _string(lambda shipment: masked_mobile((shipment.address or {}).get("mobile", "")),
                      "Masked (138****0000); empty when the buyer collects.")
-    events = fields.List(fields.Nested(ShipmentEventOut), metadata={"description": "The timeline, oldest first."})
+    events = fields.List(fields.Nested(PublicEventOut), metadata={"description": "The timeline, oldest first: "
+                                                                                "statuses, times and places."})

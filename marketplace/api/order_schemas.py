@@ -94,11 +94,14 @@ class OrderQuery(PageQuery):
 class TransitionIn(Schema):
     action = fields.String(required=True, validate=validate.OneOf(list(ACTIONS), error=_l("不认识的操作。")),
                            metadata={"description": "要做的操作：confirm_payment（确认已收到线下付款）、accept（接单）、"
-                                                    "prepared（备货完成）、picked_up（买家已取货）、complete（完成）、"
+                                                    "prepared（备货完成）、picked_up（核对买家的取货码后交货）、complete（完成）、"
                                                     "reject（拒单，须说明原因）。", "example": "accept",
                                      "enum": list(ACTIONS)})
     reason = Text(load_default="", validate=_length(maximum=NOTE_MAX),
                   metadata={"description": "拒单原因（拒单时必填）；其他操作时为可选的说明。买家能看到。"})
+    code = fields.String(load_default="", validate=validate.Length(max=40),
+                         metadata={"description": "买家出示的 8 位取货码（picked_up 时必填；码不对回答 422，code: wrong_code）。",
+                                   "example": "20261130"})
 
 
 class RetryPaymentIn(Schema):

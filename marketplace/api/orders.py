@@ -617,13 +617,14 @@ def transition_order(data: dict, number: str):
     if _replayed(order, key, g.api_user.id, action.to):
         db.session.commit()  # the token's last use
         return order  # a retry of the move already made: same answer, no second entry
-    refused = handling.refusal(action, order, reason)
+    refused = handling.refusal(action, order, reason, data["code"])
     if refused is not None:
         code, message = refused
-        status, errors = (422, {"reason": message}) if code == "reason_required" else (409, None)
+        fields = {"reason_required": "reason", "wrong_code": "code"}
+        status, errors = (422, {fields[code]: message}) if code in fields else (409, None)
         raise ApiProblem(status, code, message, errors)
     try:
-        handling.perform(order, action, actor_id=g.api_user.id, reason=reason, key=key)
+        handling.perform(order, action, actor_id=g.api_user.id, reason=reason, key=key, code=data["code"])
     except orders.InvalidTransition as error:
         raise ApiProblem(409, "invalid_transition", str(error)) from None
     db.session.commit()

@@ -182,12 +182,13 @@ def act(shop_slug: str, number: str, action: str):
     if len(reason) > MAX_REASON:
         flash(_("原因太长了，请控制在 %(max)d 字以内。", max=MAX_REASON), "error")
         return back
-    refused = refusal(chosen, order, reason)
+    code = (request.form.get("code") or "")[:40]
+    refused = refusal(chosen, order, reason, code)
     if refused is not None:
         flash(refused[1], "error")
         return back
     try:
-        perform(order, chosen, actor_id=current_user.id, reason=reason if chosen.needs_reason else "")
+        perform(order, chosen, actor_id=current_user.id, reason=reason if chosen.needs_reason else "", code=code)
     except orders.InvalidTransition as moved:
         db.session.rollback()
         flash(str(moved), "error")

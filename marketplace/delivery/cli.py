@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from marketplace.core.db import writing
 from marketplace.delivery import pickup
+from marketplace.delivery.providers import ProviderLoadError
 from marketplace.delivery.services import tenant_delivery
 from marketplace.extensions import db
 from marketplace.tenancy.context import all_tenants, tenant_scope
@@ -28,7 +29,11 @@ def pickups_command():
         tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.id)))
     reminded = returned = 0
     for tenant in tenants:
-        if "pickup" not in tenant_delivery(tenant).options:
+        try:
+            if "pickup" not in tenant_delivery(tenant).options:
+                continue
+        except ProviderLoadError as error:  # one tenant's broken settings must not stop the others
+            click.echo(_("%(tenant)s：配送设置有误，已跳过（%(error)s）。", tenant=tenant.slug, error=error), err=True)
             continue
         with tenant_scope(tenant), writing():
             counts = pickup.remind_and_return(tenant)

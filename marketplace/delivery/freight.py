@@ -231,13 +231,25 @@ def use_quote(order, code: str) -> FreightQuote:
     return quote
 
 
-def accepted_options(tenant, shop, buyer_id: int, address: Address | None = None) -> list[DeliveryOption]:
-    """The buyer's accepted, unexpired quotes from this shop as checkout options; with ``address``, only
-    those for that place (a price to one county town says nothing about another)."""
+def accepted_options(tenant, shop, buyer_id: int, address: Address | None) -> list[DeliveryOption]:
+    """The buyer's accepted, unexpired quotes from this shop as checkout options, for the place ``address`` is
+    (a price to one county town says nothing about another); none without an address."""
+    if address is None:
+        return []
     quotes = db.session.scalars(select(FreightQuote).where(
         FreightQuote.shop_id == shop.id, FreightQuote.buyer_id == buyer_id, FreightQuote.status == Q.accepted,
         FreightQuote.valid_until > utcnow()).order_by(FreightQuote.id))
-    return [quote_option(quote, ZoneInfo(tenant.timezone)) for quote in quotes if address is None or _same_place(quote.address, address)]
+    return [quote_option(quote, ZoneInfo(tenant.timezone)) for quote in quotes if _same_place(quote.address, address)]
+
+
+def release_quote(code: str) -> None:
+    """An order placed with this quote was cancelled before it left: the buyer may use the price again
+    while it is still valid."""
+    number = quote_id(code)
+    if number is not None:
+        db.session.execute(update(FreightQuote).where(
+            FreightQuote.id == number, FreightQuote.status == Q.used, FreightQuote.valid_until > utcnow())
+            .values(status=Q.accepted).execution_options(synchronize_session=False))
 
 
 def _same_place(record: dict[str, Any], address: Address) -> bool:

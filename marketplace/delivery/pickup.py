@@ -6,7 +6,9 @@ collected respects opening hours (the shop's own, or the counter's), after the t
 
 Collection codes are 8 digits, random and unguessable: each is derived from a random salt with the
 platform's secret key (HMAC-SHA-256), so the buyer's order page can show it again while the database keeps
-only its salt and its SHA-256 — a copy of the database alone gives no code. Staff of the tenant redeem a code
+only its salt and a keyed hash to look it up by — a copy of the database alone gives no code. (Changing
+``SECRET_KEY`` therefore changes every code not yet collected: rotate it when no pickup is waiting, or
+expect the counter to find those orders by number.) Staff of the tenant redeem a code
 once: looked up by its hash within the tenant (another tenant's code finds nothing), then one conditional
 update moves the shipment to ``collected`` — two counters redeeming the same code at once give one success.
 
@@ -37,6 +39,7 @@ from marketplace.delivery.providers import (
     DeliveryProvider,
     Hours,
     NotCovered,
+    ProviderLoadError,
     QuoteRequest,
     ShipmentRequest,
     ShipmentResult,
@@ -65,12 +68,20 @@ def next_open(hours: Hours, at: datetime) -> datetime | None:
         span = hours.get(WEEKDAYS[day.weekday()], "closed")
         if not span or span == "closed" or "-" not in span:
             continue
-        start_text, end_text = span.split("-", 1)
-        start = datetime.combine(day, datetime.strptime(start_text, "%H:%M").time(), at.tzinfo)
-        end = datetime.combine(day, datetime.strptime(end_text, "%H:%M").time(), at.tzinfo)
+        try:
+            start, end = (_moment(day, text.strip(), at.tzinfo) for text in span.split("-", 1))
+        except ValueError:  # hours kept in a form this cannot read: that day is not promised
+            continue
         if at < end:
             return max(at, start)
     return None
+
+
+def _moment(day, text: str, zone) -> datetime:
+    """"09:30" on ``day``; "24:00" (a shop open all night) is the midnight that ends it."""
+    if text == "24:00":
+        return datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+    return datetime.combine(day, datetime.strptime(text, "%H:%M").time(), zone)
 
 
 class PickupProvider(DeliveryProvider):
@@ -144,7 +155,10 @@ def _derive(salt: str) -> str:
 
 
 def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    """The key a code is looked up by: keyed with the platform's secret, so that a copy of the database alone
+    cannot be searched through all 10⁸ codes."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"pickup-lookup:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def issue_code(shipment: Shipment) -> None:
@@ -191,7 +205,7 @@ def find_by_code(raw: str) -> Shipment | None:
                                                     Shipment.pickup_code_hash == _hash(code)))
 
 
-def redeem(raw: str, *, actor_id: int, shop_ids: set[int] | None = None) -> Shipment:
+def redeem(raw: str, *, actor_id: int | None, shop_ids: set[int] | None = None, key: str | None = None) -> Shipment:
     """Hand the goods over against their code: exactly once. ``shop_ids``: the shops a merchant's staff may
     hand over for (None: the tenant's counter staff, any shop). Raises ``DeliveryError`` with a stable code."""
     from marketplace.delivery.services import advance
@@ -206,7 +220,7 @@ def redeem(raw: str, *, actor_id: int, shop_ids: set[int] | None = None) -> Ship
         raise DeliveryError(_("订单 %(number)s 还不能取货（%(status)s）。", number=shipment.order.number,
                               status=ShipmentStatus(shipment.status).label), "not_ready")
     try:
-        advance(shipment, ShipmentStatus.collected, actor_id=actor_id, note=_("凭取货码取货"))
+        advance(shipment, ShipmentStatus.collected, actor_id=actor_id, note=_("凭取货码取货"), key=key)
     except DeliveryError as error:
         if error.code == "moved_meanwhile":  # redeemed at another counter this very moment
             raise DeliveryError(_("这个取货码已经用过了：订单 %(number)s 已被取走。", number=shipment.order.number),
@@ -230,15 +244,20 @@ def remind_and_return(tenant, now: datetime | None = None) -> tuple[int, int]:
                                                              Shipment.status == ShipmentStatus.ready_for_pickup)))
     for shipment in waiting:
         order = shipment.order
-        options = provider_for(tenant, order.shop, "pickup").options
+        try:
+            options = provider_for(tenant, order.shop, "pickup").options
+        except (DeliveryError, ProviderLoadError):  # the tenant no longer offers pickup, or its options broke
+            continue
         since = shipment.status_changed_at or shipment.created_at
         if since + timedelta(days=options["hold_days"]) <= now:
             note = _("超过 %(days)d 天未取货，商品退回库存", days=options["hold_days"])
             try:
-                advance(shipment, ShipmentStatus.returned, note=note)
-                orders.transition(order, orders.S.cancelled, note=note)
+                with db.session.begin_nested():  # both moves, or neither
+                    advance(shipment, ShipmentStatus.returned, note=note)
+                    orders.transition(order, orders.S.cancelled, note=note)
             except (DeliveryError, orders.InvalidTransition):
-                continue  # collected at this moment
+                db.session.refresh(shipment)
+                continue  # collected (or cancelled) at this moment
             returned += 1
         elif shipment.reminded_at is None and since + timedelta(hours=options["remind_after_hours"]) <= now:
             shipment.reminded_at = now

@@ -265,3 +265,31 @@ class Move:
 def move(current: str, to: str) -> Move:
     allowed = to in TRANSITIONS.get(current, frozenset())
     return Move(allowed, allowed and to in RECEIVED)
+
+
+# -- steps recorded by hand -----------------------------------------------------------------------------------------
+
+#: Providers whose parcels the merchant hands to a carrier: ``ship`` (the carrier and its number) comes first.
+HANDED_TO_CARRIER = frozenset({"express", "freight"})
+#: What a carrier reports once it has the parcel (cancelling is the order's business).
+CARRIER_STEPS = (S.in_transit, S.out_for_delivery, S.delivered, S.exception, S.returned)
+#: The steps a shipment may be moved to by hand — in the console, with the shop's API token or by a carrier's
+#: webhook — per provider. Never by hand: ``collected`` (only with the buyer's one-time code, ``pickup.redeem``)
+#: and ``picked_up_by_carrier`` for express and freight (only ``ship``, which keeps the carrier and number).
+STEPS_BY_HAND: dict[str, tuple[str, ...]] = {
+    "pickup": (S.ready_for_pickup,),
+    "local_courier": (S.out_for_delivery, S.delivered, S.exception, S.returned),
+    "express": CARRIER_STEPS,
+    "freight": CARRIER_STEPS,
+}
+#: Another provider's parcel (an entry point's): its carrier reports every step from the pickup on.
+OTHER_STEPS = (S.picked_up_by_carrier, *CARRIER_STEPS)
+
+
+def steps_by_hand(provider: str, status: str) -> tuple[str, ...]:
+    """The steps that may be recorded by hand next for a ``provider`` shipment now at ``status``: the provider's
+    steps that the state machine allows; none for an express or freight parcel not yet handed over."""
+    if provider in HANDED_TO_CARRIER and status == S.created:
+        return ()
+    allowed = TRANSITIONS.get(status, frozenset())
+    return tuple(step for step in STEPS_BY_HAND.get(provider, OTHER_STEPS) if step in allowed)

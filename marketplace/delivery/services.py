@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -288,8 +288,10 @@ def book(tenant: Tenant, shop: Shop, provider: DeliveryProvider, option_code: st
             slot = db.session.scalar(select(DeliverySlot.id).where(
                 DeliverySlot.shop_id == shop.id, DeliverySlot.provider == provider.name,
                 DeliverySlot.option_code == option_code))
+    # The slot's capacity as the provider says it now (the operator may have changed it since the row was made).
     taken = db.session.execute(update(DeliverySlot).where(DeliverySlot.id == slot, DeliverySlot.booked < capacity)
-                               .values(booked=DeliverySlot.booked + 1).execution_options(synchronize_session=False))
+                               .values(booked=DeliverySlot.booked + 1, capacity=capacity)
+                               .execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         raise DeliveryError(_("“%(shop)s”的这个配送时段刚刚约满了，请换一个时段。", shop=shop.name()), "slot_full")
 
@@ -343,6 +345,8 @@ def start_for_order(tenant: Tenant, order: Order, shop: Shop, chosen: Chosen) ->
     the order's shipment. Raises ``DeliveryError`` (``slot_full``, ``quote_used``) — the checkout then stops."""
     option = chosen.option
     provider = provider_for(tenant, shop, option.provider)
+    if provider.needs_address and chosen.address is None:
+        raise DeliveryError(_("“%(shop)s”的这种配送方式需要收货地址。", shop=shop.name()), "address_required")
     book(tenant, shop, provider, option.code)
     if option.provider == "freight" and option.code.startswith("quote-"):
         from marketplace.delivery.freight import use_quote
@@ -358,6 +362,8 @@ def start_for_order(tenant: Tenant, order: Order, shop: Shop, chosen: Chosen) ->
     return shipment
 
 
+#: How far ahead of our clock a carrier's report may be dated (clocks differ a little).
+CLOCK_SKEW = timedelta(minutes=5)
 #: What the order becomes when its shipment reaches a status (the order follows its goods).
 ORDER_FOLLOWS = {
     ShipmentStatus.ready_for_pickup: OrderStatus.ready_for_pickup,
@@ -389,7 +395,12 @@ def advance(shipment: Shipment, to: str, *, actor_id: int | None = None, note: s
     if follows is not None and order.status != follows and follows not in orders.TRANSITIONS.get(order.status, ()):
         raise DeliveryError(_("订单 %(number)s 当前为“%(status)s”，配送还不能开始（请先接单）。", number=order.number,
                               status=OrderStatus(order.status).label), "order_not_ready")
-    at = at or utcnow()
+    now = utcnow()
+    at = at or now
+    # A step happens after the one before it, and not in the future: a backdated "delivered" would shorten
+    # the buyer's return window.
+    if shipment.status_changed_at is not None and at < shipment.status_changed_at or at > now + CLOCK_SKEW:
+        raise DeliveryError(_("时间应在上一步之后、现在之前。"), "bad_time")
     values = {"status": to, "status_changed_at": at, **({"received_at": at} if step.received else {})}
     moved = db.session.execute(update(Shipment).where(Shipment.id == shipment.id, Shipment.status == shipment.status)
                                .values(**values).execution_options(synchronize_session=False))
@@ -412,11 +423,16 @@ def advance(shipment: Shipment, to: str, *, actor_id: int | None = None, note: s
 
 
 def order_cancelled(order: Order, *, actor_id: int | None = None, note: str = "") -> None:
-    """The order was cancelled: its shipment is called off (and gives its slot back) if the goods have not
-    left; a shipment already moving is left for the merchant to bring back."""
+    """The order will not travel (cancelled, or refunded in full before the goods left): its shipment is called
+    off, giving back its place in a slot and the freight quote it used; a shipment already moving is left
+    for the merchant to bring back."""
     shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order.id))
     if shipment is None or shipment.status not in CANCELLABLE:
         return
+    if shipment.provider == "freight" and shipment.option_code.startswith("quote-"):
+        from marketplace.delivery.freight import release_quote
+
+        release_quote(shipment.option_code)
     step = db.session.execute(update(Shipment).where(Shipment.id == shipment.id, Shipment.status == shipment.status)
                               .values(status=ShipmentStatus.cancelled, status_changed_at=utcnow())
                               .execution_options(synchronize_session=False))

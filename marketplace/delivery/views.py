@@ -3,9 +3,11 @@ tenant staff's counter and late-delivery list.
 
 * ``/t/<tenant>/track/<token>`` needs no login: the random ``tracking_token`` is the key, looked up within the
   tenant (another tenant's token is not found). It shows how the goods travel, never who receives them: the
-  recipient's name, mobile and address are masked down to a first character, 138****1234 and a district.
+  recipient's name, mobile and address are masked down to a first character, 138****1234 and a district, and
+  the timeline shows statuses, times and places but no notes (merchants' words, cancellation reasons).
 * Merchant pages load the shop and check its merchant roles with the order console's helpers; the shipment
-  forms move an express or freight parcel only through its provider module (``ship``, ``record_event``).
+  forms move an express or freight parcel only through its provider module (``ship``, ``record_event``). Once
+  the order is closed, the panel masks the recipient as the order page masks the buyer's contact.
 * Operator pages need ``operate_tenant``; the counter redeems codes of any shop of the tenant, a merchant's
   counter only its own shop's (``pickup.redeem``'s ``shop_ids``).
 
@@ -38,11 +40,13 @@ from marketplace.core.themes import render_themed
 from marketplace.delivery import pickup, services
 from marketplace.delivery.models import Shipment
 from marketplace.delivery.providers import (
+    HANDED_TO_CARRIER,
     RECEIVED,
     TRANSITIONS,
     DeliveryError,
     ProviderLoadError,
     ShipmentStatus,
+    steps_by_hand,
 )
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderStatus
@@ -63,12 +67,9 @@ EXPECTED_PATH: dict[str, tuple[str, ...]] = {
     "pickup": (S.created, S.ready_for_pickup, S.collected),
     "local_courier": (S.created, S.out_for_delivery, S.delivered),
 }
-#: Express, freight and any provider that hands the goods to a carrier.
+#: Express, freight and any provider that hands the goods to a carrier. (The steps that may be recorded by hand
+#: are ``providers.steps_by_hand``'s, the same for the console and the API.)
 CARRIED_PATH = (S.created, S.picked_up_by_carrier, S.in_transit, S.out_for_delivery, S.delivered)
-#: Providers whose parcels the merchant hands to a carrier and follows by hand in the console.
-HANDED_TO_CARRIER = ("express", "freight")
-#: The steps a merchant may record for such a parcel after it left (cancelling is the order's business).
-CARRIER_STEPS = (S.in_transit, S.out_for_delivery, S.delivered, S.exception, S.returned)
 #: Orders whose goods the shop still has to get ready (the pick list).
 TO_PREPARE = (OrderStatus.paid, OrderStatus.accepted)
 MAX_CODES = 10
@@ -133,6 +134,15 @@ def full_address(address: dict) -> str:
     from marketplace.delivery.express import address_text
 
     return address_text(address) if address else ""
+
+
+def closed_address(address: dict) -> dict:
+    """The address as the shop may keep seeing it once the order closed (``order_console.CONTACT_HIDDEN``):
+    张*, 138****1234 and the province, city and district — no street, no whole-address text."""
+    region = {key: address.get(key) or "" for key in ("province_code", "city_code", "district_code")}
+    return {**region, "recipient": masked_name(address.get("recipient")),
+            "mobile": order_console.mask_contact(address.get("mobile")), "street": "",
+            "text": full_address(region), "third_party_signing": bool(address.get("third_party_signing"))}
 
 
 def pickup_point(tenant, shop: Shop, code: str) -> tuple[str, str]:
@@ -212,6 +222,9 @@ class Panel:
     shipment: Shipment
     steps: list[Step]
     provider: str
+    #: The recipient, their mobile and the address; masked (``closed_address``) once the order is closed.
+    recipient: str
+    mobile: str
     address: str
     point: tuple[str, str] = ("", "")
     #: The carriers a parcel may be handed to; empty: the merchant types the carrier's name.
@@ -228,8 +241,7 @@ def _provider_options(shop: Shop, name: str) -> dict:
 
 
 def _next_statuses(shipment: Shipment) -> list[tuple[str, str]]:
-    allowed = TRANSITIONS.get(shipment.status, frozenset())
-    return [(status, status_label(status)) for status in CARRIER_STEPS if status in allowed]
+    return [(status, status_label(status)) for status in steps_by_hand(shipment.provider, shipment.status)]
 
 
 def shipment_panel(order: Order) -> Panel | None:
@@ -239,14 +251,17 @@ def shipment_panel(order: Order) -> Panel | None:
     if shipment is None:
         return None
     tenant = current_tenant._get_current_object()
+    address = shipment.address or {}
+    if address and order.status in order_console.CONTACT_HIDDEN:
+        address = closed_address(address)
     panel = Panel(shipment, shipment_steps(shipment), services.provider_label(shipment.provider),
-                  full_address(shipment.address or {}))
+                  address.get("recipient") or "", address.get("mobile") or "", full_address(address))
     if shipment.provider == "pickup":
         panel.point = pickup_point(tenant, order.shop, shipment.option_code)
     if shipment.provider in HANDED_TO_CARRIER:
         panel.carriers = [str(c) for c in _provider_options(order.shop, shipment.provider).get("carriers") or []]
         panel.can_ship = shipment.status == S.created
-        panel.next_statuses = [] if panel.can_ship else _next_statuses(shipment)
+        panel.next_statuses = _next_statuses(shipment)  # none before it is shipped
     return panel
 
 

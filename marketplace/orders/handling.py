@@ -18,9 +18,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from marketplace.delivery import pickup
 from marketplace.delivery.models import Shipment
 from marketplace.delivery.providers import DeliveryError, ShipmentStatus
 from marketplace.extensions import db
+from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 
@@ -43,6 +45,8 @@ class Action:
     #: order's shipment, and the order follows it (``delivery.services.advance``).
     providers: frozenset[str] | None = None
     shipment_to: str = ""
+    #: Handing goods over needs the buyer's pickup code (``delivery.pickup``): one code, one handover.
+    needs_code: bool = False
 
 
 ACTIONS: dict[str, Action] = {action.name: action for action in (
@@ -51,13 +55,17 @@ ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("accept", _l("接单"), S.accepted, frozenset({S.paid}), done=_l("已接单，请尽快备货。")),
     Action("prepared", _l("备货完成"), S.ready_for_pickup, frozenset({S.accepted}), done=_l("已备货，等待买家取货。"),
            providers=frozenset({"pickup"}), shipment_to=ShipmentStatus.ready_for_pickup),
-    Action("picked_up", _l("已取货"), S.picked_up, frozenset({S.ready_for_pickup}), done=_l("已记录买家取货。"),
-           providers=frozenset({"pickup"}), shipment_to=ShipmentStatus.collected),
+    Action("picked_up", _l("核对取货码并交货"), S.picked_up, frozenset({S.ready_for_pickup}),
+           done=_l("取货码正确，已记录买家取货。"), providers=frozenset({"pickup"}),
+           shipment_to=ShipmentStatus.collected, needs_code=True),
     Action("out_for_delivery", _l("出发配送"), S.shipped, frozenset({S.accepted}), done=_l("已出发配送。"),
            providers=frozenset({"local_courier"}), shipment_to=ShipmentStatus.out_for_delivery),
     Action("delivered", _l("已送达"), S.delivered, frozenset({S.shipped}), done=_l("已记录送达，买家签收。"),
            providers=frozenset({"local_courier"}), shipment_to=ShipmentStatus.delivered),
     Action("complete", _l("完成"), S.completed, frozenset({S.picked_up, S.delivered}), done=_l("订单已完成。")),
+    # The carrier brought the parcel back (refused, undeliverable): the goods go back on the shelf, the money back.
+    Action("refund_returned", _l("包裹已退回，全额退款"), S.refunding, frozenset({S.shipped}),
+           done=_l("已全额退款，商品已退回库存。")),
     # Before the goods leave the shop the merchant may still refuse the order; its stock goes back on the shelf.
     Action("reject", _l("拒单"), S.cancelled, frozenset(orders.RESTOCK_ON_CANCEL), needs_reason=True,
            done=_l("已拒单，库存已退回。")),
@@ -75,7 +83,8 @@ def offered(action: Action, order: Order) -> bool:
             and action.to in orders.TRANSITIONS.get(order.status, ())
             and (not action.offline_only or order.group.payment_provider == "offline")
             and (action.providers is None or order.delivery_provider in action.providers)
-            and not (action.name == "picked_up" and _at_the_counter(order)))
+            and not (action.name == "picked_up" and _at_the_counter(order))
+            and (action.name != "refund_returned" or returns.parcel_came_back(order)))
 
 
 def _at_the_counter(order: Order) -> bool:
@@ -83,11 +92,15 @@ def _at_the_counter(order: Order) -> bool:
     return db.session.scalar(select(Shipment.option_code).where(Shipment.order_id == order.id)) == "counter"
 
 
-def refusal(action: Action, order: Order, reason: str) -> tuple[str, str] | None:
-    """Why ``action`` cannot be taken on ``order`` now with this reason: a stable code and a message for the
-    merchant (``reason_required`` or ``invalid_transition``); None when it can."""
+def refusal(action: Action, order: Order, reason: str, code: str = "") -> tuple[str, str] | None:
+    """Why ``action`` cannot be taken on ``order`` now with this reason (and pickup code): a stable code and a
+    message for the merchant (``reason_required``, ``wrong_code`` or ``invalid_transition``); None when it can."""
     if action.needs_reason and not reason:
         return "reason_required", _("请填写拒单原因，买家会看到它。")
+    if action.needs_code and offered(action, order):
+        found = pickup.find_by_code(code)
+        if found is None or found.order_id != order.id:
+            return "wrong_code", _("取货码不正确：请核对买家出示的 8 位取货码。")
     if action.offline_only and order.group.payment_provider != "offline":
         return "invalid_transition", _("这笔订单是在线支付的，收款由支付平台确认，不能手动确认。")
     if not offered(action, order):
@@ -95,12 +108,20 @@ def refusal(action: Action, order: Order, reason: str) -> tuple[str, str] | None
     return None
 
 
-def perform(order: Order, action: Action, *, actor_id: int | None, reason: str = "", key: str | None = None) -> None:
+def perform(order: Order, action: Action, *, actor_id: int | None, reason: str = "", key: str | None = None,
+            code: str = "") -> None:
     """Take ``action`` on ``order`` (check ``refusal`` first). A rejection's reason goes into the history
     for the buyer to read; for other actions ``reason`` is an optional note. ``key`` is the API request's
     Idempotency-Key, kept on the history entry. Raises ``InvalidTransition`` when the order moved meanwhile."""
     if action.name == "confirm_payment":
         confirm_offline_payment(order, actor_id=actor_id, key=key, note=reason)
+    elif action.name == "refund_returned":
+        returns.refund(order, returns.refundable(order), actor_id=actor_id, note=reason or _("包裹被退回"))
+    elif action.needs_code:
+        try:
+            pickup.redeem(code, actor_id=actor_id, shop_ids={order.shop_id}, key=key)
+        except DeliveryError as error:
+            raise orders.InvalidTransition(order, action.to) from error
     elif action.shipment_to:
         _move_shipment(order, action, actor_id=actor_id, note=reason, key=key)
     else:

@@ -367,6 +367,14 @@ BEFORE_DISPATCH = (OrderStatus.paid, OrderStatus.accepted)
 FULL_FROM = (*BEFORE_DISPATCH, *PARTIAL_FROM)
 
 
+def parcel_came_back(order: Order) -> bool:
+    """The carrier brought the goods back to the shop (refused, undeliverable): the buyer is refunded in full."""
+    from marketplace.delivery.models import Shipment  # the delivery package builds on orders
+    from marketplace.delivery.providers import ShipmentStatus
+
+    return db.session.scalar(select(Shipment.status).where(Shipment.order_id == order.id)) == ShipmentStatus.returned
+
+
 def refundable(order: Order) -> int:
     """What may still go back to the buyer of this order, in fen."""
     return max(order.total - order.refunded, 0)
@@ -384,7 +392,8 @@ def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None =
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ReturnError(_("退款金额应为正数（单位：分）。"), "bad_amount")
     order = _lock(order)
-    if order.status not in FULL_FROM:
+    came_back = order.status == OrderStatus.shipped and parcel_came_back(order)
+    if order.status not in FULL_FROM and not came_back:
         raise ReturnError(_("订单 %(number)s 当前为“%(status)s”，不能退款。", number=order.number,
                             status=OrderStatus(order.status).label), "not_refundable")
     full = order.refunded + amount == order.total
@@ -405,7 +414,7 @@ def refund(order: Order, amount, *, actor_id: int | None, now: datetime | None =
                     amount=amount, currency=order.group.currency, provider=provider, status=refund_status_for(provider), reference=reference[:100],
                     actor_id=actor_id, note=(note or "")[:1000], refunded_at=now)
     db.session.add(record)
-    if order.status in BEFORE_DISPATCH:  # the money goes back and so do the goods, which never left the shop
+    if order.status in BEFORE_DISPATCH or came_back:  # the goods never left the shop, or came back to it
         restock(order)
     if order.status != OrderStatus.refunding:
         transition(order, OrderStatus.refunding, actor_id=actor_id, note=_("退款 %(amount)s 元", amount=yuan(amount)))

@@ -360,7 +360,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.paid: frozenset({S.accepted, S.cancelled, S.refunding}),
     S.accepted: frozenset({S.ready_for_pickup, S.shipped, S.cancelled, S.refunding}),
     S.ready_for_pickup: frozenset({S.picked_up, S.cancelled}),
-    S.shipped: frozenset({S.delivered}),
+    S.shipped: frozenset({S.delivered, S.refunding}),  # refunding: the parcel came back (``returns.refund``)
     S.delivered: frozenset({S.completed, S.refunding}),
     S.picked_up: frozenset({S.completed, S.refunding}),
     S.completed: frozenset({S.refunding}),
@@ -454,7 +454,7 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
     if to == S.cancelled and order.status in RESTOCK_ON_CANCEL:
         restock(order)
         _release_quotes(order)
-    if to == S.cancelled:
+    if to in (S.cancelled, S.refunded):  # the goods will not travel (a no-op once they left)
         from marketplace.delivery.services import order_cancelled  # built on this module
 
         order_cancelled(order, actor_id=actor_id, note=note)

@@ -219,6 +219,30 @@ def test_the_buyer_sees_the_shipment_with_its_tracking_token_and_the_shop_withou
     assert merchant_view["events"] == body["events"]
 
 
+def test_the_shop_sees_the_recipient_masked_once_the_order_is_closed(resident, client, street):
+    order = place(street, "express")
+    ship(client, street, order)
+    post_event(client, street, order, {"status": "out_for_delivery"})
+    post_event(client, street, order, {"status": "delivered"})
+    url = f"{street.shop_base()}/orders/{order.number}/shipment"
+    assert client.get(url, headers=street.headers()).get_json()["address"]["street"] == "解放路 1 号 3 单元 502"
+    with tenant_scope(street.tenant):
+        orders.transition(db.session.get(Order, order.id), OrderStatus.completed)
+        db.session.commit()
+
+    closed = client.get(url, headers=street.headers())
+    assert closed.status_code == 200
+    assert closed.get_json()["address"] | {
+        "recipient": "张*", "mobile": "138****5678", "street": "", "province_code": "410000",
+        "city_code": "410100", "district_code": "410103"} == closed.get_json()["address"]
+    assert "二七区" in closed.get_json()["address"]["text"]
+    for secret in ("张三丰", "13812345678", "解放路"):
+        assert secret not in closed.get_data(as_text=True)
+    # The buyer's own view keeps the address as given.
+    mine = resident.get(f"{street.base}/orders/{order.group_number}/orders/{order.number}/shipment").get_json()
+    assert mine["address"]["recipient"] == "张三丰"
+
+
 def test_a_pickup_buyer_gets_the_collection_code(resident, street):
     order = place(street, "pickup", shop=1)
     body = resident.get(f"{street.base}/orders/{order.group_number}/orders/{order.number}/shipment").get_json()
@@ -261,7 +285,7 @@ def test_an_express_parcel_walks_forward_and_the_order_follows(client, street):
     assert ship(client, street, order).get_json()["status"] == "picked_up_by_carrier"
     assert order_status(street, order.number) == OrderStatus.shipped
 
-    at = (datetime.now(timezone(timedelta(hours=8))) - timedelta(hours=2)).replace(microsecond=0)
+    at = datetime.now(timezone(timedelta(hours=8)))  # on the carrier's clock: after the handover, before now
     moving = post_event(client, street, order, {"status": "in_transit", "at": at.isoformat(),
                                                 "location": "郑州转运中心", "note": "已发往乌鲁木齐"})
     assert moving.status_code == 200, moving.get_data(as_text=True)
@@ -292,8 +316,48 @@ def test_tracking_backwards_or_twice_is_refused(client, street):
 def test_nothing_moves_before_the_order_is_accepted(client, street):
     order = place(street, "express", accept=False)
     assert_problem(ship(client, street, order), 409, "order_not_ready")
-    assert_problem(post_event(client, street, order, {"status": "picked_up_by_carrier"}), 409, "order_not_ready")
     assert events_of(street, order.number) == ["created"]
+    pickup = place(street, "pickup", shop=1, accept=False)
+    assert_problem(post_event(client, street, pickup, {"status": "ready_for_pickup"}, index=1), 409, "order_not_ready")
+    assert events_of(street, pickup.number) == ["created"]
+
+
+def test_an_express_parcel_is_handed_to_its_carrier_before_any_step(client, street):
+    order = place(street, "express")
+    for status in ("out_for_delivery", "picked_up_by_carrier", "in_transit"):
+        problem = assert_problem(post_event(client, street, order, {"status": status}), 409, "invalid_transition")
+        assert "请先发货" in problem["detail"]
+    assert events_of(street, order.number) == ["created"]
+    assert order_status(street, order.number) == OrderStatus.accepted
+    ship(client, street, order)
+    assert post_event(client, street, order, {"status": "out_for_delivery"}).status_code == 200
+
+
+def test_a_pickup_is_collected_only_with_its_code_never_through_the_api(client, street):
+    order = place(street, "pickup")
+    problem = assert_problem(post_event(client, street, order, {"status": "collected"}), 409, "invalid_transition")
+    assert "取货码" in problem["detail"]
+    post_event(client, street, order, {"status": "ready_for_pickup"})
+    for status in ("collected", "out_for_delivery", "delivered", "exception", "returned"):
+        assert_problem(post_event(client, street, order, {"status": status}), 409, "invalid_transition")
+    assert events_of(street, order.number) == ["created", "ready_for_pickup"]
+    assert order_status(street, order.number) == OrderStatus.ready_for_pickup
+
+
+def test_a_courier_delivery_takes_only_the_couriers_steps(client, street):
+    tenant, shop = street.tenant, street.shops[0]
+    module_settings["delivery"].set(tenant, "options", {"pickup": {}, "express": {}, "local_courier": {}})
+    with tenant_scope(tenant):
+        shop.delivery = {"providers": ["pickup", "express", "local_courier"]}
+        shop.opening_hours = {day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        db.session.commit()
+    order = place(street, "local_courier")
+    for status in ("ready_for_pickup", "picked_up_by_carrier", "collected"):
+        assert_problem(post_event(client, street, order, {"status": status}), 409, "invalid_transition")
+    assert post_event(client, street, order, {"status": "out_for_delivery"}).status_code == 200
+    assert_problem(post_event(client, street, order, {"status": "in_transit"}), 409, "invalid_transition")
+    assert post_event(client, street, order, {"status": "delivered"}).status_code == 200
+    assert events_of(street, order.number) == ["created", "out_for_delivery", "delivered"]
 
 
 def test_a_retried_request_is_recorded_once(client, street):
@@ -379,17 +443,19 @@ def test_unreadable_bodies_are_problems_not_errors(client, street):
 def test_anyone_with_the_token_follows_the_parcel_without_the_recipients_details(make_client, client, street):
     order = place(street, "express")
     ship(client, street, order)
+    post_event(client, street, order, {"status": "in_transit", "location": "郑州转运中心", "note": "客户要求放门卫室"})
     with tenant_scope(street.tenant):
         token = db.session.scalar(select(Shipment.tracking_token).where(Shipment.order_id == order.id))
     response = make_client().get(f"{street.base}/tracking/{token}")
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
-    assert body | {"status": "picked_up_by_carrier", "carrier": "中通快递", "tracking_number": "ZT7500123456789",
+    assert body | {"status": "in_transit", "carrier": "中通快递", "tracking_number": "ZT7500123456789",
                    "shop": "老王水果店", "recipient": "张**", "mobile": "138****5678"} == body
     text = response.get_data(as_text=True)
-    for secret in ("张三丰", "13812345678", "解放路", token, "410103"):
+    for secret in ("张三丰", "13812345678", "解放路", token, "410103", "门卫室"):  # no note either
         assert secret not in text
-    assert [e["to_status"] for e in body["events"]] == ["created", "picked_up_by_carrier"]
+    assert [e["to_status"] for e in body["events"]] == ["created", "picked_up_by_carrier", "in_transit"]
+    assert body["events"][-1]["location"] == "郑州转运中心" and "note" not in body["events"][-1]
 
 
 def test_an_unknown_token_is_not_found(client, street):

@@ -17,7 +17,7 @@ from marketplace.orders.models import Cart, CartLine, OrderEvent, OrderGroup
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 from tests.api.conftest import assert_problem, token_for
-from tests.fixtures.factories import PASSWORD
+from tests.fixtures.factories import PASSWORD, pickup_code
 
 
 @dataclass
@@ -243,7 +243,8 @@ def move(client, street, number, action, key, *, shop="laowang", token=None, **b
 
 def walk(client, street, number, *actions):
     for action in actions:
-        response = move(client, street, number, action, f"walk-{action}")
+        body = {"code": pickup_code(number)} if action == "picked_up" else {}
+        response = move(client, street, number, action, f"walk-{action}", **body)
         assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -284,7 +285,11 @@ def test_merchant_moves_an_order_once_per_key(client, street, placed):
                                headers={"Authorization": f"Bearer {street.merchant_token}"}), 400,
                    "missing_idempotency_key")
     assert count(OrderEvent, street.tenant) == 3
-    assert walk(client, street, number, "accept", "prepared", "picked_up", "complete")["status"] == "completed"
+    walk(client, street, number, "accept", "prepared")
+    wrong = "12345678" if pickup_code(number) != "12345678" else "87654321"
+    problem = assert_problem(move(client, street, number, "picked_up", "p-1", code=wrong), 422, "wrong_code")
+    assert "code" in problem["errors"]  # the goods stay until the buyer's own code is given
+    assert walk(client, street, number, "picked_up", "complete")["status"] == "completed"
     assert count(OrderEvent, street.tenant) == 7
 
 

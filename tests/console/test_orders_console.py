@@ -18,7 +18,7 @@ from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
 from marketplace.tenancy.context import tenant_scope
-from tests.fixtures.factories import PASSWORD
+from tests.fixtures.factories import PASSWORD, pickup_code
 
 # -- helpers ----------------------------------------------------------------------------------------------------
 
@@ -69,6 +69,8 @@ def order_url(world, number: str, shop=None, tenant=None) -> str:
 
 def act(browser, world, number: str, action: str, **form):
     url = order_url(world, number)
+    if action == "picked_up" and "code" not in form:  # the merchant types the code the buyer shows
+        form["code"] = pickup_code(number)
     return browser.submit(f"{url}/{action}", form, page_url=url)
 
 
@@ -309,3 +311,18 @@ def test_the_shop_and_tenant_pages_link_to_the_orders(as_role, world):
         as_role("staff").get(f"/merchant/{world.a.slug}/{world.x.slug}/"))
     assert f"/operator/{world.a.slug}/orders" in text(as_role("operator").get(f"/operator/{world.a.slug}/"))
 
+
+
+def test_goods_are_handed_over_only_against_the_buyers_pickup_code(as_role, world, placed):
+    owner = as_role("owner")
+    number = placed[world.x.id]
+    for action in ("confirm_payment", "accept", "prepared"):
+        act(owner, world, number, action)
+    assert "买家出示的取货码" in text(owner.get(order_url(world, number)))
+    right = pickup_code(number)
+    for wrong in ("", "12345678" if right != "12345678" else "87654321", "abc"):
+        response = act(owner, world, number, "picked_up", code=wrong)
+        assert "取货码不正确" in text(owner.get(response.headers["Location"]))
+        assert load(world.a, number).status == "ready_for_pickup"
+    act(owner, world, number, "picked_up", code=f"{right[:4]} {right[4:]}")
+    assert load(world.a, number).status == "picked_up"

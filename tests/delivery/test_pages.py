@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
-from marketplace.delivery import pickup, services
+from marketplace.delivery import express, pickup, services
 from marketplace.delivery.models import Shipment
 from marketplace.delivery.providers import Address, ShipmentStatus
 from marketplace.extensions import db
@@ -149,6 +149,19 @@ def test_the_tracking_page_shows_the_timeline_and_masks_the_recipient(world, mak
     assert page.headers["X-Robots-Tag"].startswith("noindex")
 
 
+def test_the_tracking_page_shows_steps_and_places_but_no_notes(world, make_client):
+    order, shipment = place(world, "x", "express", address=HOME)
+    with tenant_scope(world.a):
+        express.ship(shipment, "顺丰速运", "SF1234567890")
+        express.record_event(shipment, S.in_transit, location="郑州转运中心", note="买家要求放在门卫室")
+        db.session.commit()
+    body = text(make_client().get(f"/t/deliver-a/track/{shipment.tracking_token}"))
+    assert "运输中" in body and "郑州转运中心" in body
+    assert "门卫室" not in body and 'class="st-note"' not in body
+    owner = browser(make_client, "owner-x")
+    assert "门卫室" in text(owner.get(f"/merchant/deliver-a/fruit/orders/{order.number}"))  # the shop's own page
+
+
 def test_a_pickup_is_tracked_with_its_point_and_never_its_code(world, make_client):
     order, shipment, code = ready_at(world, "x")
     body = text(make_client().get(f"/t/deliver-a/track/{shipment.tracking_token}"))
@@ -197,6 +210,38 @@ def test_the_merchant_ships_and_updates_an_express_parcel_from_the_order_page(wo
         answer = owner.submit(f"{detail}/shipment/events", bad, page_url=detail, follow_redirects=True)
         assert answer.status_code == 200 and "flash-error" in text(answer), bad
     assert reload(world.a, shipment).status == S.in_transit
+
+
+def test_an_express_parcel_is_shipped_before_any_step_is_recorded(world, make_client):
+    order, shipment = place(world, "x", "express", address=HOME)
+    owner = browser(make_client, "owner-x")
+    detail = f"/merchant/deliver-a/fruit/orders/{order.number}"
+    assert 'name="status"' not in text(owner.get(detail))  # only the form to ship
+    refused = owner.submit(f"{detail}/shipment/events", {"status": "out_for_delivery"}, page_url=detail,
+                           follow_redirects=True)
+    assert "请先发货（填写快递单号）。" in text(refused)
+    assert reload(world.a, shipment).status == S.created
+    with tenant_scope(world.a):
+        assert db.session.get(Order, order.id).status == OrderStatus.accepted
+
+
+def test_the_panel_masks_the_recipient_once_the_order_is_closed(world, make_client):
+    order, shipment = place(world, "x", "express", address=HOME)
+    owner = browser(make_client, "owner-x")
+    detail = f"/merchant/deliver-a/fruit/orders/{order.number}"
+    owner.submit(f"{detail}/shipment/ship", {"carrier": "顺丰速运", "tracking_number": "SF1234567890"}, page_url=detail)
+    for status in ("out_for_delivery", "delivered"):
+        owner.submit(f"{detail}/shipment/events", {"status": status}, page_url=detail)
+    assert "13812341234" in text(owner.get(detail))  # still running: in full
+    db.session.expire_all()
+    with tenant_scope(world.a):
+        orders.transition(db.session.get(Order, order.id), OrderStatus.completed)
+        db.session.commit()
+
+    page = text(owner.get(detail))
+    assert "张* · 138****1234 · 河南省 郑州市 二七区" in page
+    for secret in ("张三丰", "13812341234", "大学路"):
+        assert secret not in page
 
 
 def test_pickup_orders_show_only_the_timeline(world, make_client):

@@ -3,11 +3,12 @@ receipt recorded, cancellation only before the goods leave."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from marketplace.core.db import utcnow
 from marketplace.delivery import services as delivery
 from marketplace.delivery.models import AppendOnly, Shipment, ShipmentEvent
 from marketplace.delivery.providers import DeliveryError, ShipmentStatus
@@ -43,7 +44,6 @@ def accept(placed) -> Shipment:
 
 def test_placing_an_order_makes_its_shipment_and_the_order_follows_it_to_receipt(order):
     tenant, placed = order
-    collected = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
     with tenant_scope(tenant):
         shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == placed.id))
         assert shipment.provider == "pickup" and shipment.option_code == "shop" and shipment.status == S.created
@@ -54,6 +54,7 @@ def test_placing_an_order_makes_its_shipment_and_the_order_follows_it_to_receipt
         accept(placed)
         delivery.advance(shipment, S.ready_for_pickup)
         assert placed.status == OrderStatus.ready_for_pickup
+        collected = utcnow()
         delivery.advance(shipment, S.collected, note="本人取货", at=collected)
         db.session.commit()
         db.session.expire_all()
@@ -98,6 +99,19 @@ def test_cancelling_the_order_calls_the_shipment_off_but_not_once_collected(orde
         with pytest.raises(DeliveryError) as refused:
             delivery.cancel(shipment)
         assert refused.value.code == "too_late" and shipment.status == S.collected
+
+
+def test_a_step_cannot_be_dated_before_the_one_before_it_nor_in_the_future(order):
+    """A backdated receipt would shorten the buyer's 7-day return window: refused, and nothing moves."""
+    tenant, placed = order
+    with tenant_scope(tenant):
+        shipment = accept(placed)
+        delivery.advance(shipment, S.ready_for_pickup)
+        for when in (datetime(2020, 1, 1, tzinfo=UTC), utcnow() + timedelta(hours=1)):
+            with pytest.raises(DeliveryError) as refused:
+                delivery.advance(shipment, S.collected, at=when)
+            assert refused.value.code == "bad_time" and shipment.status == S.ready_for_pickup
+        assert shipment.received_at is None
 
 
 def test_the_timeline_is_never_rewritten(order):

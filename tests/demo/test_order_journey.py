@@ -19,6 +19,7 @@ from marketplace.orders.returns import Refund
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import all_tenants
 from tests.demo.test_demo import run_demo
+from tests.fixtures.factories import pickup_code
 
 STREET = "dehua-street"
 #: The three shops bought from, each with its demo owner's login.
@@ -103,7 +104,9 @@ def test_a_resident_buys_from_three_shops_returns_one_item_and_the_ledger_shows_
         merchant.login(login, "merchant-demo-2026")
         page_url = f"/merchant/{STREET}/{slug}/orders/{orders[slug].number}"
         for action in ("confirm_payment", "accept", "prepared", "picked_up", "complete"):
-            response = merchant.submit(f"{page_url}/{action}", {}, page_url=page_url)
+            # Handing over: the merchant types the code the resident shows from the order page.
+            form = {"code": pickup_code(orders[slug].number)} if action == "picked_up" else {}
+            response = merchant.submit(f"{page_url}/{action}", form, page_url=page_url)
             assert response.status_code == 303
     with all_tenants():
         db.session.expire_all()

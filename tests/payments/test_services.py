@@ -18,6 +18,7 @@ from marketplace.payments import services as payments
 from marketplace.payments.models import Payment
 from marketplace.payments.providers import Choice, PaymentStatus, ProviderResult, RefundResult
 from marketplace.tenancy.context import tenant_scope
+from tests.fixtures.factories import pickup_code
 from tests.orders.test_place_order import fill
 
 S = PaymentStatus
@@ -201,7 +202,8 @@ def test_a_refund_made_while_the_money_is_only_held_is_not_captured(use_stripe, 
         payments.refresh_payment(tenant, payment)
         apple_order, tea_order = group.orders
         for step in ("accept", "prepared", "picked_up"):
-            perform(apple_order, ACTIONS[step], actor_id=None)
+            perform(apple_order, ACTIONS[step], actor_id=None,
+                    code=pickup_code(apple_order.number) if step == "picked_up" else "")
             db.session.commit()
         refund = returns.refund(apple_order, apple_order.total, actor_id=None, note="退货")
         db.session.commit()
