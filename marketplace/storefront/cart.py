@@ -325,6 +325,7 @@ def _review(form: CheckoutForm, view: CartView, deliveries: Deliveries, status: 
     form.idempotency_key.data = secrets.token_urlsafe(24)  # a new submission: a new key
     form.fingerprint.data = fingerprint(view, deliveries)
     return render_themed("cart/checkout.html", form=form, view=view, notes=notes or {}, deliveries=deliveries,
+                         quoted_address=address_key(deliveries.address),
                          exclusions=EXCLUSIONS, provider_label=provider_label, offline=OFFLINE,
                          offered={c.provider for c in payments.payment_choices(current_tenant._get_current_object())}), status
 
@@ -377,6 +378,11 @@ def _deliveries(tenant, view: CartView, values) -> Deliveries:
     return Deliveries(addresses, address, quotes, chosen)
 
 
+def address_key(address) -> str:
+    """How the review page names the address its delivery options were quoted for."""
+    return str(address.id) if address is not None else "none"
+
+
 def fingerprint(view: CartView, deliveries: Deliveries) -> str:
     """What the review page showed — goods and every delivery option with its fee — to notice a change."""
     offered = ";".join(f"{shop_id}:{option_value(o)}:{o.fee}" for shop_id, quote in sorted(deliveries.quotes.items())
@@ -415,6 +421,11 @@ def checkout():
     if form.errors or not key or choice is None:
         return _review(form, view, deliveries, 400, notes)
     if view.problems:
+        return _review(form, view, deliveries, 409, notes)
+    shown_for = request.form.get("quoted_address")
+    if shown_for is not None and shown_for != address_key(deliveries.address):
+        # The buyer picked another address without asking for its options: show them before anything is placed.
+        form.form_errors.append(_("收货地址已更改，配送方式和运费已按新地址更新，请确认后再提交。"))
         return _review(form, view, deliveries, 409, notes)
     if form.fingerprint.data != fingerprint(view, deliveries):
         placed = _placed(key, fresh=True)

@@ -345,3 +345,25 @@ def test_checkout_asks_the_buyer_to_tick_that_such_goods_are_not_returnable(stre
                   for line in db.session.scalars(select(OrderLine).order_by(OrderLine.id))}
     assert bought == {"红富士苹果": "", "软毛牙刷": "hygiene", "活鲤鱼": "perishable"}
     assert _variant(toothbrush).stock == 18
+
+
+def test_choosing_another_address_shows_its_delivery_options_before_anything_is_placed(street, make_client):
+    from marketplace.accounts import addresses
+    from marketplace.accounts.models import User
+
+    buyer = _buyer(make_client)
+    with all_tenants():
+        user = db.session.scalar(select(User).where(User.email == "buyer@shangdu.example"))
+        addresses.add_address(user.id, addresses.AddressInput(
+            recipient="李小龙", mobile="13800138000", province_code="410000", city_code="410100",
+            district_code="410103", street="大学路 80 号"))
+        db.session.commit()
+    _add(buyer, street.apples, "1")
+    page, form = _review(buyer)
+    assert form["quoted_address"] != "none"  # the default address was quoted
+    response = buyer.post("/t/erqi-road/checkout", data={**form, "address": "none"})
+    assert response.status_code == 409
+    assert "收货地址已更改" in _text(response) and _count(OrderGroup) == 0
+    _page, again = _review(buyer)
+    placed = buyer.post("/t/erqi-road/checkout", data=again)
+    assert placed.status_code == 303 and _count(OrderGroup) == 1
