@@ -16,12 +16,11 @@ from marketplace.accounts.models import User
 from marketplace.core.forms import add_form_error
 from marketplace.core.i18n import LOCALE_COOKIE, LOCALES
 from marketplace.core.themes import render_themed
-from marketplace.core.views import page_arg, safe_next
+from marketplace.core.views import Page, page_arg, safe_next
 from marketplace.extensions import db, login_manager
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
 from marketplace.storefront.cart import guest_cart_token, guest_cookie
-from marketplace.storefront.queries import Page
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 

@@ -13,7 +13,7 @@ refused with a message, never a server error.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from marketplace.accounts.authz import Permission, require
 from marketplace.accounts.models import User
 from marketplace.catalog.models import UNITS
-from marketplace.core.views import page_arg
+from marketplace.core.views import Page, page_arg
 from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.handling import ACTIONS, actions_for, perform, refusal
@@ -106,33 +106,21 @@ def mask_contact(value: str | None) -> str:
 
 
 @dataclass
-class Page:
-    orders: list[Order]
-    number: int
-    total: int
-    buyers: dict[int, User]
+class OrderPage(Page):
+    """A page of orders, with their buyers' accounts (read in one query)."""
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-    @property
-    def has_previous(self) -> bool:
-        return 1 < self.number <= self.pages
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+    buyers: dict[int, User] = field(default_factory=dict)
 
 
-def _page(conditions: list, total: int, number: int) -> Page:
+def _page(conditions: list, total: int, number: int) -> OrderPage:
     """Newest first; one query for the page and one for its buyers, however many orders there are."""
-    found: list[Order] = []
-    if total and number <= max(1, -(-total // PAGE_SIZE)):
-        found = list(db.session.scalars(select(Order).where(*conditions)
-                                        .order_by(Order.created_at.desc(), Order.id.desc())
-                                        .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
-    return Page(orders=found, number=number, total=total, buyers=_names(order.buyer_id for order in found))
+    page = OrderPage(number=number, total=total, size=PAGE_SIZE)
+    if total and not page.out_of_range:
+        page.items = list(db.session.scalars(select(Order).where(*conditions)
+                                             .order_by(Order.created_at.desc(), Order.id.desc())
+                                             .limit(page.size).offset(page.offset)))
+        page.buyers = _names(order.buyer_id for order in page.items)
+    return page
 
 
 # -- merchant -----------------------------------------------------------------------------------------------

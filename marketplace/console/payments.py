@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.authz import Permission, can, require
 from marketplace.core.db import utcnow
-from marketplace.core.views import page_arg
+from marketplace.core.views import Page, page_arg
 from marketplace.extensions import db
 from marketplace.orders.models import Order
 from marketplace.orders.returns import Refund, RefundStatus
@@ -111,9 +111,8 @@ def operator_index():
         select(Payment).where(Payment.provider == payments.OFFLINE, Payment.method == "bank_transfer",
                               Payment.status == PaymentStatus.pending)
         .options(joinedload(Payment.group)).order_by(Payment.id).limit(LIST_LIMIT)))
-    page = {"number": number, "pages": max(1, -(-total // PAGE_SIZE)), "total": total}
-    page["has_previous"], page["has_next"] = 1 < number <= page["pages"], number < page["pages"]
-    return render_template("console/operator/payments.html", payments=found, page=page, status=status,
+    return render_template("console/operator/payments.html", payments=found,
+                           page=Page(found, number, total, PAGE_SIZE), status=status,
                            counts=counts, all_count=sum(counts.values()), statuses=PaymentStatus.values(),
                            problems=problems, events=events, outcomes=OUTCOMES, refunds=refunds, transfers=transfers,
                            report=reconcile_settings.get(tenant, "last_report"),

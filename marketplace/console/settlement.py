@@ -16,7 +16,6 @@ slug, the statement among that shop's (or, for operators, that tenant's) by id: 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -25,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.authz import Permission, require
-from marketplace.core.views import page_arg
+from marketplace.core.views import Page, page_arg
 from marketplace.extensions import db
 from marketplace.payments import payouts, settlement
 from marketplace.payments.settlement import SettlementStatement, StatementStatus
@@ -44,25 +43,6 @@ MAX_PAGE = 10_000
 FORMATS = ("csv", "xlsx")
 
 
-@dataclass
-class Page:
-    statements: list[SettlementStatement]
-    number: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-    @property
-    def has_previous(self) -> bool:
-        return 1 < self.number <= self.pages
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-
 def _tenant():
     return current_tenant._get_current_object()
 
@@ -74,7 +54,7 @@ def _page(conditions: list, number: int) -> Page:
         select(SettlementStatement).where(*conditions).options(joinedload(SettlementStatement.shop))
         .order_by(SettlementStatement.period_start.desc(), SettlementStatement.id.desc())
         .limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))) if total else []
-    return Page(found, number, total)
+    return Page(found, number, total, PAGE_SIZE)
 
 
 def _statement(statement_id: int, *conditions, for_update: bool = False) -> SettlementStatement:
@@ -124,7 +104,7 @@ def index(shop_slug: str):
     page = _page([SettlementStatement.shop_id == shop.id], page_arg(MAX_PAGE))
     # The period in progress shows what it stands at now; closed ones show what was frozen.
     live = {s.id: settlement.statement_detail(_tenant(), shop, s).figures
-            for s in page.statements if s.status == StatementStatus.open}
+            for s in page.items if s.status == StatementStatus.open}
     return render_template("console/merchant/statements.html", shop=shop, page=page, live=live,
                            period=settlement.PERIODS[settlement.period_setting(_tenant())], **_labels())
 

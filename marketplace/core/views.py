@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
@@ -42,6 +43,37 @@ def page_arg(max_page: int = 10_000) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
         return 1
     return min(int(raw), max_page)
+
+
+@dataclass
+class Page:
+    """One page of a list (products, orders, statements, payments): its rows, which page it is, how many rows
+    there are in all, and how many a page holds."""
+
+    items: list = field(default_factory=list)
+    number: int = 1
+    total: int = 0
+    size: int = 20
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def out_of_range(self) -> bool:
+        return self.number > self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return 1 < self.number <= self.pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
 
 
 def register(app) -> None:

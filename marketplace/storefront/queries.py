@@ -10,7 +10,6 @@ All queries run under the tenant guard: another tenant's rows are simply not fou
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -34,6 +33,7 @@ from marketplace.catalog.models import (
 from marketplace.catalog.pricing import unit_price
 from marketplace.catalog.services import LOW_STOCK
 from marketplace.core.i18n import localised
+from marketplace.core.views import Page
 from marketplace.extensions import db
 from marketplace.shops.models import Shop, ShopStatus
 
@@ -118,32 +118,6 @@ def lowest_price_sql():
     tier = (select(func.min(PriceTier.unit_price)).join(Variant, PriceTier.variant_id == Variant.id)
             .where(Variant.product_id == Product.id).correlate(Product).scalar_subquery())
     return case((tier < base, tier), else_=base)
-
-
-@dataclass
-class Page:
-    """One page of a listing."""
-
-    items: list[Product]
-    number: int
-    total: int
-    size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.size))
-
-    @property
-    def out_of_range(self) -> bool:
-        return self.number > self.pages
-
-    @property
-    def has_previous(self) -> bool:
-        return 1 < self.number <= self.pages
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
 
 
 def listing(*, category: Category | None = None, shop: Shop | None = None, sort: str = DEFAULT_SORT,
