@@ -12,6 +12,10 @@ from marketplace.payments.settlement import SettlementStatement  # noqa: F401
 from marketplace.search.models import SearchJournal, SearchQueryStat
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
+from marketplace.trust.badges import Badge  # noqa: F401
+from marketplace.trust.complaints import Complaint, ComplaintEvent  # noqa: F401
+from marketplace.trust.reviews import Review, ReviewLog  # noqa: F401
+from marketplace.trust.verification import ApprovalEvent, MerchantApproval  # noqa: F401
 
 __all__ = ["Category", "PriceTier", "Product", "ProductImage", "Quote", "ShopLicence", "Variant", "LoginAttempt", "Merchant", "RoleGrant",
            "Cart", "CartLine", "Order", "OrderEvent", "OrderGroup", "OrderLine", "SearchJournal", "SearchQueryStat", "Shop", "Tenant", "TenantDomain", "TenantSetting",

@@ -7,6 +7,8 @@ under ``instance/``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import secrets
@@ -74,6 +76,8 @@ SETTINGS: dict[str, Setting] = {
     "STRIPE_WEBHOOK_SECRET": Setting(None, help="whsec_… of the webhook endpoint /payments/notifications/stripe"),
     "STRIPE_API_BASE": Setting(None, help="default: Stripe's own API; tests point it at a local emulator"),
     "STRIPE_JS_URL": Setting("https://js.stripe.com/v3/", help="Stripe.js, loaded from Stripe's own host"),
+    "BADGE_SIGNING_KEY": Setting(None, help="base64 of the raw 32-byte Ed25519 key that signs merchant badges; "
+                                            "required in production (development keeps one in the instance folder)"),
 }
 
 
@@ -151,8 +155,18 @@ def _validate(values: dict) -> None:
         if missing:
             raise ConfigError(f"Stripe is half configured: set {' and '.join(missing)} as well (or none of the "
                               f"Stripe keys, for offline payments only).")
+    if values["BADGE_SIGNING_KEY"] and not _is_raw_ed25519_key(values["BADGE_SIGNING_KEY"]):
+        raise ConfigError(f"{PREFIX}BADGE_SIGNING_KEY must be the base64 of a raw 32-byte Ed25519 private key "
+                          f"(e.g. `python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`)")
     if get_currency_name(values["DEFAULT_CURRENCY"], locale="en") == values["DEFAULT_CURRENCY"]:
         raise ConfigError(f"{PREFIX}DEFAULT_CURRENCY {values['DEFAULT_CURRENCY']!r} is not an ISO 4217 code")
+
+
+def _is_raw_ed25519_key(text: str) -> bool:
+    try:
+        return len(base64.b64decode(str(text).strip(), validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def is_time_zone(name: str) -> bool:

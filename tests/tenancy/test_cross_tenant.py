@@ -65,6 +65,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_delivery.counter", "GET"): Route("/operator/{tenant}/pickup", login=True),
     ("operator_delivery.late_deliveries", "GET"): Route("/operator/{tenant}/deliveries", login=True),
     ("merchant_freight_quotes.inbox", "GET"): Route("/merchant/{tenant}/{shop}/freight-quotes", login=True),
+    ("merchant_credit.breakdown", "GET"): Route("/merchant/{tenant}/{shop}/credit", login=True),
+    ("merchant_complaints.merchant_index", "GET"): Route("/merchant/{tenant}/{shop}/complaints", login=True),
+    ("operator_complaints.queue", "GET"): Route("/operator/{tenant}/complaints", login=True),
+    ("operator_badges.merchants", "GET"): Route("/operator/{tenant}/merchants", login=True),
+    ("merchant_reviews.merchant_index", "GET"): Route("/merchant/{tenant}/{shop}/reviews", login=True),
+    ("operator_reviews.operator_index", "GET"): Route("/operator/{tenant}/reviews", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

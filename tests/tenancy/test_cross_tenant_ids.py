@@ -30,6 +30,10 @@ from marketplace.payments import settlement
 from marketplace.payments.providers import Choice
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.settings import module_settings
+from marketplace.trust import badges as trust_badges
+from marketplace.trust import complaints as trust_complaints
+from marketplace.trust import reviews as trust_reviews
+from marketplace.trust import verification as trust_verification
 from tests.media.samples import encode, picture
 from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
 
@@ -194,6 +198,32 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("merchant_delivery.delivery_settings", "GET"): IdRoute("/merchant/{tenant}/{shop}/delivery-settings"),
     ("merchant_delivery.delivery_settings", "POST"): IdRoute("/merchant/{tenant}/{shop}/delivery-settings", "POST",
                                                              {"providers": "pickup"}),
+    ("complaints.new", "GET"): IdRoute("/t/{tenant}/orders/{order_group}/{order}/complaint"),
+    ("complaints.new", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/{order}/complaint", "POST",
+                                        {"category": "quality", "description": "越界投诉"}),
+    ("complaints.detail", "GET"): IdRoute("/t/{tenant}/complaints/{complaint}"),
+    ("complaints.act", "POST"): IdRoute("/t/{tenant}/complaints/{complaint}/accept", "POST"),
+    ("merchant_complaints.merchant_detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/complaints/{complaint}"),
+    ("merchant_complaints.merchant_answer", "POST"): IdRoute("/merchant/{tenant}/{shop}/complaints/{complaint}/answer",
+                                                             "POST", {"answer": "越界答复"}),
+    ("operator_complaints.operator_detail", "GET"): IdRoute("/operator/{tenant}/complaints/{complaint}"),
+    ("operator_complaints.operator_decide", "POST"): IdRoute("/operator/{tenant}/complaints/{complaint}/decide", "POST",
+                                                             {"outcome": "upheld"}),
+    ("operator_complaints.export", "GET"): IdRoute("/operator/{tenant}/complaints/export.csv"),
+    ("operator_badges.approve", "POST"): IdRoute("/operator/{tenant}/merchants/{merchant}/approve", "POST"),
+    ("operator_badges.reject", "POST"): IdRoute("/operator/{tenant}/merchants/{merchant}/reject", "POST",
+                                                {"reason": "越界"}),
+    ("operator_badges.issue", "POST"): IdRoute("/operator/{tenant}/shops/{shop_id}/badge", "POST"),
+    ("operator_badges.change_status", "POST"): IdRoute("/operator/{tenant}/badges/{badge}/suspend", "POST",
+                                                       {"reason": "越界"}),
+    ("operator_badges.card", "GET"): IdRoute("/operator/{tenant}/badges/{badge}/card"),
+    ("reviews.review_form", "GET"): IdRoute("/t/{tenant}/orders/{order_group}/{order}/lines/{order_line}/review"),
+    ("reviews.review_form", "POST"): IdRoute(
+        "/t/{tenant}/orders/{order_group}/{order}/lines/{order_line}/review", "POST",
+        {"product": "5", "described": "5", "service": "5", "delivery": "5", "text": "越界评价"}),
+    ("merchant_reviews.reply", "POST"): IdRoute("/merchant/{tenant}/{shop}/reviews/{review}/reply", "POST",
+                                                {"reply": "越界回复"}),
+    ("operator_reviews.hide", "POST"): IdRoute("/operator/{tenant}/reviews/{review}/hide", "POST", {"reason": "ads"}),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -217,6 +247,8 @@ TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident_delivery.quote_c
                ("api_catalog.search_suggestions", "GET"),
                # A's pickup code at B's counters is an unknown code (400, a message): tests/delivery/test_pages.py.
                ("merchant_delivery.shop_counter", "POST"), ("operator_delivery.counter", "POST")}
+#: Complaints: B's export lists B's complaints only (tests/trust/test_complaints.py reads its rows).
+TENANT_WIDE |= {("operator_complaints.export", "GET")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -282,6 +314,24 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
                "return": request.id, "statement": statement.id, "payment": transfer.id,
                "tracking": shipment.tracking_token, "pickup_code": pickup.code_for(shipment),
                "freight_shop": "a-stall", "freight_address": home.id, "freight_quote": freight_quote.id}
+    with tenant_scope(a):  # the admin's complaint about A's order (trust)
+        ids["complaint"] = trust_complaints.file_complaint(a, order, buyer_id=admin.id, category="quality",
+                                                           description="质量问题").number
+        db.session.commit()
+    with tenant_scope(a):  # A's merchant approved and its stall's badge issued (trust: badges)
+        a_shop.merchant.registration_number = "91110108551385082Q"
+        trust_verification.approve(a_shop.merchant, actor_id=admin.id, tenant=a)
+        ids.update(merchant=a_shop.merchant_id, shop_id=a_shop.id,
+                   badge=trust_badges.issue_badge(a_shop, actor_id=admin.id).serial)
+        db.session.commit()
+    with tenant_scope(a):  # a completed order of A's stall, reviewed by the admin (trust: reviews)
+        orders.set_line(cart, product.variants[0].id, 1)
+        reviewed = orders.place_order(a, admin.id, cart, "cross-tenant-review").orders[0]
+        for step in ("paid", "accepted", "ready_for_pickup", "picked_up", "completed"):
+            orders.transition(reviewed, step)
+        ids["review"] = trust_reviews.create_review(a, reviewed.lines[0], admin.id, ratings={
+            "product": 5, "described": 5, "service": 5, "delivery": 5}).id
+        db.session.commit()
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
         db.session.commit()

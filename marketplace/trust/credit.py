@@ -1,0 +1,124 @@
+"""The shop credit score (信用评价): a published, deterministic formula over the last 180 days.
+
+Four parts, 100 points in all (docs/credit.md explains them to merchants and residents, with examples):
+
+* **Ratings, 40**: the mean of a review's four ratings, averaged over the window's reviews, smoothed towards 4.0
+  as if the shop had five more reviews of 4.0 (one angry buyer cannot sink a new shop, five happy ones cannot
+  float it): ``r = (sum + 5 × 4.0) / (n + 5)``, points ``40 × (r − 1) / 4``. Hidden reviews count.
+* **On-time fulfilment, 25**: of the shipments whose promise fell due in the window, the share received by their
+  promised time (with an hour's grace), smoothed towards 90 % as if there were ten more with nine on time:
+  ``p = (on_time + 9) / (due + 10)``, points ``25 × p``.
+* **Cancellations by the shop, 15**: orders the merchant rejected, as a share of the window's orders (at least
+  ten): ``c = rejected / max(orders, 10)``, points ``15 × max(0, 1 − 5c)`` — one order in five rejected leaves none.
+* **Complaints, 20**: complaints the market's operator upheld (a partly upheld one counts half), as a share of
+  the window's orders (at least twenty): ``k = (upheld + ½ partly) / max(orders, 20)``, points
+  ``20 × max(0, 1 − 10k)`` — one in ten upheld leaves none. Complaints the buyer settled with the merchant, or the
+  operator rejected, cost nothing.
+
+The score is the sum rounded half up; its level: A 优秀 (90+), B 良好 (80+), C 一般 (65+), D 待改进. A shop with
+fewer than ten orders and fewer than five reviews in the window is 新店: its score is shown as provisional. Nothing
+paid for enters the score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select
+
+from marketplace.core.db import utcnow
+from marketplace.delivery.models import Shipment
+from marketplace.extensions import db
+from marketplace.orders.models import Order, OrderEvent, OrderStatus
+
+WINDOW = timedelta(days=180)
+GRACE = timedelta(hours=1)
+#: Score → level, highest first.
+LEVELS = ((90, "A", _l("优秀")), (80, "B", _l("良好")), (65, "C", _l("一般")), (0, "D", _l("待改进")))
+NEW_SHOP_ORDERS, NEW_SHOP_REVIEWS = 10, 5
+
+
+@dataclass(frozen=True)
+class CreditInputs:
+    """What the formula reads, counted over the window."""
+
+    reviews: int = 0
+    #: The sum over reviews of each review's mean rating (four dimensions).
+    rating_sum: Decimal = Decimal(0)
+    orders: int = 0
+    rejected: int = 0
+    promises_due: int = 0
+    on_time: int = 0
+    upheld: int = 0
+    partly_upheld: int = 0
+
+
+@dataclass(frozen=True)
+class CreditScore:
+    score: int
+    level: str
+    level_label: str
+    #: Points per part: ratings (of 40), fulfilment (of 25), cancellations (of 15), complaints (of 20).
+    parts: dict[str, Decimal]
+    inputs: CreditInputs
+    provisional: bool
+
+
+def _points(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def score(inputs: CreditInputs) -> CreditScore:
+    """The formula itself: the same inputs always give the same score."""
+    mean = (inputs.rating_sum + 5 * Decimal(4)) / (inputs.reviews + 5)
+    on_time = Decimal(inputs.on_time + 9) / (inputs.promises_due + 10)
+    cancelled = Decimal(inputs.rejected) / max(inputs.orders, 10)
+    upheld = (inputs.upheld + Decimal(inputs.partly_upheld) / 2) / max(inputs.orders, 20)
+    parts = {
+        "ratings": _points(40 * (mean - 1) / 4),
+        "fulfilment": _points(25 * on_time),
+        "cancellations": _points(15 * max(Decimal(0), 1 - 5 * cancelled)),
+        "complaints": _points(20 * max(Decimal(0), 1 - 10 * upheld)),
+    }
+    total = int(sum(parts.values()).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    _floor, level, label = next(entry for entry in LEVELS if total >= entry[0])
+    provisional = inputs.orders < NEW_SHOP_ORDERS and inputs.reviews < NEW_SHOP_REVIEWS
+    return CreditScore(total, level, str(label), parts, inputs, provisional)
+
+
+def credit_inputs(shop, now: datetime | None = None) -> CreditInputs:
+    """Count the shop's window (the current tenant's rows: call inside its tenant scope)."""
+    from marketplace.trust.complaints import complaint_outcomes
+    from marketplace.trust.reviews import Review
+
+    now = now or utcnow()
+    since = now - WINDOW
+    reviews, rating_sum = db.session.execute(
+        select(func.count(Review.id), func.coalesce(func.sum(Review.rating_product + Review.rating_described
+                                                             + Review.rating_service + Review.rating_delivery), 0))
+        .where(Review.shop_id == shop.id, Review.created_at >= since, Review.created_at <= now)).one()
+    # The window's orders that were paid for (an unpaid order that lapsed says nothing about the shop).
+    paid = select(OrderEvent.order_id).where(OrderEvent.to_status == OrderStatus.paid)
+    orders = db.session.scalar(select(func.count(Order.id)).where(
+        Order.shop_id == shop.id, Order.created_at >= since, Order.created_at <= now, Order.id.in_(paid))) or 0
+    # Rejected: cancelled by someone other than the buyer and other than the platform's own jobs.
+    rejected = db.session.scalar(select(func.count(OrderEvent.id)).join(Order, Order.id == OrderEvent.order_id).where(
+        Order.shop_id == shop.id, OrderEvent.to_status == OrderStatus.cancelled, OrderEvent.at >= since,
+        OrderEvent.at <= now, OrderEvent.from_status != OrderStatus.pending_payment,
+        OrderEvent.actor_id.is_not(None), OrderEvent.actor_id != Order.buyer_id)) or 0
+    due = and_(Shipment.promised_by.is_not(None), Shipment.promised_by >= since, Shipment.promised_by <= now,
+               Shipment.status != "cancelled")
+    promises = db.session.execute(select(Shipment.promised_by, Shipment.received_at)
+                                  .join(Order, Order.id == Shipment.order_id).where(Order.shop_id == shop.id, due)).all()
+    on_time = sum(1 for promised, received in promises if received is not None and received <= promised + GRACE)
+    outcomes = complaint_outcomes(shop, since)
+    return CreditInputs(reviews=reviews, rating_sum=Decimal(int(rating_sum)) / 4, orders=orders, rejected=rejected,
+                        promises_due=len(promises), on_time=on_time, upheld=outcomes.get("upheld", 0),
+                        partly_upheld=outcomes.get("partly_upheld", 0))
+
+
+def shop_credit(shop, now: datetime | None = None) -> CreditScore:
+    return score(credit_inputs(shop, now))

@@ -1,0 +1,11 @@
+"""The trust domain's pages, registered together: merchant approval and electronic badges, reviews, complaints,
+and the credit score."""
+
+from __future__ import annotations
+
+from marketplace.trust import badge_views, complaint_views, credit_views, review_views
+
+
+def register(app) -> None:
+    for pages in (badge_views, review_views, complaint_views, credit_views):
+        pages.register(app)
