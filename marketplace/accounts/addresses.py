@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.accounts import divisions
 from marketplace.accounts.services import normalise_mobile
 from marketplace.core.db import TimestampMixin
+from marketplace.core.text import masked_contact
 from marketplace.extensions import db
 
 MAX_RECIPIENT = 50
@@ -77,7 +78,7 @@ class Address(TimestampMixin, db.Model):
 
     @property
     def masked_mobile(self) -> str:
-        return f"{self.mobile[:3]}****{self.mobile[-4:]}"
+        return masked_contact(self.mobile)
 
     def __repr__(self) -> str:
         return f"<Address {self.id} user={self.user_id}>"

@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from marketplace.api.order_schemas import ShopRef
 from marketplace.api.schemas import INT_MAX, Computed, Text, _length, _range, _string
 from marketplace.core.db import utcnow
+from marketplace.core.text import masked_contact, masked_name
 from marketplace.delivery.providers import TRANSITIONS, ShipmentStatus
 
 #: What a tracking event may report: every status a shipment can move to, except calling it off (an order is
@@ -193,17 +194,6 @@ class BuyerShipmentOut(ShipmentOut):
         "Pickup only: the 8-digit collection code to show at the shop or the counter.")})
 
 
-def masked_name(name: str) -> str:
-    """张** : enough for the recipient to recognise, not enough to know who it is."""
-    name = (name or "").strip()
-    return f"{name[:1]}{'*' * max(1, len(name) - 1)}" if name else ""
-
-
-def masked_mobile(mobile: str) -> str:
-    mobile = (mobile or "").strip()
-    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 8 else ("****" if mobile else "")
-
-
 class PublicTrackingOut(Schema):
     """What anyone with the tracking token sees: the parcel's journey, never the full recipient."""
 
@@ -217,8 +207,8 @@ class PublicTrackingOut(Schema):
     promised_by = fields.DateTime(allow_none=True)
     received_at = fields.DateTime(allow_none=True)
     recipient = _string(lambda shipment: masked_name((shipment.address or {}).get("recipient", "")),
-                        "Masked (张**); empty when the buyer collects.")
-    mobile = _string(lambda shipment: masked_mobile((shipment.address or {}).get("mobile", "")),
+                        "Masked (张*); empty when the buyer collects.")
+    mobile = _string(lambda shipment: masked_contact((shipment.address or {}).get("mobile", "")),
                      "Masked (138****0000); empty when the buyer collects.")
     events = fields.List(fields.Nested(PublicEventOut), metadata={"description": "The timeline, oldest first: "
                                                                                 "statuses, times and places."})

@@ -23,11 +23,10 @@ from marketplace.accounts.models import User
 from marketplace.core.db import utcnow
 from marketplace.core.forms import add_form_error
 from marketplace.core.money import AmountInvalid, parse_amount
-from marketplace.core.text import plain_text
+from marketplace.core.text import masked_name, plain_text
 from marketplace.delivery import freight
 from marketplace.delivery.models import FreightQuote, FreightQuoteStatus
 from marketplace.delivery.providers import DeliveryError
-from marketplace.delivery.views import masked_name
 from marketplace.extensions import db
 from marketplace.shops import services as shops
 from marketplace.tenancy.context import current_tenant

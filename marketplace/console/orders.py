@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from marketplace.accounts.authz import Permission, require
 from marketplace.accounts.models import User
 from marketplace.catalog.models import UNITS
+from marketplace.core.text import masked_contact
 from marketplace.core.views import Page, page_arg
 from marketplace.extensions import db
 from marketplace.orders import services as orders
@@ -95,16 +96,6 @@ def _names(user_ids) -> dict[int, User]:
     return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
 
 
-def mask_contact(value: str | None) -> str:
-    """138****0000 or z***@example.com: enough to recognise, not enough to call."""
-    if not value:
-        return ""
-    if "@" in value:
-        name, _at, domain = value.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return f"{value[:3]}****{value[-4:]}" if len(value) >= 8 else "****"
-
-
 @dataclass
 class OrderPage(Page):
     """A page of orders, with their buyers' accounts (read in one query)."""
@@ -151,7 +142,7 @@ def detail(shop_slug: str, number: str):
     contact_hidden = order.status in CONTACT_HIDDEN
     contact = ""
     if buyer is not None:
-        contact = " · ".join(mask_contact(v) if contact_hidden else v for v in (buyer.mobile, buyer.email) if v)
+        contact = " · ".join(masked_contact(v) if contact_hidden else v for v in (buyer.mobile, buyer.email) if v)
     return render_template("console/merchant/orders_detail.html", shop=shop, order=order, buyer=buyer,
                            contact=contact, contact_hidden=contact_hidden, people=people,
                            actions=actions_for(order), units=UNITS, max_reason=MAX_REASON, **_labels())

@@ -35,3 +35,22 @@ def html_to_text(html: str) -> str:
 
     spaced = (html or "").replace("<", " <")  # "a<br>b" reads as two words, not "ab"
     return " ".join(html_module.unescape(nh3.clean(spaced, tags=set())).split())
+
+
+# -- showing people without giving them away ------------------------------------------------------------------------
+
+def masked_name(name: str | None) -> str:
+    """张* for 张三丰: enough for the right person to recognise, not enough to know who it is."""
+    name = (name or "").strip()
+    return f"{name[:1]}*" if name else ""
+
+
+def masked_contact(value: str | None) -> str:
+    """138****0000 or z***@example.com: enough to recognise a mobile number or an address, not to use it."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if "@" in value:
+        name, _at, domain = value.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return f"{value[:3]}****{value[-4:]}" if len(value) >= 7 else "****"

@@ -36,6 +36,7 @@ from marketplace.accounts.models import User
 from marketplace.console import orders as order_console
 from marketplace.core.db import utcnow
 from marketplace.core.money import AmountInvalid, parse_amount
+from marketplace.core.text import masked_contact, masked_name
 from marketplace.core.themes import render_themed
 from marketplace.delivery import pickup, services
 from marketplace.delivery.models import Shipment
@@ -115,11 +116,6 @@ def shipment_steps(shipment: Shipment) -> list[Step]:
 
 # -- masking and naming ---------------------------------------------------------------------------------------------
 
-def masked_name(name: str | None) -> str:
-    """张* for 张三丰: enough for the right person to recognise their parcel."""
-    return f"{name[:1]}*" if name else ""
-
-
 def district_of(address: dict) -> str:
     """The district's name (or the city's, where a city has no districts): where, but not which door."""
     for code in (address.get("district_code"), address.get("city_code")):
@@ -141,7 +137,7 @@ def closed_address(address: dict) -> dict:
     张*, 138****1234 and the province, city and district — no street, no whole-address text."""
     region = {key: address.get(key) or "" for key in ("province_code", "city_code", "district_code")}
     return {**region, "recipient": masked_name(address.get("recipient")),
-            "mobile": order_console.mask_contact(address.get("mobile")), "street": "",
+            "mobile": masked_contact(address.get("mobile")), "street": "",
             "text": full_address(region), "third_party_signing": bool(address.get("third_party_signing"))}
 
 
@@ -205,7 +201,7 @@ def track(token: str):
     html = render_themed("delivery/track.html", shipment=shipment, shop=shop, status=status_label(shipment.status),
                          provider=services.provider_label(shipment.provider), point=point,
                          recipient=masked_name(address.get("recipient")),
-                         mobile=order_console.mask_contact(address.get("mobile")), district=district_of(address))
+                         mobile=masked_contact(address.get("mobile")), district=district_of(address))
     response = make_response(html)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"  # the token never leaves in a Referer

@@ -45,6 +45,7 @@ from marketplace.core.config import LOCALES
 from marketplace.core.i18n import format_money
 from marketplace.core.mail import send_mail
 from marketplace.core.sms import send_sms
+from marketplace.core.text import masked_contact
 from marketplace.extensions import db
 from marketplace.media.jobs import enqueue
 from marketplace.orders.models import Order, OrderGroup, OrderStatus
@@ -342,7 +343,7 @@ def send(notices: list[Notice]) -> None:
         try:
             deliver(notice.channel, notice.to, notice.subject, notice.body)
         except Exception:
-            log.exception("could not send an order notice by %s to %s", notice.channel, _masked(notice.to))
+            log.exception("could not send an order notice by %s to %s", notice.channel, masked_contact(notice.to))
 
 
 def deliver(channel: str, to: str, subject: str, body: str) -> None:
@@ -353,10 +354,3 @@ def deliver(channel: str, to: str, subject: str, body: str) -> None:
         send_sms(to, body)
     else:
         raise ValueError(f"unknown notice channel {channel!r}")
-
-
-def _masked(address: str) -> str:
-    if "@" in address:
-        name, _at, domain = address.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return f"{address[:3]}****{address[-4:]}" if len(address) >= 7 else "****"

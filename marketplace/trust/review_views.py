@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.authz import Permission, require
 from marketplace.accounts.models import User
+from marketplace.core.text import masked_name
 from marketplace.core.themes import render_themed
 from marketplace.core.views import Page, page_arg
 from marketplace.extensions import db
@@ -47,10 +48,9 @@ def _tenant():
     return current_tenant._get_current_object()
 
 
-def masked_name(user: User | None) -> str:
+def buyer_name(user: User | None) -> str:
     """张* for 张三: reviews are public, the buyer's full name is not."""
-    name = (user.display_name if user is not None else "") or ""
-    return f"{name[:1]}*" if name else _("匿名买家")
+    return masked_name(user.display_name if user is not None else "") or _("匿名买家")
 
 
 def _names(user_ids) -> dict[int, User]:
@@ -136,7 +136,7 @@ def merchant_index(shop_slug: str):
     page = _page([Review.shop_id == shop.id], page_arg(MAX_PAGE))
     return render_template("console/reviews/merchant.html", shop=shop, page=page, people=_people(page),
                            ratings=reviews.shop_ratings(shop), dimensions=DIMENSIONS,
-                           dimension_labels=DIMENSION_LABELS, masked_name=masked_name,
+                           dimension_labels=DIMENSION_LABELS, masked_name=buyer_name,
                            max_reply=reviews.MAX_REPLY), 404 if page.out_of_range else 200
 
 
@@ -170,7 +170,7 @@ def operator_index():
         conditions.append(Review.hidden_at.is_not(None))
     page = _page(conditions, page_arg(MAX_PAGE))
     return render_template("console/reviews/operator.html", page=page, people=_people(page),
-                           dimensions=DIMENSIONS, dimension_labels=DIMENSION_LABELS, masked_name=masked_name,
+                           dimensions=DIMENSIONS, dimension_labels=DIMENSION_LABELS, masked_name=buyer_name,
                            reasons=HideReason.__labels__, only_hidden=bool(conditions)), \
         404 if page.out_of_range else 200
 
@@ -207,7 +207,7 @@ class Listing:
             select(OrderLine).where(OrderLine.id.in_([r.order_line_id for r in self.items])))} if self.items else {}
 
     def buyer(self, review: Review) -> str:
-        return masked_name(self.people.get(review.buyer_id))
+        return buyer_name(self.people.get(review.buyer_id))
 
 
 def reviews_listing(*, shop=None, product=None) -> Listing:

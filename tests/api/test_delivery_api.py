@@ -450,7 +450,7 @@ def test_anyone_with_the_token_follows_the_parcel_without_the_recipients_details
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert body | {"status": "in_transit", "carrier": "中通快递", "tracking_number": "ZT7500123456789",
-                   "shop": "老王水果店", "recipient": "张**", "mobile": "138****5678"} == body
+                   "shop": "老王水果店", "recipient": "张*", "mobile": "138****5678"} == body
     text = response.get_data(as_text=True)
     for secret in ("张三丰", "13812345678", "解放路", token, "410103", "门卫室"):  # no note either
         assert secret not in text

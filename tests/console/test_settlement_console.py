@@ -129,7 +129,8 @@ def test_the_owner_sees_the_statements_with_their_status_and_net_due(as_role, wo
 def test_the_open_statement_shows_live_figures_and_a_negative_net_is_said(as_role, world, books):
     with tenant_scope(world.a):
         order = db.session.scalar(select(Order).where(Order.number == books.x_order))
-        returns.refund(order, order.total, actor_id=world.users["owner"].id)  # the whole October order, now
+        # The whole October order, refunded in November (a fixed day: the test must not depend on today's date).
+        returns.refund(order, order.total, actor_id=world.users["owner"].id, now=shanghai(2026, 11, 20, 10, 0))
         db.session.commit()
     page = text(as_role("owner").get(merchant_url(world, f"/{books.x_november}")))
     assert "本期尚未结束" in page
