@@ -14,6 +14,7 @@ from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 from marketplace.trust.badges import Badge  # noqa: F401
 from marketplace.trust.complaints import Complaint, ComplaintEvent  # noqa: F401
+from marketplace.trust.onboarding import OnboardingApplication, OnboardingEvent  # noqa: F401
 from marketplace.trust.reviews import Review, ReviewLog  # noqa: F401
 from marketplace.trust.verification import ApprovalEvent, MerchantApproval  # noqa: F401
 

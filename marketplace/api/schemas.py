@@ -113,7 +113,7 @@ class Problem(Schema):
     status = fields.Integer(metadata={"description": "The HTTP status.", "example": 422})
     code = fields.String(metadata={
         "description": "Stable code: not_found, validation_failed, invalid_json, token_missing, token_invalid, "
-                       "token_wrong_shop, token_forbidden, conflict, unavailable, search_unavailable, "
+                       "token_wrong_shop, token_forbidden, conflict, unavailable, search_unavailable, merchant_not_approved, "
                        "bad_request…",
         "example": "validation_failed"})
     title = fields.String(metadata={"description": "A short message for people, in the request's language."})

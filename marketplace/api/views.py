@@ -93,7 +93,8 @@ ERROR_RESPONSES = {
     403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
     404: "街区或市场、店铺或商品不存在、未对外开放，或属于另一个街区或市场（code: not_found）。",
     409: "与同时发生的修改冲突（code: conflict）。",
-    422: "请求未通过校验，errors 逐字段说明（code: validation_failed）。",
+    422: "请求未通过校验，errors 逐字段说明（code: validation_failed）；店铺的商户未通过平台审核或审核已过期时不能上架"
+         "（code: merchant_not_approved）。",
     503: "街区或市场已暂停营业（code: unavailable）。",
 }
 #: The search operations' 503: the tenant may be suspended, or its search backend down.
@@ -228,7 +229,7 @@ def _on_http_error(exc: HTTPException):
 def _on_catalog_error(exc: CatalogError):
     db.session.rollback()
     errors = {_catalog_field(name): message for name, message in exc.problems.items()}
-    return problem_response(422, "validation_failed", detail=str(exc), errors=errors)
+    return problem_response(422, exc.code, detail=str(exc), errors=errors)
 
 
 def _on_auth_error(exc: auth.ApiAuthError):
@@ -643,4 +644,5 @@ def register(app) -> None:
         api.register_blueprint(blueprint)
     importlib.import_module("marketplace.api.orders").register(api)  # cart, checkout, orders (imports this module)
     importlib.import_module("marketplace.api.delivery").register(api)  # quotes, shipments, tracking (likewise)
+    importlib.import_module("marketplace.api.trust").register(api)  # badges, reviews, complaints (likewise)
     app.register_blueprint(docs_blueprint)

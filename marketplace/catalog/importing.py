@@ -787,7 +787,7 @@ def _problems_of(error: Exception, group: _Group, rows_of_variants: list[_Row | 
             row = owner.number if owner is not None else first
         elif key == "variants":
             column = "sku"
-        elif key in ("licence", ""):
+        elif key in ("licence", "merchant", ""):
             column = ""
         found.append(RowProblem(row, column, message))
     return found

@@ -37,12 +37,19 @@ BARCODE = re.compile(r"\d{8}|\d{12,14}")
 LOW_STOCK = 5
 
 
+#: ``CatalogError.code`` when the shop's merchant holds no valid platform approval (never, rejected or expired).
+MERCHANT_NOT_APPROVED = "merchant_not_approved"
+
+
 class CatalogError(ValueError):
-    def __init__(self, message: str, field: str | None = None, problems: dict[str, str] | None = None):
+    def __init__(self, message: str, field: str | None = None, problems: dict[str, str] | None = None, *,
+                 code: str = "validation_failed"):
         super().__init__(message)
         self.field = field
         #: Every problem found, by field name, when there were several.
         self.problems = problems or ({field: message} if field else {"": message})
+        #: A stable, machine-readable reason (the API's problem ``code``).
+        self.code = code
 
 
 @dataclass
@@ -270,8 +277,41 @@ def check_publishable(product: Product) -> None:
         raise CatalogError(next(iter(problems.values())), next(iter(problems)), problems)
 
 
-def publish_product(product: Product) -> None:
-    check_publishable(product)
+def approval_problem(shop, now: datetime | None = None) -> str | None:
+    """Why ``shop`` may not put products on sale at ``now``: its merchant was never approved by the platform, was
+    rejected, or its approval (six months) has expired. None when the approval holds."""
+    from marketplace.trust import verification  # trust builds on the catalog: imported when first needed
+
+    approval = verification.approval_for(shop.merchant)
+    status = verification.effective_status(approval, now)
+    if status == verification.ApprovalStatus.approved:
+        return None
+    if status == verification.ApprovalStatus.expired:
+        return _("商户资质审核已于%(date)s到期，请重新提交审核；通过前不能上架新商品，已在售的商品不受影响。",
+                 date=approval.valid_until.strftime("%Y-%m-%d"))
+    if status == verification.ApprovalStatus.rejected:
+        return _("商户资质审核未通过，不能上架商品；可以先保存为草稿，修改资料后重新提交审核。")
+    return _("商户资质尚未通过平台审核，审核通过后才能上架商品；可以先保存为草稿。")
+
+
+def publish_product(product: Product, *, now: datetime | None = None) -> None:
+    """Put ``product`` on sale: the only place a product becomes active.
+
+    Refused (``CatalogError`` with ``code`` ``merchant_not_approved``, field ``merchant``) unless the shop's
+    merchant holds a platform approval valid at ``now`` (E-Commerce Law Art. 27); the product's own problems
+    (``check_publishable``) are listed with it. A product already on sale stays on sale: an approval that
+    expires asks for re-verification, it does not take the shop offline.
+    """
+    refusal = None if product.is_active else approval_problem(product.shop, now)
+    try:
+        check_publishable(product)
+    except CatalogError as error:
+        if refusal is None:
+            raise
+        raise CatalogError(refusal, "merchant", {"merchant": refusal, **error.problems},
+                           code=MERCHANT_NOT_APPROVED) from None
+    if refusal is not None:
+        raise CatalogError(refusal, "merchant", code=MERCHANT_NOT_APPROVED)
     product.status = ProductStatus.active
     product.published_at = product.published_at or utcnow()
     db.session.flush()

@@ -56,9 +56,11 @@ from marketplace.orders import handling, returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
 from marketplace.shops.models import Merchant, Shop
+from marketplace.shops.services import uscc_check_character
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.tenancy.settings import module_settings
+from marketplace.trust import verification
 
 _seq = itertools.count(1)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -111,9 +113,12 @@ class DeliveryConformance:
         group.set(tenant, "options", {self.provider_name: dict(self.options)})
         db.session.commit()
         with tenant_scope(tenant):
-            merchant = Merchant(kind="individual_business", legal_name=f"配送测试商户{n}")
+            first_17 = f"92410103MA{n % 10**7:07d}"
+            merchant = Merchant(kind="individual_business", legal_name=f"配送测试商户{n}",
+                                registration_number=first_17 + uscc_check_character(first_17))
             db.session.add(merchant)
             db.session.flush()
+            verification.approve(merchant, actor_id=None, tenant=None)  # the platform's: its shop may sell
             shop = Shop(tenant_id=tenant.id, merchant_id=merchant.id, slug=f"dkit-shop-{n}", name_zh="配送测试店",
                         opening_hours={day: "08:00-22:00" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
                         street_number="88", map_x=120.0, map_y=0.0,

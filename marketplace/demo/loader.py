@@ -21,6 +21,7 @@ from marketplace.shops.models import Merchant, Shop
 from marketplace.shops.services import check_registration_number, parse_opening_hours
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
+from marketplace.trust import verification
 
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 
@@ -46,6 +47,8 @@ def load_demo(path: Path = DEMO_FILE) -> DemoReport:
         elif spec["role"] == "tenant_operator":
             accounts.grant_role(users[spec["key"]], Role.tenant_operator, tenant=tenants[spec["tenant"]])
     merchants = {spec["key"]: (_merchant(spec, report), spec) for spec in data["merchants"]}
+    for merchant, _spec in merchants.values():
+        _approve(merchant, report)
     for spec in data["shops"]:
         tenant = tenants[spec["tenant"]]
         merchant, merchant_spec = merchants[spec["merchant"]]
@@ -86,6 +89,15 @@ def _merchant(spec: dict, report: DemoReport) -> Merchant:
         merchant.registration_number = check_registration_number(spec["kind"], spec.get("registration_number", ""))
     db.session.flush()
     return merchant
+
+
+def _approve(merchant: Merchant, report: DemoReport) -> None:
+    """Demo merchants are approved by the platform as the demo loads (six months from now), so their shops may
+    sell; a merchant already decided on (approved, rejected, expired) is left as the operator left it."""
+    if verification.approval_for(merchant) is not None:
+        return
+    verification.approve(merchant, actor_id=None, tenant=None)
+    report.created.append(f"approval {merchant.legal_name}")
 
 
 def _shop(tenant: Tenant, merchant: Merchant, spec: dict, report: DemoReport) -> Shop:

@@ -55,9 +55,11 @@ from marketplace.payments.providers import (
     provider_class,
 )
 from marketplace.shops.models import Merchant, Shop
+from marketplace.shops.services import uscc_check_character
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.tenancy.settings import module_settings
+from marketplace.trust import verification
 
 _seq = itertools.count(1)
 #: Two shops' goods, in fen: one order of 2 × 1250 and one of 1 × 16800.
@@ -135,9 +137,12 @@ class ProviderConformance:
             db.session.add(category)
             variants = []
             for price in PRICES:
-                merchant = Merchant(kind="individual_business", legal_name=f"支付测试商户{next(_seq)}")
+                first_17 = f"92410103MA{next(_seq) % 10**7:07d}"
+                merchant = Merchant(kind="individual_business", legal_name=f"支付测试商户{next(_seq)}",
+                                    registration_number=first_17 + uscc_check_character(first_17))
                 db.session.add(merchant)
                 db.session.flush()
+                verification.approve(merchant, actor_id=None, tenant=None)  # the platform's: its shop may sell
                 shop = Shop(tenant_id=tenant.id, merchant_id=merchant.id, slug=f"kit-shop-{next(_seq)}",
                             name_zh="支付测试店", opening_hours={})
                 db.session.add(shop)

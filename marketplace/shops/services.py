@@ -1,14 +1,16 @@
 """Shops: listing and loading within a tenant, editing a shop's profile and its merchant's legal identity.
 
 The checks of Chinese business identifiers live here once: ``uscc_problem`` (统一社会信用代码, GB 32100-2015,
-check character verified), ``check_registration_number`` for a merchant's licence and ``taxpayer_id_problem``
-for the 纳税人识别号 a buyer gives for a company invoice at checkout.
+check character verified), ``check_registration_number`` for a merchant's licence, ``resident_id_problem``
+(居民身份证号码, GB 11643-1999) for a natural person selling without one, and ``taxpayer_id_problem`` for the
+纳税人识别号 a buyer gives for a company invoice at checkout.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -125,6 +127,38 @@ def uscc_problem(code: str) -> str | None:
         return _("统一社会信用代码应为 18 位数字或大写字母（不含 I、O、Z、S、V）。")
     if code[17] != uscc_check_character(code[:17]):
         return _("统一社会信用代码 %(code)s 的最后一位（校验码）不对，请对照营业执照核对。", code=code)
+    return None
+
+
+#: GB 11643-1999 (ISO 7064 MOD 11-2): the weights of a 居民身份证号码's first 17 digits, and the check character
+#: for each remainder of their weighted sum modulo 11.
+_RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_ID_CHECK = "10X98765432"
+
+
+def resident_id_check_character(first_17: str) -> str:
+    """The check character (a digit or X) that completes the 17 digits of a 居民身份证号码 (GB 11643-1999)."""
+    total = sum(int(digit) * weight for digit, weight in zip(first_17, _RESIDENT_ID_WEIGHTS, strict=True))
+    return _RESIDENT_ID_CHECK[total % 11]
+
+
+def resident_id_problem(number: str) -> str | None:
+    """Why ``number`` (normalised) is not a 居民身份证号码, or None when it is one: 18 characters, 17 digits and
+    a check character (digit or X) that is right, with a real date of birth in positions 7–14.
+
+    The messages never repeat the number: it is sensitive personal information (PIPL Art. 28).
+    """
+    if len(number or "") != 18 or not number[:17].isascii() or not number[:17].isdigit() \
+            or number[17] not in "0123456789X":
+        return _("居民身份证号码应为 18 位：17 位数字加 1 位校验码（数字或 X）。")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        born = None
+    if born is None or born.year < 1800 or born > date.today():
+        return _("居民身份证号码中的出生日期（第 7–14 位）不是有效日期，请核对。")
+    if number[17] != resident_id_check_character(number[:17]):
+        return _("居民身份证号码的最后一位（校验码）不对，请对照身份证核对。")
     return None
 
 

@@ -22,6 +22,7 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from marketplace.accounts.authz import Permission, require
+from marketplace.catalog.admin import licence_label
 from marketplace.core.config import ConfigError
 from marketplace.core.db import utcnow
 from marketplace.core.themes import render_themed
@@ -29,7 +30,7 @@ from marketplace.delivery.pickup import qr_svg
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import current_tenant
-from marketplace.trust import badges, verification
+from marketplace.trust import badges, onboarding, verification
 
 public_blueprint = Blueprint("badges", __name__, url_prefix="/verify")
 operator_blueprint = Blueprint("operator_badges", __name__, url_prefix="/operator/<slug:tenant_slug>")
@@ -89,8 +90,10 @@ def merchants():
     require(Permission.operate_tenant, current_tenant)
     tenant = current_tenant._get_current_object()
     now = utcnow()
-    return render_template("console/badges/merchants.html", tenant=tenant,
-                           rows=verification.merchants_of_tenant(tenant, now), now=now,
+    applications = onboarding.current_applications(tenant)  # submitted applications come first
+    return render_template("console/badges/merchants.html", tenant=tenant, applications=applications,
+                           rows=onboarding.queue_order(verification.merchants_of_tenant(tenant, now), applications),
+                           now=now, ApplicationStatus=onboarding.ApplicationStatus, licence_label=licence_label,
                            badge_state=lambda badge: badges.badge_state(badge, now), Status=verification.ApprovalStatus,
                            BadgeStatus=badges.BadgeStatus)
 

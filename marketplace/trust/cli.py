@@ -2,6 +2,8 @@
 
 * ``flask trust verify-reviews [--tenant SLUG]``: recompute the reviews' hash chains; exits 1 at the first
   broken entry.
+* ``flask trust licences``: take offline the products of shops whose category licence expired (each tenant's
+  calendar) and tell the merchant why, once (run it daily).
 * ``flask trust complaints-due``: escalate complaints the merchant left unanswered, close those the resident let
   stand, and remind whoever must act, once per step (run it hourly from cron).
 """
@@ -74,6 +76,21 @@ def verify_reviews_command(tenant_slug: str | None):
                        err=True)
     if broken:
         raise SystemExit(1)
+
+@trust.command("licences")
+def licences_command():
+    """Take offline the products of shops whose category licence expired, and tell each merchant why (daily)."""
+    from marketplace.trust import publishing
+
+    with writing():
+        lapsed = publishing.lapse_licences()
+        db.session.commit()  # the merchants' notices go out with the commit
+    for item in lapsed:
+        click.echo(_("%(tenant)s/%(shop)s：%(licence)s有效期至%(date)s，已下架 %(n)d 件商品并通知商户。",
+                     tenant=item.tenant_slug, shop=item.shop_slug, licence=item.kind,
+                     date=item.expired_on.isoformat(), n=len(item.products)))
+    click.echo(_("共 %(n)d 个过期许可证涉及的商品已下架。", n=len(lapsed)))
+
 
 def register(app) -> None:
     app.cli.add_command(trust)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from marketplace.delivery.models import Shipment
@@ -18,16 +17,6 @@ from tests.demo.test_order_journey import _hidden, _something_to_buy, _text
 
 STREET = "dehua-street"
 SHOPS = {"xianguofang": "13903710101", "songming-tea": "13903710104"}
-
-
-@pytest.fixture
-def demo_city(app, monkeypatch):
-    from tests.demo.test_demo import run_demo
-
-    settings = app.config["MARKETPLACE"]
-    monkeypatch.setitem(settings, "DEMO_CATALOG", True)
-    monkeypatch.setitem(settings, "DEMO_IMAGES", False)
-    run_demo(app)
 
 
 def _buy(client, tenant: str, items: dict, choices, extra=None) -> tuple[str, OrderGroup]:

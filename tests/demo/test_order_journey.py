@@ -9,7 +9,6 @@ import html
 import re
 from dataclasses import dataclass
 
-import pytest
 from sqlalchemy import select
 
 from marketplace.catalog.models import Product, Variant
@@ -18,7 +17,6 @@ from marketplace.orders.models import OrderGroup, OrderStatus
 from marketplace.orders.returns import Refund
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import all_tenants
-from tests.demo.test_demo import run_demo
 from tests.fixtures.factories import pickup_code
 
 STREET = "dehua-street"
@@ -26,14 +24,6 @@ STREET = "dehua-street"
 SHOPS = {"xianguofang": "13903710101", "songming-tea": "13903710104",
          "taxia-books": "gao.yuan@taxia-books.shangdu.example"}
 RESIDENT = "li.mingxuan@shangdu.example"
-
-
-@pytest.fixture
-def demo_city(app, monkeypatch):
-    settings = app.config["MARKETPLACE"]
-    monkeypatch.setitem(settings, "DEMO_CATALOG", True)
-    monkeypatch.setitem(settings, "DEMO_IMAGES", False)  # the pictures play no part in buying
-    run_demo(app)
 
 
 def _text(response) -> str:

@@ -26,6 +26,7 @@ from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 from tests.fixtures.app import configured_database_url, make_test_app
+from tests.fixtures.factories import approve_merchant
 from tests.orders.live_server import (
     Browser,
     LiveServer,
@@ -106,6 +107,7 @@ def seed(app) -> tuple[dict, dict]:
                             opening_hours={})
                 db.session.add(shop)
                 shops.append(shop)
+                approve_merchant(merchant)
             category = Category(slug="goods", name_zh="百货", product_type="general.goods")
             db.session.add(category)
             db.session.commit()

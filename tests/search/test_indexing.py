@@ -95,8 +95,10 @@ def purge(tenant_id: int) -> None:
             if "tenant_id" in table.c and table.name != "tenants":
                 connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
         connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant_id})
-        for merchant in merchants:
-            connection.execute(text("DELETE FROM merchants WHERE id = :m"), {"m": merchant})
+        for merchant in merchants:  # the platform's approval of the merchant (make_shop approves) goes with it
+            for table in ("merchant_approval_events", "merchant_approvals", "merchants"):
+                column = "id" if table == "merchants" else "merchant_id"
+                connection.execute(text(f"DELETE FROM {table} WHERE {column} = :m"), {"m": merchant})
 
 
 @pytest.mark.no_transaction

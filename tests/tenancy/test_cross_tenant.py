@@ -71,6 +71,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_badges.merchants", "GET"): Route("/operator/{tenant}/merchants", login=True),
     ("merchant_reviews.merchant_index", "GET"): Route("/merchant/{tenant}/{shop}/reviews", login=True),
     ("operator_reviews.operator_index", "GET"): Route("/operator/{tenant}/reviews", login=True),
+    ("shop_licence.licence", "GET"): Route("/t/{tenant}/s/{shop}/licence", login=False),
+    ("merchant_onboarding.application", "GET"): Route("/merchant/{tenant}/{shop}/verification", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

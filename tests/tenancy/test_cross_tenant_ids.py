@@ -32,6 +32,7 @@ from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.settings import module_settings
 from marketplace.trust import badges as trust_badges
 from marketplace.trust import complaints as trust_complaints
+from marketplace.trust import onboarding as trust_onboarding
 from marketplace.trust import reviews as trust_reviews
 from marketplace.trust import verification as trust_verification
 from tests.media.samples import encode, picture
@@ -224,6 +225,32 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("merchant_reviews.reply", "POST"): IdRoute("/merchant/{tenant}/{shop}/reviews/{review}/reply", "POST",
                                                 {"reply": "越界回复"}),
     ("operator_reviews.hide", "POST"): IdRoute("/operator/{tenant}/reviews/{review}/hide", "POST", {"reason": "ads"}),
+    # The trust API: A's shop (by slug), product, order line and complaint under B.
+    ("api_reviews.list_shop_reviews", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{freight_shop}/reviews"),
+    ("api_reviews.list_product_reviews", "GET"): IdRoute("/api/v1/tenants/{tenant}/products/{product}/reviews"),
+    ("api_resident_trust.review_line", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/lines/{order_line}/review", "POST",
+        {"ratings": {"product": 5, "described": 5, "service": 5, "delivery": 5}, "text": "越界评价"}, api=True),
+    ("api_resident_trust.file_complaint", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/complaint", "POST",
+        {"category": "quality", "description": "越界投诉"}, api=True),
+    ("api_resident_trust.list_my_complaints", "GET"): IdRoute("/api/v1/tenants/{tenant}/complaints"),
+    ("api_resident_trust.get_my_complaint", "GET"): IdRoute("/api/v1/tenants/{tenant}/complaints/{complaint}"),
+    ("api_resident_trust.accept_answer", "POST"): IdRoute("/api/v1/tenants/{tenant}/complaints/{complaint}/accept",
+                                                          "POST", {}, api=True),
+    ("api_resident_trust.escalate_complaint", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/complaints/{complaint}/escalate", "POST", {"reason": "越界"}, api=True),
+    ("api_shop_complaints.list_shop_complaints", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/complaints",
+                                                                 api=True),
+    ("api_shop_complaints.answer_complaint", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/complaints/{complaint}/answer", "POST", {"answer": "越界答复"}, api=True),
+    # Onboarding (trust): the merchant's application form, and the operator's decisions on A's application.
+    ("merchant_onboarding.application", "POST"): IdRoute("/merchant/{tenant}/{shop}/verification", "POST",
+                                                         {"kind": "natural_person"}),
+    ("operator_onboarding.approve", "POST"): IdRoute("/operator/{tenant}/applications/{application}/approve", "POST"),
+    ("operator_onboarding.decide", "POST"): IdRoute("/operator/{tenant}/applications/{application}/more", "POST",
+                                                    {"note": "越界"}),
+    ("operator_onboarding.reveal", "POST"): IdRoute("/operator/{tenant}/applications/{application}/reveal", "POST"),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -249,6 +276,10 @@ TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident_delivery.quote_c
                ("merchant_delivery.shop_counter", "POST"), ("operator_delivery.counter", "POST")}
 #: Complaints: B's export lists B's complaints only (tests/trust/test_complaints.py reads its rows).
 TENANT_WIDE |= {("operator_complaints.export", "GET")}
+#: The trust API's lists of my complaints and of the shop's: B's own, never A's rows.
+TENANT_WIDE |= {("api_resident_trust.list_my_complaints", "GET"), ("api_shop_complaints.list_shop_complaints", "GET")}
+#: Onboarding: B's shop's own application form (a bad form is a 400 message there), never A's application.
+TENANT_WIDE |= {("merchant_onboarding.application", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -334,6 +365,11 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         db.session.commit()
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test")
+        db.session.commit()
+    with tenant_scope(a):  # A's stall applied for verification as a natural person (trust: onboarding)
+        ids["application"] = trust_onboarding.submit_application(a_shop, trust_onboarding.ApplicationInput(
+            kind="natural_person", legal_name="王建军", resident_id="11010519491231002X", id_consent=True,
+            contact_name="王建军", contact_phone="13900139000", business_address="A 市场 1 号"), actor_id=admin.id).id
         db.session.commit()
     return World(ids=ids, token=token)
 

@@ -40,7 +40,7 @@ def market(app_ctx, make_tenant, make_merchant, make_shop, make_user):
     other = make_tenant(slug="other-street", name_zh="乙街")
     merchant = make_merchant(kind="enterprise", legal_name="郑州穗丰农资有限公司", registration_number=USCC)
     shop = make_shop(tenant, merchant=merchant, slug="suifeng", name_zh="穗丰农资", building="A", floor=1,
-                     stall="A-108")
+                     stall="A-108", approved=False)  # these tests approve it themselves
     other_shop = make_shop(other, slug="b-cloth", name_zh="乙街布行")
     make_user("operator@shangdu.example", role=Role.tenant_operator, tenant=tenant)
     make_user("other-operator@shangdu.example", role=Role.tenant_operator, tenant=other)

@@ -1,0 +1,92 @@
+"""The trust issue's "done means", on the demo and through web pages only: the market's operator approves a
+fertiliser merchant and prints its badge; a phone opens the badge's QR address and reads "valid"; a resident
+reviews a completed order and files a complaint that the merchant answers; the shop's credit score moves as the
+published formula says."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.shops.models import Shop
+from marketplace.tenancy.context import all_tenants, tenant_scope
+from marketplace.trust.credit import shop_credit
+from tests.demo.test_delivery_journey import _buy, _merchant, _option
+from tests.demo.test_order_journey import _something_to_buy, _text
+from tests.fixtures.factories import pickup_code
+
+MARKET, SHOP, OWNER = "nongzi-market", "suifeng-fertiliser", "13903710111"
+
+
+def _credit():
+    db.session.expire_all()
+    with all_tenants():
+        shop = db.session.scalar(select(Shop).where(Shop.slug == SHOP))
+    with tenant_scope(shop.tenant):
+        return shop_credit(shop)
+
+
+def test_an_approved_merchants_badge_verifies_and_a_review_and_a_complaint_move_its_credit(demo_city, make_client):
+    operator = make_client()
+    operator.login(f"operator@{MARKET}.shangdu.example", "operator-demo-2026")
+    merchants = f"/operator/{MARKET}/merchants"
+    page = _text(operator.get(merchants))
+    with all_tenants():
+        shop = db.session.scalar(select(Shop).where(Shop.slug == SHOP))
+        merchant_id, shop_id = shop.merchant_id, shop.id
+    if f"/merchants/{merchant_id}/approve" in page:  # not approved yet (or due again): the operator approves
+        assert operator.submit(f"{merchants}/{merchant_id}/approve", {}, page_url=merchants).status_code in (302, 303)
+    assert operator.submit(f"/operator/{MARKET}/shops/{shop_id}/badge", {}, page_url=merchants).status_code in (302, 303)
+    serial = re.search(rf"/operator/{MARKET}/badges/([A-Za-z0-9_-]+)/card", _text(operator.get(merchants))).group(1)
+    card = _text(operator.get(f"/operator/{MARKET}/badges/{serial}/card"))
+    assert "<svg" in card and "网上商都商户电子标识" in card and f"/verify/{serial}" in card
+
+    phone = make_client()  # the QR code's address, opened by anyone
+    verified = _text(phone.get(f"/verify/{serial}"))
+    assert "此电子标识有效" in verified and "穗丰" in verified
+
+    before = _credit()
+    resident = make_client()
+    resident.login("13903719001", "resident-demo-2026")
+    order_page, group = _buy(resident, MARKET, {SHOP: _something_to_buy(SHOP)},
+                             lambda page, shop: _option(page, shop, r"^pickup:shop$"))
+    [order] = group.orders
+    merchant = _merchant(make_client, OWNER)
+    url = f"/merchant/{MARKET}/{SHOP}/orders/{order.number}"
+    for action in ("confirm_payment", "accept", "prepared", "picked_up", "complete"):
+        form = {"code": pickup_code(order.number)} if action == "picked_up" else {}
+        assert merchant.submit(f"{url}/{action}", form, page_url=url).status_code == 303
+    line = re.search(rf"/t/{MARKET}/orders/{group.number}/{order.number}/lines/(\d+)/review", _text(resident.get(order_page)))
+    review_url = line.group(0)
+    response = resident.submit(review_url, {"product": "5", "described": "5", "service": "4", "delivery": "5",
+                                            "text": "肥效好，提货快。"}, page_url=review_url)
+    assert response.status_code == 303
+    after_review = _credit()
+    assert after_review.inputs.reviews == before.inputs.reviews + 1
+    assert after_review.inputs.rating_sum == before.inputs.rating_sum + Decimal("4.75")
+    assert "肥效好" in _text(resident.get(f"/t/{MARKET}/s/{SHOP}/"))
+
+    complaint_url = f"/t/{MARKET}/orders/{group.number}/{order.number}/complaint"
+    response = resident.submit(complaint_url, {"category": "quality", "description": "有两袋结块。"},
+                               page_url=complaint_url)
+    assert response.status_code == 303, _text(response)
+    number = response.headers["Location"].rsplit("/", 1)[-1]
+    answer = f"/merchant/{MARKET}/{SHOP}/complaints/{number}"
+    assert merchant.submit(f"{answer}/answer", {"answer": "明天上门更换两袋。"}, page_url=answer).status_code == 303
+    assert "明天上门更换两袋" in _text(resident.get(f"/t/{MARKET}/complaints/{number}"))
+
+    # The operator upholds it: the complaints part falls as the formula says (k = 1 / max(orders, 20)).
+    operator_page = f"/operator/{MARKET}/complaints/{number}"
+    resident.submit(f"/t/{MARKET}/complaints/{number}/escalate", {"reason": "没有更换"},
+                    page_url=f"/t/{MARKET}/complaints/{number}")
+    assert operator.submit(f"{operator_page}/decide", {"outcome": "upheld", "note": "结块属实"},
+                           page_url=operator_page).status_code == 303
+    final = _credit()
+    orders = max(final.inputs.orders, 20)
+    assert final.inputs.upheld == before.inputs.upheld + 1
+    expected = (20 * max(Decimal(0), 1 - 10 * Decimal(final.inputs.upheld) / orders)).quantize(Decimal("0.01"))
+    assert final.parts["complaints"] == expected < after_review.parts["complaints"]
+    assert str(final.score) in _text(merchant.get(f"/merchant/{MARKET}/{SHOP}/credit"))
