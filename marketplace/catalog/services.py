@@ -348,6 +348,15 @@ def unpublish_gated_products(shop, licence_kind: str) -> int:
     return result.rowcount
 
 
+def unpublish_shop_products(shop) -> int:
+    """When the platform rejects the shop's merchant: every product on sale goes back to draft; returns how many."""
+    result = db.session.execute(
+        update(Product).where(Product.shop_id == shop.id, Product.status == ProductStatus.active)
+        .values(status=ProductStatus.draft).execution_options(synchronize_session=False))
+    search_indexing.touch(shop.tenant_id, "shop", [shop.id])
+    return result.rowcount
+
+
 # -- licences (until merchant verification arrives with the trust domain) -------------------------------------
 
 def record_licence(shop, kind: str, number: str, expires_on: date | None) -> ShopLicence:

@@ -44,6 +44,21 @@ def shop(shop_slug: str):
                            can_edit=can(current_user, Permission.edit_shop, found))
 
 
+def _keep_verified_identity(merchant, legal_name: str, registration_number: str) -> None:
+    """Once the platform has decided on a merchant's identity, the profile cannot change it: a new identity is a
+    new verification application (what the approval, the licence page and the badges vouch for stays true)."""
+    from marketplace.trust.verification import approval_for  # the trust domain builds on shops
+
+    approval = approval_for(merchant)
+    if approval is None or approval.decided_by_id is None:  # no operator has checked this identity yet
+        return
+    same_name = (legal_name or "").strip() == merchant.legal_name
+    same_number = shops.normalise_identifier(registration_number or "") == (merchant.registration_number or "")
+    if not (same_name and same_number):
+        raise shops.ShopError(_("经营者名称和注册号已经平台审核，不能在这里修改；如有变更，请提交新的经营者认证。"),
+                              field="legal_name")
+
+
 @merchant.route("/<slug:tenant_slug>/<slug:shop_slug>/profile", methods=["GET", "POST"])
 @login_required
 def shop_profile(shop_slug: str):
@@ -63,6 +78,7 @@ def shop_profile(shop_slug: str):
                 phone=form.phone.data,
                 opening_hours={day: getattr(form, f"hours_{day}").data for day in WEEKDAYS},
             )
+            _keep_verified_identity(found.merchant, form.legal_name.data, form.registration_number.data)
             shops.update_merchant_identity(found.merchant, legal_name=form.legal_name.data,
                                            registration_number=form.registration_number.data)
         except shops.ShopError as error:

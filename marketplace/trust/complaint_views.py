@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.authz import Permission, require
@@ -57,13 +58,17 @@ def _labels() -> dict:
 
 
 def _complaint(*conditions) -> Complaint:
-    """A complaint of the current tenant (the guard adds it) matching ``conditions``; otherwise 404."""
+    """A complaint of the current tenant (the guard adds it) matching ``conditions``; otherwise 404. A form that
+    moves it (POST) locks its row first, as the API and the deadline job do: two moves at once are taken one after
+    the other, and the second sees the first."""
     number = request.view_args.get("complaint_number", "")
     if not NUMBER.fullmatch(number):
         abort(404)
-    found = db.session.scalar(select(Complaint).where(Complaint.number == number, *conditions)
-                              .options(joinedload(Complaint.order), joinedload(Complaint.shop),
-                                       selectinload(Complaint.events)))
+    query = (select(Complaint).where(Complaint.number == number, *conditions)
+             .options(joinedload(Complaint.order), joinedload(Complaint.shop), selectinload(Complaint.events)))
+    if request.method == "POST":
+        query = query.with_for_update(of=Complaint).execution_options(populate_existing=True)
+    found = db.session.scalar(query)
     if found is None:
         abort(404)
     return found
@@ -109,9 +114,17 @@ def new(number: str, order_number: str):
         try:
             photos = _ingest_photos()
             complaint = complaints.file_complaint(tenant, order, buyer_id=current_user.id, photos=photos, **form)
+            db.session.flush()
         except ComplaintError as error:
             db.session.rollback()
             flash(str(error), "error")
+        except IntegrityError:  # the same form sent twice at once: the first one is the complaint
+            db.session.rollback()
+            existing = complaints.open_complaint_of(order)
+            if existing is None:
+                raise
+            flash(_("这笔订单已有一件处理中的投诉。"), "info")
+            return redirect(url_for("complaints.detail", complaint_number=existing.number)), 303
         else:
             db.session.commit()
             flash(_("投诉已提交，商家须在期限内答复。"), "success")
@@ -286,7 +299,7 @@ def export(fmt: str):
     except ValueError:
         flash(_("日期格式应为 YYYY-MM-DD。"), "error")
         return redirect(url_for("operator_complaints.queue")), 303
-    if end < start or (end - start).days > MAX_EXPORT_DAYS:
+    if end < start or (end - start).days > MAX_EXPORT_DAYS or not date(2000, 1, 1) <= start <= end < date(9999, 1, 1):
         flash(_("导出期间无效（最长三年）。"), "error")
         return redirect(url_for("operator_complaints.queue")), 303
     since = datetime.combine(start, time(), zone)

@@ -455,6 +455,9 @@ def verify_chain(tenant: Tenant) -> ChainReport:
     missing (a gap in ``seq``), a review row edited (its entry's payload differs from the row), a review row
     deleted, and a review, reply or hide with no entry. Run inside ``tenant_scope(tenant)``.
     """
+    # Appends wait while the chain is read: the reviews and the entries are seen as of one moment (a reply
+    # committed between the two reads would otherwise look like an edited row).
+    _lock_chain(tenant)
     reviews = {review.id: review for review in db.session.scalars(select(Review).where(Review.tenant_id == tenant.id))}
     logged: set[tuple[int, str]] = set()
     prev_hash, count = GENESIS, 0

@@ -28,6 +28,7 @@ from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.shops import services as shops
 from marketplace.shops.models import Merchant, Shop
+from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 
 #: How long an approval holds before the merchant must be verified again (OTSM Art. 24(1)).
@@ -226,7 +227,19 @@ def reject(merchant: Merchant, reason: str, *, actor_id: int | None, tenant: Ten
                        valid_until=None, reason=reason)
     badges.revoke_merchant_badges(merchant, reason=_("商户审核被驳回：%(reason)s", reason=reason),
                                   actor_id=actor_id, now=now)
+    _take_goods_off_sale(merchant)
     return approval
+
+
+def _take_goods_off_sale(merchant: Merchant) -> None:
+    """A rejected merchant sells nothing more, in any street or market: its goods on sale go back to draft."""
+    from marketplace.catalog.services import unpublish_shop_products
+
+    with all_tenants():
+        shops = list(db.session.scalars(select(Shop).where(Shop.merchant_id == merchant.id)))
+    for shop in shops:
+        with tenant_scope(shop.tenant):
+            unpublish_shop_products(shop)
 
 
 def expire_approvals(now: datetime | None = None) -> int:
