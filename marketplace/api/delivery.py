@@ -34,8 +34,7 @@ from marketplace.api import delivery_schemas as schemas
 from marketplace.api import orders as order_api
 from marketplace.api import views
 from marketplace.api.orders import IDEMPOTENCY, SESSION, ApiProblem
-from marketplace.api.schemas import Problem
-from marketplace.api.views import PROBLEM, ApiBlueprint, problem_response
+from marketplace.api.views import ApiBlueprint, problem_response
 from marketplace.delivery import express
 from marketplace.delivery import services as delivery
 from marketplace.delivery.models import Shipment
@@ -86,13 +85,7 @@ ERRORS = {
 
 
 def _errors(blueprint: ApiBlueprint, *statuses: int):
-    def decorate(view):
-        for status in statuses:
-            view = blueprint.alt_response(status, schema=Problem, description=ERRORS[status],
-                                          content_type=PROBLEM)(view)
-        return view
-
-    return decorate
+    return views.documented_errors(blueprint, ERRORS, *statuses)
 
 
 def _shipment_query():

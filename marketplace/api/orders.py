@@ -33,8 +33,7 @@ from werkzeug.exceptions import HTTPException
 from marketplace.accounts.addresses import address_of
 from marketplace.api import order_schemas as schemas
 from marketplace.api import views
-from marketplace.api.schemas import Problem
-from marketplace.api.views import PROBLEM, ApiBlueprint, problem_response
+from marketplace.api.views import ApiBlueprint, problem_response
 from marketplace.catalog.models import Product, ProductStatus, Variant
 from marketplace.delivery import services as deliveries
 from marketplace.extensions import csrf, db
@@ -85,13 +84,7 @@ ERRORS = {
 
 
 def _errors(blueprint: ApiBlueprint, *statuses: int):
-    def decorate(view):
-        for status in statuses:
-            view = blueprint.alt_response(status, schema=Problem, description=ERRORS[status],
-                                          content_type=PROBLEM)(view)
-        return view
-
-    return decorate
+    return views.documented_errors(blueprint, ERRORS, *statuses)
 
 
 class ApiProblem(Exception):

@@ -33,8 +33,8 @@ from marketplace.api import trust_schemas as schemas
 from marketplace.api import views
 from marketplace.api.order_schemas import PageQuery
 from marketplace.api.orders import IDEMPOTENCY, SESSION, ApiProblem
-from marketplace.api.schemas import INT_MAX, Problem
-from marketplace.api.views import PROBLEM, ApiBlueprint
+from marketplace.api.schemas import INT_MAX
+from marketplace.api.views import ApiBlueprint
 from marketplace.catalog.models import Product
 from marketplace.core.db import utcnow
 from marketplace.core.text import masked_name
@@ -82,13 +82,7 @@ ERRORS = {
 
 
 def _errors(blueprint: ApiBlueprint, *statuses: int):
-    def decorate(view):
-        for status in statuses:
-            view = blueprint.alt_response(status, schema=Problem, description=ERRORS[status],
-                                          content_type=PROBLEM)(view)
-        return view
-
-    return decorate
+    return views.documented_errors(blueprint, ERRORS, *statuses)
 
 
 def _tenant():

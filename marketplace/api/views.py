@@ -155,16 +155,20 @@ merchant_blueprint = ApiBlueprint(
 BEARER = [{"bearerAuth": []}]
 
 
-def _errors(blueprint: ApiBlueprint, *statuses: int):
-    """Document these error responses (problem JSON) on an operation."""
+def documented_errors(blueprint: ApiBlueprint, descriptions: dict[int, str], *statuses: int):
+    """Document these error responses (problem JSON, described by ``descriptions``) on an operation."""
 
     def decorate(view):
         for status in statuses:
-            view = blueprint.alt_response(status, schema=schemas.Problem, description=ERROR_RESPONSES[status],
+            view = blueprint.alt_response(status, schema=schemas.Problem, description=descriptions[status],
                                           content_type=PROBLEM)(view)
         return view
 
     return decorate
+
+
+def _errors(blueprint: ApiBlueprint, *statuses: int):
+    return documented_errors(blueprint, ERROR_RESPONSES, *statuses)
 
 
 # -- errors -------------------------------------------------------------------------------------------------------
