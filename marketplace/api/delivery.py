@@ -26,9 +26,7 @@ from flask import abort, g
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import HTTPException
 
 from marketplace.api import delivery_schemas as schemas
 from marketplace.api import orders as order_api
@@ -50,7 +48,6 @@ from marketplace.extensions import csrf, db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
 from marketplace.storefront import cart as web
-from marketplace.storefront.views import _tenant_must_be_open
 from marketplace.tenancy.context import current_tenant
 
 resident_delivery_blueprint = ApiBlueprint(
@@ -281,14 +278,8 @@ def _on_order_conflict(exc: orders.InvalidTransition):
 
 BLUEPRINTS = (resident_delivery_blueprint, shop_delivery_blueprint, tracking_blueprint)
 for _blueprint in BLUEPRINTS:
-    _blueprint.register_error_handler(HTTPException, views._on_http_error)
-    _blueprint.register_error_handler(views.auth.ApiAuthError, views._on_auth_error)
-    _blueprint.register_error_handler(IntegrityError, views._on_conflict)
-    _blueprint.register_error_handler(ApiProblem, order_api._on_problem)
-    _blueprint.register_error_handler(DeliveryError, _on_delivery_error)
-    _blueprint.register_error_handler(orders.InvalidTransition, _on_order_conflict)
-    # Draft tenants answer 404 and suspended ones 503, as everywhere; then who is asking.
-    _blueprint.before_request(_tenant_must_be_open)
+    views.answer_with_problems(_blueprint, {**order_api.PROBLEMS, DeliveryError: _on_delivery_error,
+                                            orders.InvalidTransition: _on_order_conflict})
 resident_delivery_blueprint.before_request(order_api._signed_in)
 shop_delivery_blueprint.before_request(views._authenticate)
 

@@ -26,9 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import HTTPException
 
 from marketplace.accounts.addresses import address_of
 from marketplace.api import order_schemas as schemas
@@ -44,7 +42,6 @@ from marketplace.payments import services as payments
 from marketplace.payments.providers import Choice, ProviderError, ProviderUnavailable
 from marketplace.shops.models import Shop
 from marketplace.storefront import cart as web
-from marketplace.storefront.views import _tenant_must_be_open
 from marketplace.tenancy.context import current_tenant
 
 resident_blueprint = ApiBlueprint(
@@ -645,15 +642,10 @@ def _on_csrf(exc: CSRFError):
     return problem_response(400, "csrf_failed", detail=_("请在请求头 X-CSRFToken 中带上当前会话的 CSRF 令牌。"))
 
 
+#: What the resident and shop APIs built on this module answer as problem JSON, besides every API's own.
+PROBLEMS = {ApiProblem: _on_problem, CSRFError: _on_csrf}
 for _blueprint in (resident_blueprint, shop_orders_blueprint):
-    _blueprint.register_error_handler(HTTPException, views._on_http_error)
-    _blueprint.register_error_handler(views.auth.ApiAuthError, views._on_auth_error)
-    _blueprint.register_error_handler(IntegrityError, views._on_conflict)
-    _blueprint.register_error_handler(ApiProblem, _on_problem)
-    _blueprint.register_error_handler(orders.CartError, _on_cart_error)
-    _blueprint.register_error_handler(CSRFError, _on_csrf)
-    # Draft tenants answer 404 and suspended ones 503, as everywhere; then who is asking.
-    _blueprint.before_request(_tenant_must_be_open)
+    views.answer_with_problems(_blueprint, {**PROBLEMS, orders.CartError: _on_cart_error})
 resident_blueprint.before_request(_signed_in)
 shop_orders_blueprint.before_request(views._authenticate)
 

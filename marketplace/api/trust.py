@@ -21,11 +21,8 @@ from __future__ import annotations
 from flask import abort, g
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from werkzeug.exceptions import HTTPException
 
 from marketplace.api import orders as order_api
 from marketplace.api import services as catalog_api
@@ -41,7 +38,6 @@ from marketplace.core.text import masked_name
 from marketplace.extensions import csrf, db
 from marketplace.orders.models import Order, OrderGroup, OrderLine, OrderStatus
 from marketplace.shops import services as shops
-from marketplace.storefront.views import _tenant_must_be_open
 from marketplace.tenancy.context import current_tenant
 from marketplace.trust import badges, complaints, reviews
 from marketplace.trust.complaints import Complaint, ComplaintError, ComplaintStatus
@@ -448,14 +444,8 @@ def answer_complaint(data: dict, complaint_number: str):
 
 BLUEPRINTS = (badge_blueprint, public_reviews_blueprint, resident_trust_blueprint, shop_complaints_blueprint)
 for _blueprint in BLUEPRINTS:
-    _blueprint.register_error_handler(HTTPException, views._on_http_error)
-    _blueprint.register_error_handler(views.auth.ApiAuthError, views._on_auth_error)
-    _blueprint.register_error_handler(IntegrityError, views._on_conflict)
-    _blueprint.register_error_handler(ApiProblem, order_api._on_problem)
-    _blueprint.register_error_handler(CSRFError, order_api._on_csrf)
-for _blueprint in (public_reviews_blueprint, resident_trust_blueprint, shop_complaints_blueprint):
-    # Draft tenants answer 404 and suspended ones 503, as everywhere; then who is asking.
-    _blueprint.before_request(_tenant_must_be_open)
+    # Badges are checked across tenants: the badge's own tenant need not be open for its status to be read.
+    views.answer_with_problems(_blueprint, order_api.PROBLEMS, tenant=_blueprint is not badge_blueprint)
 resident_trust_blueprint.before_request(order_api._signed_in)
 shop_complaints_blueprint.before_request(views._authenticate)
 

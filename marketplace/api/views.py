@@ -251,13 +251,19 @@ def _on_conflict(exc: IntegrityError):
     return problem_response(409, "conflict")
 
 
+def answer_with_problems(blueprint: ApiBlueprint, handlers: dict | None = None, *, tenant: bool = True) -> None:
+    """What every API blueprint answers as problem JSON (HTTP errors, a refused token, a clash in the database),
+    then its own ``handlers`` (exception class → handler); with ``tenant``, a draft tenant answers 404 and a
+    suspended one 503, exactly as on the storefront."""
+    for error, handler in {HTTPException: _on_http_error, auth.ApiAuthError: _on_auth_error,
+                           IntegrityError: _on_conflict, **(handlers or {})}.items():
+        blueprint.register_error_handler(error, handler)
+    if tenant:
+        blueprint.before_request(_tenant_must_be_open)
+
+
 for _blueprint in (catalog_blueprint, merchant_blueprint):
-    _blueprint.register_error_handler(HTTPException, _on_http_error)
-    _blueprint.register_error_handler(CatalogError, _on_catalog_error)
-    _blueprint.register_error_handler(auth.ApiAuthError, _on_auth_error)
-    _blueprint.register_error_handler(IntegrityError, _on_conflict)
-    # Draft tenants answer 404 and suspended ones 503, exactly as on the storefront.
-    _blueprint.before_request(_tenant_must_be_open)
+    answer_with_problems(_blueprint, {CatalogError: _on_catalog_error})
 
 
 def _on_search_unavailable(exc: SearchUnavailable):
