@@ -10,10 +10,13 @@ from marketplace.orders.returns import Refund, ReturnLine, ReturnRequest  # noqa
 from marketplace.payments.models import Payment, PaymentEvent  # noqa: F401
 from marketplace.payments.settlement import SettlementStatement  # noqa: F401
 from marketplace.search.models import SearchJournal, SearchQueryStat
+from marketplace.search.placements import Placement, PlacementEvent  # noqa: F401
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 from marketplace.trust.badges import Badge  # noqa: F401
+from marketplace.trust.checkpoints import ReviewCheckpoint  # noqa: F401
 from marketplace.trust.complaints import Complaint, ComplaintEvent  # noqa: F401
+from marketplace.trust.credit import ShopCredit  # noqa: F401
 from marketplace.trust.onboarding import OnboardingApplication, OnboardingEvent  # noqa: F401
 from marketplace.trust.reviews import Review, ReviewLog  # noqa: F401
 from marketplace.trust.verification import ApprovalEvent, MerchantApproval  # noqa: F401

@@ -19,7 +19,7 @@ from marketplace.catalog.models import UNITS
 from marketplace.core.i18n import localised
 from marketplace.media.storage import DERIVED_WIDTHS
 from marketplace.media.views import image_url
-from marketplace.search.backend import SORTS
+from marketplace.search.backend import CREDIT_LEVELS, SORTS
 from marketplace.tenancy.context import current_tenant
 from marketplace.tenancy.manifests import SLUG
 
@@ -357,9 +357,17 @@ class SearchArgs(Schema):
                        "Several values of one attribute: any of them; several attributes: all of them. "
                        "The facets attr.<name> list the names and values there are.",
         "example": ["fertiliser_kind:compound"]})
+    credit = fields.List(fields.String(validate=validate.OneOf(CREDIT_LEVELS, error=_l("应为以下之一：{choices}。"))),
+                         load_default=list, validate=_length(0, len(CREDIT_LEVELS)), metadata={
+        "description": "The shops' credit level, repeatable: A (优秀, 90+), B (良好, 80+), C (一般, 65+), D (待改进), "
+                       "new (新店: too few orders and reviews for a firm score). Several: any of them. As of the "
+                       "last credit refresh (at once after a review or a complaint decision, otherwise daily).",
+        "example": ["A", "B"]})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS, error=_l("应为以下之一：{choices}。")),
                          metadata={"description": "relevance (best match, then newest), price_asc and price_desc "
-                                                  "(by the lowest price), newest, sales (best-selling)."})
+                                                  "(by the lowest price), newest, sales (units sold, most first), "
+                                                  "credit (shops with a credit level before new shops, then the "
+                                                  "higher credit score; ties newest first)."})
     page = fields.Integer(load_default=1, validate=_range(1, 10_000))
     per_page = fields.Integer(load_default=20, validate=_range(1, 100))
 
@@ -380,24 +388,39 @@ class SearchArgs(Schema):
 class FacetValueOut(Schema):
     value = fields.String(metadata={
         "description": "What to filter by: an id for category and shop; \"<lower>-<upper>\" in fen for price "
-                       "(price_min=<lower>&price_max=<upper>; no upper: and above); \"true\" for in_stock; the "
-                       "stored value for attr.<name> (attr=<name>:<value>)."})
+                       "(price_min=<lower>&price_max=<upper>; no upper: and above); \"true\" for in_stock; A, B, "
+                       "C, D or new for credit (credit=<value>); the stored value for attr.<name> "
+                       "(attr=<name>:<value>)."})
     count = fields.Integer(metadata={"description": "Products matching the query and every filter with this value."})
     label = fields.String(metadata={"description": "The value as people read it, in the request's language."})
+
+
+class SearchItem(ProductSummary):
+    is_ad = fields.Constant(False, metadata={
+        "type": "boolean", "description": "Always false: results are ranked without regard to payment."})
+
+
+class AdItem(ProductSummary):
+    is_ad = fields.Constant(True, metadata={
+        "type": "boolean", "description": "Always true: a paid placement (广告), to be shown labelled as one."})
 
 
 class SearchPage(Schema):
     """One page of search results, with the facets of everything that matched."""
 
-    items = fields.List(fields.Nested(ProductSummary), metadata={
+    ads = fields.List(fields.Nested(AdItem), metadata={
+        "description": "Paid placements (广告) for this query, at most two, on the first page only (empty on the "
+                       "others). Never part of items nor of their order; show them apart, each labelled 广告 "
+                       "(E-Commerce Law Art. 40)."})
+    items = fields.List(fields.Nested(SearchItem), metadata={
         "description": "In the order asked for; a product taken off sale a moment ago is left out."})
     total = fields.Integer(metadata={"description": "Products matching the query and filters, on all pages."})
     page = fields.Integer()
     per_page = fields.Integer()
     pages = fields.Integer(metadata={"description": "How many pages there are (0 when nothing matches)."})
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueOut)), metadata={
-        "description": "Counts by facet: category, shop, price, in_stock, and attr.<name> for each attribute "
-                       "offered as a filter; values by count, most first."})
+        "description": "Counts by facet: category, shop, price, in_stock, credit (the shops' credit levels), "
+                       "and attr.<name> for each attribute offered as a filter; values by count, most first."})
     did_you_mean = fields.String(metadata={
         "description": "When nothing matched: words that sound the same and do find products (平果 → 苹果); "
                        "otherwise empty."})

@@ -185,7 +185,7 @@ def _same_review(review: Review, data: dict) -> bool:
         text = reviews.clean_text(data["text"], reviews.MAX_TEXT)
     except ReviewError:
         return False
-    return (review.buyer_id == current_user.id and review.text == text
+    return (review.buyer_id == current_user.id and review.text == text and len(review.photos) == len(data["photos"])
             and all(review.rating(d) == data["ratings"][d] for d in reviews.DIMENSIONS))
 
 
@@ -211,7 +211,8 @@ def review_line(data: dict, number: str, order_number: str, line_id: int):
     number 为订单组编号，order_number 为组里某一家店铺的订单编号，line_id 为订单商品行的 id（订单里 lines[].id）。
     只有买家本人、订单完成后才能评价，每件商品一次；评价发表后不能修改或删除。订单还没有完成回答 409
     （code: not_completed），已经评价过回答 409（code: already_reviewed）；评分不在 1 到 5 之间回答 422。
-    用同一个 Idempotency-Key 重试（评分和文字相同）时回答 200 和已发表的评价。照片请在网站的评价页上传。
+    照片（最多 6 张）以 Base64 放在 photos 里，经平台图片处理（去除 EXIF 和位置信息）后保存；不是图片或太大回答 422
+    （code: photos）。用同一个 Idempotency-Key 重试（评分、文字和照片张数相同）时回答 200 和已发表的评价。
     """
     line = _my_line(number, order_number, line_id)
     order_api._idempotency_key()  # required (documented); the line's one review makes a retry safe
@@ -220,7 +221,8 @@ def review_line(data: dict, number: str, order_number: str, line_id: int):
     if existing is not None and _same_review(existing, data):
         return _with_buyers([existing])[0], 200
     try:
-        made = reviews.create_review(_tenant(), line, current_user.id, ratings=data["ratings"], text=data["text"])
+        made = reviews.create_review(_tenant(), line, current_user.id, ratings=data["ratings"], text=data["text"],
+                                     photos=data["photos"])
     except ReviewError as error:
         raise _review_problem(error) from None
     db.session.commit()
@@ -277,7 +279,7 @@ def file_complaint(data: dict, number: str, order_number: str):
     number 为订单组编号，order_number 为组里某一家店铺的订单编号。商家须在期限内（due_at，默认 48 小时）答复，
     逾期自动转交市场运营方处理。未付款的订单回答 409（code: not_paid）；这笔订单已有一件处理中的投诉回答 409
     （code: complaint_open）。用同一个 Idempotency-Key 重试（类型和经过相同）时回答 200 和已提交的投诉。
-    证据照片请在网站的投诉页上传。
+    证据照片（最多 6 张）以 Base64 放在 photos 里，经平台图片处理后保存；不是图片或太大回答 422。
     """
     order = order_api._my_order(number, order_number, lock=True)
     order_api._idempotency_key()  # required (documented); the order's one open complaint makes a retry safe
@@ -291,8 +293,12 @@ def file_complaint(data: dict, number: str, order_number: str):
     if order.status in complaints.UNPAID or (order.status == OrderStatus.cancelled and order.group.paid_at is None):
         raise ApiProblem(409, "not_paid", _("未付款的订单不能投诉。"))
     try:
+        photos = complaints.ingest_evidence(data["photos"])
+    except ComplaintError as error:
+        raise _complaint_field(error, "photos") from None
+    try:
         complaint = complaints.file_complaint(_tenant(), order, buyer_id=current_user.id, category=data["category"],
-                                              description=data["description"])
+                                              description=data["description"], photos=photos)
     except ComplaintError as error:
         raise _complaint_field(error, "description") from None
     db.session.commit()

@@ -6,6 +6,9 @@ the same as the shop and product pages. Reviews are listed newest first, never b
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
@@ -28,6 +31,31 @@ class Rating(fields.Integer):
         if isinstance(value, bool):
             raise ValidationError(str(_l("应为整数。")))
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Base64Image(fields.String):
+    """A picture sent inside JSON: the file's bytes in base64 (a ``data:image/…;base64,`` prefix is allowed).
+    Only the encoding is checked here; the media pipeline checks that it is a picture, and its size."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text.startswith("data:"):
+            text = text.partition(",")[2]
+        text = "".join(text.split())
+        try:
+            decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError(str(_l("应为 Base64 编码的图片文件。"))) from None
+        if not decoded:
+            raise ValidationError(str(_l("图片是空的。")))
+        return decoded
+
+
+def _photo_list(most: int, what: str) -> fields.List:
+    return fields.List(Base64Image(), load_default=list, validate=_length(maximum=most), metadata={
+        "description": f"{what}: at most {most} JPEG, PNG or WebP files, each base64-encoded. They go through the "
+                       "platform's image pipeline (checked, EXIF and location removed, resized copies made); a file "
+                       "that is not a picture, or too large, is refused with 422."})
 
 
 # -- badges ---------------------------------------------------------------------------------------------------
@@ -90,6 +118,7 @@ class ReviewIn(Schema):
     text = Text(load_default="", validate=_length(maximum=reviews.MAX_TEXT),
                 metadata={"description": "Plain text (no markup); optional. Kept for good: it cannot be changed "
                                          "or deleted afterwards."})
+    photos = _photo_list(reviews.MAX_PHOTOS, "Photos of what was bought")
 
 
 class RatingsOut(Schema):
@@ -113,6 +142,12 @@ def _photos(review) -> list[dict]:
     return [{"url": host + image_url(photo["sha256"]), "thumbnail": host + image_url(photo["sha256"], 160),
              "width": photo.get("width"), "height": photo.get("height")}
             for photo in review.photos or [] if photo.get("sha256")]
+
+
+def _evidence(complaint) -> list[dict]:
+    host = request.host_url.rstrip("/")
+    return [{"url": host + image_url(sha256), "thumbnail": host + image_url(sha256, 160)}
+            for sha256 in complaint.photos or []]
 
 
 class ReviewOut(Schema):
@@ -173,6 +208,7 @@ class ComplaintIn(Schema):
                                                       "other 其他."})
     description = Text(required=True, validate=_length(1, complaints.MAX_DESCRIPTION),
                        metadata={"description": "What happened.", "example": "苹果一半是烂的。"})
+    photos = _photo_list(complaints.MAX_PHOTOS, "Evidence photos")
 
 
 class EscalateIn(Schema):
@@ -235,6 +271,10 @@ class ComplaintOut(Schema):
     decided_at = fields.DateTime(allow_none=True)
     decision_note = fields.String()
     closed_at = fields.DateTime(allow_none=True)
+    photos = fields.Function(lambda c: _evidence(c), metadata={
+        "type": "array", "items": {"type": "object", "properties": {"url": {"type": "string"},
+                                                                    "thumbnail": {"type": "string"}}},
+        "description": "The evidence photos the resident sent (EXIF removed)."})
     actions = fields.Function(lambda c: ["accept", "escalate"] if c.status == ComplaintStatus.answered else [],
                               metadata={"type": "array", "items": {"type": "string", "enum": ["accept", "escalate"]},
                                         "description": "What the resident may do now."})

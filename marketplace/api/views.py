@@ -34,14 +34,16 @@ from marketplace.catalog.services import CatalogError
 from marketplace.core.errors import MESSAGES
 from marketplace.core.i18n import format_money
 from marketplace.extensions import csrf, db
+from marketplace.search import placements
 from marketplace.search import services as search
-from marketplace.search.backend import SearchQuery, SearchUnavailable
+from marketplace.search.backend import CREDIT_LEVELS, SearchQuery, SearchUnavailable
 from marketplace.shops import services as shops
 from marketplace.shops.models import Shop, ShopStatus
 from marketplace.storefront.views import _tenant_must_be_open
 from marketplace.tenancy.context import current_tenant
 from marketplace.tenancy.manifests import SLUG
 from marketplace.tenancy.views import SlugConverter
+from marketplace.trust.credit import standing_label
 
 #: flask-smorest settings, set on the app before ``Api(app)`` reads them.
 API_CONFIG = {
@@ -414,6 +416,8 @@ def _labelled_facets(facets: dict) -> dict[str, list[dict]]:
                 label = _price_label(facet.value)
             elif name == "in_stock":
                 label = _("有货")
+            elif name == "credit":
+                label = standing_label(facet.value)
             elif name.startswith("attr."):
                 label = _attribute_label(name[5:], facet.value)
             else:
@@ -431,19 +435,24 @@ def search_products(args: dict):
     """搜索商品
 
     按汉字、拼音、拼音首字母、繁体字或英文搜索在售商品，如 苹果、pingguo、pg、蘋果、复合肥 15-15-15。
-    可按分类（含子分类）、店铺、价格区间、是否有货和属性（attr=属性名:值，可重复）筛选，按相关度、价格、
-    上架时间或销量排序。facets 给出每个筛选项的可选值及其商品数；什么也没找到时，did_you_mean 给出读音相同、
-    能找到商品的词。搜索服务暂时不可用时回答 503（code: search_unavailable）。
+    可按分类（含子分类）、店铺、价格区间、是否有货、店铺信用等级（credit=A…D 或 new，可重复）和属性
+    （attr=属性名:值，可重复）筛选，按相关度、价格、上架时间、销量或店铺信用排序。facets 给出每个筛选项的可选值
+    及其商品数；什么也没找到时，did_you_mean 给出读音相同、能找到商品的词。搜索服务暂时不可用时回答 503
+    （code: search_unavailable）。
     """
     _filters_must_exist(args)
     query = SearchQuery(text=args["q"], category_id=args.get("category"), shop_id=args.get("shop"),
                         price_min=args.get("price_min"), price_max=args.get("price_max"), in_stock=args["in_stock"],
-                        attributes=args["attributes"], sort=args["sort"], page=args["page"], size=args["per_page"])
-    outcome = search.search(current_tenant._get_current_object(), query, record=True)
+                        attributes=args["attributes"],
+                        credit_levels=[level for level in CREDIT_LEVELS if level in args["credit"]],
+                        sort=args["sort"], page=args["page"], size=args["per_page"])
+    tenant = current_tenant._get_current_object()
+    outcome = search.search(tenant, query, record=True)
     result = outcome.result
+    ads = placements.ads_for(tenant, query.text, query.category_id) if args["page"] == 1 else []
     return {"items": _on_sale_in_order(result.ids), "total": result.total, "page": args["page"],
             "per_page": args["per_page"], "pages": math.ceil(result.total / args["per_page"]),
-            "facets": _labelled_facets(result.facets), "did_you_mean": outcome.did_you_mean}
+            "facets": _labelled_facets(result.facets), "did_you_mean": outcome.did_you_mean, "ads": ads}
 
 
 @catalog_blueprint.route("/search/suggest")

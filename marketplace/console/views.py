@@ -166,6 +166,7 @@ def register(app) -> None:
         imports,
         licences,
         orders,
+        placements,
         products,
         quotes,
         search_log,
@@ -178,7 +179,7 @@ def register(app) -> None:
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
     for module in (products, imports, catalog_admin, quotes, freight_quotes, licences, search_log,
-                   order_settings_console):
+                   order_settings_console, placements):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)

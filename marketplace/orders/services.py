@@ -462,9 +462,18 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
                               from_status=order.status, to_status=to, note=note[:1000], idempotency_key=key))
     previous, order.status = order.status, to
     db.session.flush()
+    _note_sales_change(order, previous, to)
     if to == S.cancelled and previous == S.pending_payment:  # the rest of its group may be all paid now
         mark_group_paid_if_settled(order.group_id)
     notifications.order_moved(order, previous, to, actor_id=actor_id, note=note)  # sent when the caller commits
+
+
+def _note_sales_change(order: Order, previous: str, to: str) -> None:
+    """Search ranks by units sold: an order that starts or stops counting as sold re-syncs its products."""
+    from marketplace.search import documents, indexing  # search reads orders, not the other way round
+
+    if (previous in documents.SOLD_STATUSES) != (to in documents.SOLD_STATUSES):
+        indexing.touch(order.tenant_id, "product", {line.product_id for line in order.lines if line.product_id})
 
 
 #: A buyer may cancel an order until the goods leave the shop (pickup: until they are picked up).

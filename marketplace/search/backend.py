@@ -8,12 +8,15 @@ where they keep the index and how they rank. The rules each backend follows:
 * a product matches when every query term matches one of the document's fields through one of its
   alternatives (a token, or a phrase of tokens); an empty query matches every document;
 * filters: the category or one of its descendants, the shop, the lowest price within a range, in stock,
-  and attribute values (any of the values given for one attribute, all attributes given);
+  attribute values (any of the values given for one attribute, all attributes given), and the shop's
+  credit level (any of the levels given);
 * facets count the documents that match the query and every filter (the search service asks again, without
   an attribute's own filter, for the counts of the attribute being filtered by, so its other values stay
   on offer);
 * sorts: relevance (ties: the most recently listed, i.e. the highest id, first), price up or down (the
-  lowest price), newest, best-selling;
+  lowest price), newest, best-selling (units sold, then newest), and credit: shops with a level (A–D)
+  before new shops ("new"), then the higher credit score, then newest; every sort's last tie-break is the
+  higher id;
 * a tenant's documents are never visible to another tenant's queries or suggestions.
 
 Built-in backends are listed in ``BUILT_IN_BACKENDS``; others register through the
@@ -41,7 +44,11 @@ FIELD_WEIGHTS = {"title": 10.0, "grams": 3.0, "pinyin": 3.0, "attrs": 4.0, "shop
                  "body": 1.0}
 FIELDS = tuple(FIELD_WEIGHTS)
 
-SORTS = ("relevance", "price_asc", "price_desc", "newest", "sales")
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "sales", "credit")
+#: A shop's credit standing as documents carry it: a level of ``marketplace.trust.credit``, or "new" while its
+#: score is provisional (and for shops not scored yet). Facet values come in this order on pages.
+CREDIT_LEVELS = ("A", "B", "C", "D", "new")
+NEW_SHOP = "new"
 #: Price-range facet buckets over the lowest price, in fen: [lower, upper) with None for "and above".
 PRICE_BUCKETS: tuple[tuple[int, int | None], ...] = (
     (0, 1_000), (1_000, 5_000), (5_000, 10_000), (10_000, 50_000), (50_000, 100_000), (100_000, None),
@@ -73,7 +80,11 @@ class SearchDocument:
     in_stock: bool
     #: Seconds since the epoch, UTC.
     published_at: float
+    #: Units sold, all time (order lines of orders paid for and not cancelled or refunded).
     sales: int = 0
+    #: The shop's standing as of its last credit refresh: score 0–100 and one of ``CREDIT_LEVELS``.
+    credit_score: int = 0
+    credit_level: str = NEW_SHOP
     #: Names offered by suggestions: the shop's and the category's, with their analysed pinyin.
     shop_name: str = ""
     category_name: str = ""
@@ -89,6 +100,8 @@ class SearchQuery:
     price_max: int | None = None
     in_stock: bool = False
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    #: Shops' credit levels (``CREDIT_LEVELS``): any of them; empty: every shop.
+    credit_levels: list[str] = field(default_factory=list)
     sort: str = "relevance"
     page: int = 1
     size: int = 20
@@ -116,7 +129,8 @@ class SearchResult:
     hits: list[SearchHit]
     total: int
     #: "category" (category ids), "shop" (shop ids), "price" (bucket "lower-upper" in fen, upper may be
-    #: empty), "in_stock" ("true"), and "attr.<name>" for each attribute facet; values by count, descending.
+    #: empty), "in_stock" ("true"), "credit" (``CREDIT_LEVELS``), and "attr.<name>" for each attribute
+    #: facet; values by count, descending.
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
 
     @property

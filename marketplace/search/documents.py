@@ -3,6 +3,10 @@
 A product is in the index while residents can buy it: active, in an active shop. Everything else (drafts,
 archived products, suspended shops, deleted rows) is absent, and ``for_ids`` reports those ids so
 the caller deletes them.
+
+Besides what the product says of itself, a document carries its units sold (``SOLD_STATUSES``; an order moving
+into or out of them re-syncs its products) and its shop's stored credit standing (``trust.credit.ShopCredit``;
+a refresh that moves it re-syncs the shop's products).
 """
 
 from __future__ import annotations
@@ -13,21 +17,30 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import Index, func, select
 
 from marketplace.catalog import packs
 from marketplace.catalog.models import Category, PriceTier, Product, ProductStatus, Variant
 from marketplace.core.text import html_to_text
 from marketplace.extensions import db
+from marketplace.orders.models import Order, OrderLine, OrderStatus
 from marketplace.search.analysis import Analyser
-from marketplace.search.backend import SearchDocument
+from marketplace.search.backend import NEW_SHOP, SearchDocument
 from marketplace.shops.models import Shop, ShopStatus
+from marketplace.trust.credit import ShopCredit
 
 #: Description text beyond this many characters adds little to matching and much to the index.
 BODY_CHARACTERS = 2000
 #: Longest facet value kept (free-text attributes such as a brand or crop).
 FACET_VALUE_CHARACTERS = 60
 BATCH = 500
+#: Orders whose goods count as sold: paid for, and neither cancelled nor being (or already) refunded.
+SOLD_STATUSES = frozenset({OrderStatus.paid, OrderStatus.accepted, OrderStatus.ready_for_pickup, OrderStatus.shipped,
+                           OrderStatus.delivered, OrderStatus.picked_up, OrderStatus.completed})
+
+# Units sold are summed per product for every batch of documents: without this index each sum reads every order
+# line of the tenant. (Declared here, beside the one query that needs it.)
+Index("ix_order_lines_tenant_id_product_id", OrderLine.tenant_id, OrderLine.product_id)
 
 
 def category_paths() -> dict[int, list[Category]]:
@@ -49,23 +62,34 @@ def is_searchable(product: Product) -> bool:
 
 
 def _load(ids: list[int]) -> list[SimpleNamespace]:
-    """What ``to_document`` reads of these products, as plain rows: three queries, no ORM objects (a reindex
+    """What ``to_document`` reads of these products, as plain rows: four queries, no ORM objects (a reindex
     of a million products spends its time analysing text, not building instances)."""
     shops = {}
     products = {}
     for row in db.session.execute(
             select(Product.id, Product.shop_id, Product.category_id, Product.product_type, Product.title,
                    Product.description, Product.attributes, Product.moq, Product.published_at, Product.status,
-                   Shop.name_zh, Shop.name_en, Shop.status.label("shop_status"))
-            .join(Shop, Shop.id == Product.shop_id).where(Product.id.in_(ids)).order_by(Product.id)):
+                   Shop.name_zh, Shop.name_en, Shop.status.label("shop_status"),
+                   ShopCredit.score.label("credit_score"), ShopCredit.level.label("credit_level"))
+            .join(Shop, Shop.id == Product.shop_id)
+            .outerjoin(ShopCredit, ShopCredit.shop_id == Shop.id)  # a shop not scored yet counts as new
+            .where(Product.id.in_(ids)).order_by(Product.id)):
         shop = shops.get(row.shop_id)
         if shop is None:
-            shop = shops[row.shop_id] = SimpleNamespace(name_zh=row.name_zh, name_en=row.name_en,
-                                                        status=row.shop_status)
+            shop = shops[row.shop_id] = SimpleNamespace(
+                name_zh=row.name_zh, name_en=row.name_en, status=row.shop_status,
+                credit_score=row.credit_score or 0, credit_level=row.credit_level or NEW_SHOP)
         products[row.id] = SimpleNamespace(
             id=row.id, shop_id=row.shop_id, category_id=row.category_id, product_type=row.product_type,
             title=row.title, description=row.description, attributes=row.attributes, moq=row.moq,
-            published_at=row.published_at, status=row.status, shop=shop, variants=[])
+            published_at=row.published_at, status=row.status, shop=shop, variants=[], sales=0)
+    if products:
+        for product_id, sold in db.session.execute(
+                select(OrderLine.product_id, func.sum(OrderLine.quantity))
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(OrderLine.product_id.in_(products), Order.status.in_(SOLD_STATUSES))
+                .group_by(OrderLine.product_id)):
+            products[product_id].sales = int(sold or 0)
     variants = {}
     # Sorted here, not by SQL: ORDER BY position would lead SQLite away from the product_id index.
     rows = db.session.execute(select(Variant.id, Variant.product_id, Variant.price, Variant.stock, Variant.options,
@@ -202,7 +226,9 @@ def to_document(analyser: Analyser, product: Product, paths: dict[int, list[Cate
         price_max=max(prices, default=0),
         in_stock=any(v.stock >= max(product.moq, 1) for v in variants),
         published_at=product.published_at.timestamp() if product.published_at else 0.0,
-        sales=0,
+        sales=getattr(product, "sales", 0),
+        credit_score=getattr(shop, "credit_score", 0),
+        credit_level=getattr(shop, "credit_level", NEW_SHOP),
         shop_name=shop.name_zh,
         category_name=leaf,
     )

@@ -19,6 +19,12 @@ product document carries its own suggestion fields, and categories and shops get
 So there is one index to create, reindex and drop, and suggestions switch with the products in the same
 alias swap. Writes use ``refresh=wait_for``: they return once a search can see them, without forcing a
 refresh per write (which would make a tiny segment for every edit a merchant saves).
+
+Fields added to the mapping after a tenant's index was created (``ADDED_FIELDS``) are added to its live index in
+place, with one put-mapping call the first time a process writes to it: Elasticsearch adds fields to a mapping
+(it never changes one), and a ``strict`` mapping would otherwise refuse every new document. Documents indexed
+before then lack those fields until they are written again or the tenant is reindexed; sorts on them name an
+``unmapped_type`` so an index without them still answers.
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from marketplace.search.analysis import Term
 from marketplace.search.backend import (
+    CREDIT_LEVELS,
     FIELD_WEIGHTS,
     FIELDS,
+    NEW_SHOP,
     PRICE_BUCKETS,
     BackendError,
     FacetValue,
@@ -71,6 +79,10 @@ MAPPINGS = {
         "in_stock": {"type": "boolean"},
         "published_at": {"type": "double"},
         "sales": {"type": "long"},
+        #: The shop's credit standing; ``credit_rated`` (a level A–D, not a new shop) sorts rated shops first.
+        "credit_score": {"type": "long"},
+        "credit_level": {"type": "keyword"},
+        "credit_rated": {"type": "boolean"},
         # Suggestions: the text shown, what it refers to, and the words and pinyin it is found by.
         "display": {"type": "keyword", "index": False},
         "ref": {"type": "long"},
@@ -78,11 +90,16 @@ MAPPINGS = {
         "suggest_pinyin": _SUGGESTED,
     },
 }
+#: Fields of ``MAPPINGS`` that indexes created by earlier releases lack, added to them in place.
+ADDED_FIELDS = ("credit_score", "credit_level", "credit_rated")
 SORTS = {
     "price_asc": [{"price_min": "asc"}, {"id": "desc"}],
     "price_desc": [{"price_min": "desc"}, {"id": "desc"}],
     "sales": [{"sales": "desc"}, {"published_at": "desc"}, {"id": "desc"}],
     "newest": [{"published_at": "desc"}, {"id": "desc"}],
+    "credit": [{"credit_rated": {"order": "desc", "unmapped_type": "boolean"}},
+               {"credit_score": {"order": "desc", "unmapped_type": "long"}}, {"published_at": "desc"},
+               {"id": "desc"}],
 }
 #: Most values one facet lists (a tenant's categories or shops); attribute values share one aggregation, so
 #: theirs is larger — in practice every value is listed, as ``embedded`` does.
@@ -163,7 +180,8 @@ class ElasticsearchBackend(SearchBackend):
                                    aliases={alias: {}} if alias else None)
 
     def _ensure(self, alias: str) -> None:
-        """Create the first version with its alias when the tenant has none yet."""
+        """Create the first version with its alias when the tenant has none yet; bring an older one's mapping up
+        to date (see ``ADDED_FIELDS``)."""
         if alias in self._ready:
             return
         versions = self._versions(alias)
@@ -173,6 +191,10 @@ class ElasticsearchBackend(SearchBackend):
             except ApiError as exc:  # another worker created it a moment ago
                 if exc.meta.status != 400 or "already_exists" not in str(exc.message):
                     raise
+        else:
+            # Adding fields that are there already, with the same types, changes nothing: no need to look first.
+            self.client.indices.put_mapping(index=alias, properties={
+                name: MAPPINGS["properties"][name] for name in ADDED_FIELDS})
         self._ready.add(alias)
 
     def _exists(self, alias: str) -> bool:
@@ -309,6 +331,9 @@ def product_source(document: SearchDocument) -> dict:
         "in_stock": document.in_stock,
         "published_at": document.published_at,
         "sales": document.sales,
+        "credit_score": document.credit_score,
+        "credit_level": document.credit_level,
+        "credit_rated": document.credit_level != NEW_SHOP,
         "display": document.title,
         "ref": document.id,
         "suggest_words": f"{fields.get('title', '')} {fields.get('grams', '')}".strip(),
@@ -365,6 +390,8 @@ def filters(query: SearchQuery) -> list[dict]:
     for name, values in sorted(query.attributes.items()):
         if values:
             found.append({"terms": {"facets": [f"{name}={value}" for value in values]}})
+    if query.credit_levels:
+        found.append({"terms": {"credit_level": list(query.credit_levels)}})
     return found
 
 
@@ -376,6 +403,7 @@ def aggregations() -> dict:
         "shop": {"terms": {"field": "shop_id", "size": FACET_SIZE}},
         "price": {"range": {"field": "price_min", "ranges": ranges}},
         "in_stock": {"filter": {"term": {"in_stock": True}}},
+        "credit": {"terms": {"field": "credit_level", "size": len(CREDIT_LEVELS)}},
         "attributes": {"terms": {"field": "facets", "size": ATTRIBUTE_FACET_SIZE}},
     }
 
@@ -400,7 +428,7 @@ def search_result(body: dict) -> SearchResult:
     hits = [SearchHit(id=int(hit["_id"]), score=float(hit.get("_score") or 0.0)) for hit in body["hits"]["hits"]]
     facets: dict[str, list[FacetValue]] = {}
     found = body.get("aggregations", {})
-    for name in ("category", "shop", "price"):
+    for name in ("category", "shop", "price", "credit"):
         for bucket in found.get(name, {}).get("buckets", []):
             if bucket["doc_count"]:
                 facets.setdefault(name, []).append(FacetValue(str(bucket["key"]), bucket["doc_count"]))

@@ -13,6 +13,11 @@ one, then rewrites ``CURRENT`` atomically; every operation looks at ``CURRENT`` 
 reopens when it changed. Generations are never renamed, so a WAL file can never be paired with the wrong
 database. The generation before the live one is kept a while for processes that still read it.
 
+A generation records its schema in ``PRAGMA user_version`` (``SCHEMA_VERSION``). A generation written by an
+older release is brought up to date in place the first time a process opens it (added columns take their
+defaults: documents indexed before then say "no sales, new shop" until they are synced again or the tenant is
+reindexed).
+
 Documents arrive analysed (see ``marketplace.search.analysis``); FTS5 only splits on whitespace here, with
 ``- % . : / ‰`` kept inside tokens so 15-15-15, 46% and 2.5kg stay whole. Ranking is FTS5's BM25 with the
 field weights of ``backend.FIELD_WEIGHTS``. Filters and facets use two side tables (categories with
@@ -52,16 +57,24 @@ from marketplace.search.backend import (
 log = logging.getLogger(__name__)
 
 _TOKENIZE = "unicode61 remove_diacritics 0 tokenchars '-%.:/‰'"
+#: 1: the first release (no user_version set, so it reads 0); 2: the shop's credit standing.
+SCHEMA_VERSION = 2
+#: Shops with a credit level before new shops ("new"), then by score: the expression ``docs_credit`` indexes.
+_CREDIT_ORDER = "(d.credit_level = 'new') ASC, d.credit_score DESC, d.published_at DESC, d.id DESC"
+_CREDIT_INDEX = ("CREATE INDEX docs_credit ON docs ((credit_level = 'new'), credit_score DESC, published_at DESC, "
+                 "id DESC)")
 SCHEMA = f"""
 CREATE TABLE docs (
     id INTEGER PRIMARY KEY, shop_id INTEGER NOT NULL, category_id INTEGER NOT NULL,
     price_min INTEGER NOT NULL, price_max INTEGER NOT NULL, in_stock INTEGER NOT NULL,
-    published_at REAL NOT NULL, sales INTEGER NOT NULL
+    published_at REAL NOT NULL, sales INTEGER NOT NULL,
+    credit_score INTEGER NOT NULL DEFAULT 0, credit_level TEXT NOT NULL DEFAULT 'new'
 );
 CREATE INDEX docs_newest ON docs (published_at DESC, id DESC);
 CREATE INDEX docs_price ON docs (price_min, id);
 CREATE INDEX docs_sales ON docs (sales DESC, id DESC);
 CREATE INDEX docs_shop ON docs (shop_id);
+{_CREDIT_INDEX};
 CREATE TABLE doc_categories (category_id INTEGER, doc_id INTEGER, PRIMARY KEY (category_id, doc_id)) WITHOUT ROWID;
 CREATE INDEX doc_categories_doc ON doc_categories (doc_id);
 CREATE TABLE doc_facets (name TEXT, value TEXT, doc_id INTEGER, PRIMARY KEY (name, value, doc_id)) WITHOUT ROWID;
@@ -69,7 +82,14 @@ CREATE INDEX doc_facets_doc ON doc_facets (doc_id);
 CREATE VIRTUAL TABLE fts USING fts5 ({", ".join(FIELDS)}, tokenize="{_TOKENIZE}", prefix='1 2 3');
 CREATE VIRTUAL TABLE suggest USING fts5 (display UNINDEXED, kind UNINDEXED, ref UNINDEXED, words, pinyin,
                                          tokenize="{_TOKENIZE}", prefix='1 2 3 4');
+PRAGMA user_version = {SCHEMA_VERSION};
 """
+#: What brings a generation of each older version up to the next one.
+UPGRADES = {
+    1: ("ALTER TABLE docs ADD COLUMN credit_score INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE docs ADD COLUMN credit_level TEXT NOT NULL DEFAULT 'new'",
+        _CREDIT_INDEX),
+}
 #: Suggestion rows are keyed ``id * 4 + kind`` so a product, category or shop row is replaced in place.
 SUGGEST_KINDS = {"product": 0, "category": 1, "shop": 2}
 #: Suggestions: categories and shops before products at equal match quality.
@@ -362,7 +382,28 @@ def _open(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = NORMAL")
+    if _schema_version(connection) < SCHEMA_VERSION:
+        _upgrade(connection, path)
     return connection
+
+
+def _schema_version(connection: sqlite3.Connection) -> int:
+    # Generations of the first release never set user_version.
+    return max(connection.execute("PRAGMA user_version").fetchone()[0], 1)
+
+
+def _upgrade(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring a generation written by an older release up to ``SCHEMA_VERSION``, once: the first process to take
+    the write lock does it, the others find it done."""
+    with _write(connection):
+        version = _schema_version(connection)
+        if version >= SCHEMA_VERSION:
+            return
+        log.info("upgrading search index %s from schema %d to %d", path, version, SCHEMA_VERSION)
+        for step in range(version, SCHEMA_VERSION):
+            for statement in UPGRADES[step]:
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @contextmanager
@@ -391,10 +432,10 @@ def _remove(connection: sqlite3.Connection, ids: list[int]) -> None:
 
 def _insert(connection: sqlite3.Connection, documents: list[SearchDocument]) -> int:
     connection.executemany(
-        "INSERT INTO docs (id, shop_id, category_id, price_min, price_max, in_stock, published_at, sales) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(d.id, d.shop_id, d.category_id, d.price_min, d.price_max, int(d.in_stock), d.published_at, d.sales)
-         for d in documents])
+        "INSERT INTO docs (id, shop_id, category_id, price_min, price_max, in_stock, published_at, sales, "
+        "credit_score, credit_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(d.id, d.shop_id, d.category_id, d.price_min, d.price_max, int(d.in_stock), d.published_at, d.sales,
+          d.credit_score, d.credit_level) for d in documents])
     connection.executemany(
         f"INSERT INTO fts (rowid, {', '.join(FIELDS)}) VALUES (?{', ?' * len(FIELDS)})",
         [(d.id, *(d.fields.get(f, "") for f in FIELDS)) for d in documents])
@@ -457,6 +498,9 @@ def _matching(query: SearchQuery) -> tuple[str, list[str], list]:
             marks = ",".join("?" * len(values))
             conditions.append(f"d.id IN (SELECT doc_id FROM doc_facets WHERE name = ? AND value IN ({marks}))")
             params.extend([name, *values])
+    if query.credit_levels:
+        conditions.append(f"d.credit_level IN ({','.join('?' * len(query.credit_levels))})")
+        params.extend(query.credit_levels)
     return source, conditions, params
 
 
@@ -468,6 +512,8 @@ def _order(query: SearchQuery) -> str:
             return "d.price_min DESC, d.id DESC"
         case "sales":
             return "d.sales DESC, d.published_at DESC, d.id DESC"
+        case "credit":
+            return _CREDIT_ORDER
         case "newest":
             return "d.published_at DESC, d.id DESC"
     return f"{_BM25} ASC, d.id DESC" if query.terms else "d.published_at DESC, d.id DESC"
@@ -477,24 +523,27 @@ def _facets(connection, matches: str, params: list) -> tuple[dict[str, list[Face
     """Every facet's counts over the matching documents (``matches`` selects their ids), and their total.
 
     One statement: the matches are materialised once, and each side table is read once — the document rows
-    give the shop, the price bucket and the stock together.
+    give the shop, the price bucket, the stock and the shop's credit level together.
     """
     buckets = " ".join(
         f"WHEN price_min >= {low}" + (f" AND price_min < {high}" if high is not None else "")
         + f" THEN '{low}-{'' if high is None else high}'" for low, high in PRICE_BUCKETS)
     statement = f"""
         WITH m AS MATERIALIZED ({matches})
-        SELECT 'docs', shop_id, CASE {buckets} END, in_stock, count(*) FROM docs WHERE id IN m GROUP BY 2, 3, 4
-        UNION ALL SELECT 'category', category_id, '', 0, count(*) FROM doc_categories WHERE doc_id IN m
+        SELECT 'docs', shop_id, CASE {buckets} END, in_stock, credit_level, count(*) FROM docs WHERE id IN m
+                  GROUP BY 2, 3, 4, 5
+        UNION ALL SELECT 'category', category_id, '', 0, '', count(*) FROM doc_categories WHERE doc_id IN m
                   GROUP BY category_id
-        UNION ALL SELECT 'attr.' || name, value, '', 0, count(*) FROM doc_facets WHERE doc_id IN m GROUP BY name, value
+        UNION ALL SELECT 'attr.' || name, value, '', 0, '', count(*) FROM doc_facets WHERE doc_id IN m
+                  GROUP BY name, value
     """
     counts: dict[str, dict[str, int]] = {}
     total = 0
-    for name, value, bucket, in_stock, count in connection.execute(statement, params):
+    for name, value, bucket, in_stock, credit_level, count in connection.execute(statement, params):
         if name == "docs":
             total += count
-            for facet, key in (("shop", str(value)), ("price", bucket), ("in_stock", "true" if in_stock else "")):
+            for facet, key in (("shop", str(value)), ("price", bucket), ("in_stock", "true" if in_stock else ""),
+                               ("credit", credit_level)):
                 if key:
                     counts.setdefault(facet, {}).setdefault(key, 0)
                     counts[facet][key] += count

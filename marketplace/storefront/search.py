@@ -26,12 +26,13 @@ from marketplace.catalog.models import Category, Product, ProductStatus
 from marketplace.core.i18n import format_money, localised
 from marketplace.core.themes import render_themed, themed
 from marketplace.extensions import db
-from marketplace.search import services
-from marketplace.search.backend import PRICE_BUCKETS, SearchQuery, SearchUnavailable
+from marketplace.search import placements, services
+from marketplace.search.backend import CREDIT_LEVELS, PRICE_BUCKETS, SearchQuery, SearchUnavailable
 from marketplace.search.documents import FACET_VALUE_CHARACTERS
 from marketplace.shops.models import Shop, ShopStatus
 from marketplace.storefront import queries
 from marketplace.tenancy.context import current_tenant, tenant_scope
+from marketplace.trust.credit import standing_label
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ city_blueprint = Blueprint("city_search", __name__)
 PAGE_SIZE = 24
 #: No one pages further, and a deeper page costs every backend more (Elasticsearch refuses past 10,000 hits).
 MAX_PAGE = 400
-#: The sorts offered. "sales" (销量) joins them when orders record sales; until then every count is 0.
-SORT_LABELS = {"relevance": _l("综合"), "newest": _l("最新上架"),
+#: The sorts offered: "sales" counts units sold (all time), "credit" the shops' stored credit standing.
+SORT_LABELS = {"relevance": _l("综合"), "newest": _l("最新上架"), "sales": _l("销量"), "credit": _l("信用"),
                "price_asc": _l("价格从低到高"), "price_desc": _l("价格从高到低")}
 #: ``?price=`` keys, the same strings the backends use for the price facet ("1000-5000", "100000-").
 PRICE_KEYS = {f"{low}-{'' if high is None else high}": (low, high) for low, high in PRICE_BUCKETS}
@@ -72,8 +73,15 @@ def default_sort(text: str) -> str:
     return "relevance" if text else "newest"
 
 
+def credit_levels(args) -> list[str]:
+    """``?credit=A&credit=new``: known levels only, each once, in the order pages list them."""
+    chosen = set(args.getlist("credit"))
+    return [level for level in CREDIT_LEVELS if level in chosen]
+
+
 def query_from_args(args) -> SearchQuery:
-    """A ``SearchQuery`` from ``?q=&category=&shop=&price=&in_stock=1&a.<name>=&sort=&page=``; nonsense dropped."""
+    """A ``SearchQuery`` from ``?q=&category=&shop=&price=&in_stock=1&credit=&a.<name>=&sort=&page=``; nonsense
+    dropped."""
     text = search_text(args)
     sort = args.get("sort", "")
     if sort not in SORT_LABELS:
@@ -89,7 +97,8 @@ def query_from_args(args) -> SearchQuery:
             attributes[name] = values[:MAX_ATTRIBUTE_FILTERS]
     return SearchQuery(text=text, category_id=_positive_int(args.get("category")),
                        shop_id=_positive_int(args.get("shop")), price_min=low, price_max=high,
-                       in_stock=args.get("in_stock") == "1", attributes=attributes, sort=sort,
+                       in_stock=args.get("in_stock") == "1", attributes=attributes,
+                       credit_levels=credit_levels(args), sort=sort,
                        page=min(_positive_int(args.get("page")) or 1, MAX_PAGE), size=PAGE_SIZE)
 
 
@@ -112,6 +121,8 @@ def params_of(query: SearchQuery) -> dict:
         params["price"] = price_key(query)
     if query.in_stock:
         params["in_stock"] = 1
+    if query.credit_levels:
+        params["credit"] = list(query.credit_levels)
     for name, values in sorted(query.attributes.items()):
         params[f"a.{name}"] = list(values)
     if query.sort != default_sort(query.text):
@@ -141,6 +152,11 @@ class Links:
         values = list(self.params.get(key, []))
         values = [v for v in values if v != value] if value in values else sorted([*values, value])
         return self.with_(**{key: values})
+
+    def toggle_credit(self, level: str) -> str:
+        """Add a credit level to the filter (any of the levels chosen), or take it out."""
+        chosen = set(self.params.get("credit", [])) ^ {level}
+        return self.with_(credit=[known for known in CREDIT_LEVELS if known in chosen])
 
     def page(self, number: int) -> str:
         return self.with_(page=number if number > 1 else None)
@@ -310,6 +326,15 @@ def _facet_groups(result, query: SearchQuery, links: Links, categories: list[Cat
             _("仅看有货"), in_stock, links.without("in_stock") if query.in_stock else links.with_(in_stock=1),
             query.in_stock)]))
 
+    credit_counts = {v.value: v.count for v in facets.get("credit", [])}
+    if credit_counts:
+        group = FacetGroup("credit", _("店铺信用"))
+        for level in CREDIT_LEVELS:  # best first, new shops last, not by count
+            if level in credit_counts:
+                group.links.append(FacetLink(standing_label(level), credit_counts[level], links.toggle_credit(level),
+                                             level in query.credit_levels))
+        groups.append(group)
+
     order = {name: position for position, name in enumerate(fields)}  # the product types' own order
     for key in sorted((k for k in facets if k.startswith("attr.")), key=lambda k: (order.get(k[5:], len(order)), k)):
         name = key[5:]
@@ -346,6 +371,9 @@ def _chips(query: SearchQuery, links: Links, categories: dict[int, Category], sh
         chips.append(Chip(price_label(query.price_min, query.price_max, currency), links.without("price")))
     if query.in_stock:
         chips.append(Chip(_("仅看有货"), links.without("in_stock")))
+    for level in query.credit_levels:
+        chips.append(Chip(_("%(label)s：%(value)s", label=_("店铺信用"), value=standing_label(level)),
+                          links.toggle_credit(level)))
     for name, values in sorted(query.attributes.items()):
         facet_field = fields.get(name, FacetField(name))
         for value in values:
@@ -422,7 +450,9 @@ def results():
         page = search_page(tenant, query)
     except SearchUnavailable:
         return _unavailable()
-    return render_themed("search/results.html", page=page, q=query.text, mark_title=title_marker(query.terms),
+    # Paid placements: their own block, labelled 广告, on the first page; the results are ranked without them.
+    ads = queries.offers(placements.ads_for(tenant, query.text, query.category_id)) if query.page == 1 else []
+    return render_themed("search/results.html", page=page, q=query.text, mark_title=title_marker(query.terms), ads=ads,
                          show_shop=True)
 
 

@@ -29,7 +29,7 @@ from marketplace.core.themes import render_themed
 from marketplace.delivery.pickup import qr_svg
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
-from marketplace.tenancy.context import current_tenant
+from marketplace.tenancy.context import all_tenants, current_tenant
 from marketplace.trust import badges, onboarding, verification
 
 public_blueprint = Blueprint("badges", __name__, url_prefix="/verify")
@@ -55,6 +55,30 @@ def keys():
                              fields=badges.PAYLOAD_FIELDS), 503
     return render_themed("badges/keys.html", key_b64=badges.public_key_raw_b64(key), key_pem=badges.public_key_pem(key),
                          problem=None, fields=badges.PAYLOAD_FIELDS, version=badges.PAYLOAD_VERSION)
+
+
+@public_blueprint.route("/reviews/<slug:tenant>")
+@public_blueprint.route("/reviews/<slug:tenant>.json", endpoint="review_checkpoints_json")
+def review_checkpoints(tenant: str):
+    """The signed heads of a tenant's review chain: copies kept outside the platform show any later rewrite."""
+    from flask import jsonify, request
+
+    from marketplace.tenancy.context import tenant_scope
+    from marketplace.tenancy.models import Tenant, TenantStatus
+    from marketplace.trust import checkpoints
+
+    with all_tenants():
+        found = db.session.scalar(select(Tenant).where(Tenant.slug == tenant, Tenant.status == TenantStatus.live))
+    if found is None:
+        abort(404)
+    with tenant_scope(found):
+        rows = checkpoints.checkpoints_of(found)
+    signed = [{"seq": c.seq, "hash": c.hash, "at": badges.timestamp(c.at), "signature": c.signature,
+               "payload": checkpoints.payload(found.slug, c.seq, c.hash, c.at).decode()} for c in rows]
+    if request.endpoint == "badges.review_checkpoints_json":
+        return jsonify({"tenant": found.slug, "version": checkpoints.PAYLOAD_VERSION, "checkpoints": signed})
+    return render_themed("badges/review_checkpoints.html", tenant=found, checkpoints=signed[:checkpoints.SHOWN],
+                         total=len(signed))
 
 
 @public_blueprint.route("/<serial>")
@@ -106,7 +130,7 @@ def approve(merchant_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        approval = verification.approve(merchant, actor_id=current_user.id, tenant=current_tenant)
+        approval = verification.renew(merchant, actor_id=current_user.id, tenant=current_tenant)
     except verification.ApprovalError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -38,7 +38,7 @@ from marketplace.core.config import PREFIX, ConfigError
 from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
-from marketplace.shops.models import Merchant, Shop
+from marketplace.shops.models import Merchant, Shop, ShopStatus
 from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant, TenantScoped
 
@@ -353,8 +353,8 @@ def badge_state(badge: Badge | None, now: datetime | None = None) -> BadgeState:
         return BadgeState.unknown
     if badge.status == BadgeStatus.revoked:
         return BadgeState.revoked
-    if badge.status == BadgeStatus.suspended:
-        return BadgeState.suspended
+    if badge.status == BadgeStatus.suspended or badge.shop.status != ShopStatus.active:
+        return BadgeState.suspended  # a shop the operator suspended is not trading, whatever its badge says
     now = now or utcnow()
     if badge.valid_until <= now or not verification.is_approved(badge.merchant, now):
         return BadgeState.expired

@@ -138,18 +138,7 @@ def new(number: str, order_number: str):
 
 def _ingest_photos() -> list[str]:
     """The evidence photos of the form, checked and stored by the media pipeline; their SHA-256 names."""
-    from marketplace.media.images import ImageRejected, ingest_image
-
-    uploads = [f for f in request.files.getlist("photos") if f and f.filename]
-    if len(uploads) > complaints.MAX_PHOTOS:
-        raise ComplaintError(_("最多上传 %(n)d 张图片。", n=complaints.MAX_PHOTOS))
-    stored = []
-    for upload in uploads:
-        try:
-            stored.append(ingest_image(upload.read()).sha256)
-        except ImageRejected as rejected:
-            raise ComplaintError(rejected.message) from None
-    return stored
+    return complaints.ingest_evidence([f.read() for f in request.files.getlist("photos") if f and f.filename])
 
 
 @resident_blueprint.route("/complaints/<string(maxlength=32):complaint_number>")

@@ -246,6 +246,23 @@ def _number(now: datetime) -> str:
     raise RuntimeError("could not find a free complaint number")  # 10 collisions among 10**8: not in practice
 
 
+def ingest_evidence(photos: list[bytes]) -> list[str]:
+    """Evidence photos (uploaded files' bytes, at most ``MAX_PHOTOS``) checked and stored by the media pipeline;
+    their SHA-256 names, for ``file_complaint``. Refuses (``ComplaintError``) too many or a file that is no image."""
+    from marketplace.media.images import ImageRejected, ingest_image
+
+    photos = [data for data in photos if data]
+    if len(photos) > MAX_PHOTOS:
+        raise ComplaintError(_("最多上传 %(n)d 张图片。", n=MAX_PHOTOS))
+    stored = []
+    for data in photos:
+        try:
+            stored.append(ingest_image(data).sha256)
+        except ImageRejected as rejected:
+            raise ComplaintError(rejected.message) from None
+    return stored
+
+
 def file_complaint(tenant: Tenant, order: Order, *, buyer_id: int, category: str, description: str,
                    photos: list[str] | tuple[str, ...] = (), now: datetime | None = None) -> Complaint:
     """The buyer of ``order`` complains about it; the merchant's clock starts. ``photos``: SHA-256 names of images
@@ -312,6 +329,8 @@ def escalate(complaint: Complaint, *, actor_id: int, reason: str = "", now: date
 
 def decide(complaint: Complaint, *, actor_id: int, outcome: str, note: str = "", now: datetime | None = None) -> None:
     """The operator decides an escalated complaint: upheld, partly upheld (a note is required) or rejected."""
+    from marketplace.trust.credit import refresh_credit  # the score reads complaints
+
     now = now or utcnow()
     if outcome not in OUTCOMES:
         raise ComplaintError(_("请选择处理结果。"))
@@ -319,6 +338,8 @@ def decide(complaint: Complaint, *, actor_id: int, outcome: str, note: str = "",
     _move(complaint, outcome, actor_id=actor_id, now=now, note=note)
     complaint.decided_at, complaint.decided_by, complaint.decision_note = now, actor_id, note
     _notify(complaint, "decided")
+    # An upheld complaint costs the shop credit: search ranks by it from this commit on, not tonight.
+    refresh_credit([db.session.get(Shop, complaint.shop_id)], now=now)
 
 
 def _only_buyer(complaint: Complaint, actor_id: int) -> None:

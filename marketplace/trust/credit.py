@@ -18,6 +18,10 @@ Four parts, 100 points in all (docs/credit.md explains them to merchants and res
 The score is the sum rounded half up; its level: A 优秀 (90+), B 良好 (80+), C 一般 (65+), D 待改进. A shop with
 fewer than ten orders and fewer than five reviews in the window is 新店: its score is shown as provisional. Nothing
 paid for enters the score.
+
+Pages compute the score live. Search cannot (it ranks thousands of products at once), so each shop's standing is
+also stored (``ShopCredit``) and copied into its products' search documents: ``refresh_credit`` recomputes it at once
+after a review or a complaint decision, and ``flask trust credit`` every day for the rest (the window moves on).
 """
 
 from __future__ import annotations
@@ -27,18 +31,24 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.core.db import utcnow
+from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.delivery.models import Shipment
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, OrderStatus
+from marketplace.search.backend import CREDIT_LEVELS, NEW_SHOP
+from marketplace.tenancy.context import current_tenant_id
+from marketplace.tenancy.models import TenantScoped
 
 WINDOW = timedelta(days=180)
 GRACE = timedelta(hours=1)
 #: Score → level, highest first.
 LEVELS = ((90, "A", _l("优秀")), (80, "B", _l("良好")), (65, "C", _l("一般")), (0, "D", _l("待改进")))
 NEW_SHOP_ORDERS, NEW_SHOP_REVIEWS = 10, 5
+NEW_SHOP_LABEL = _l("新店")
 
 
 @dataclass(frozen=True)
@@ -122,3 +132,85 @@ def credit_inputs(shop, now: datetime | None = None) -> CreditInputs:
 
 def shop_credit(shop, now: datetime | None = None) -> CreditScore:
     return score(credit_inputs(shop, now))
+
+
+def standing_label(level: str) -> str:
+    """A stored level as people read it: "A 优秀" … "D 待改进", or 新店."""
+    for _floor, known, label in LEVELS:
+        if known == level:
+            return f"{known} {label}"
+    return str(NEW_SHOP_LABEL)
+
+
+# -- the stored standing that search ranks by ---------------------------------------------------------------------
+
+class ShopCredit(TenantScoped, db.Model):
+    """A shop's credit as of its last refresh: what search sorts and filters by (pages compute it live)."""
+
+    __tablename__ = "shop_credit"
+    __table_args__ = (
+        CheckConstraint("score >= 0 AND score <= 100", name="score"),
+        CheckConstraint("level IN (" + ", ".join(f"'{level}'" for level in CREDIT_LEVELS) + ")", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), unique=True)
+    score: Mapped[int] = mapped_column()
+    #: "A" to "D", or "new" while the score is provisional (``CreditScore.provisional``).
+    level: Mapped[str] = mapped_column(String(3))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def standing(result: CreditScore) -> tuple[int, str]:
+    """The (score, level) stored for a computed score."""
+    return result.score, NEW_SHOP if result.provisional else result.level
+
+
+def refresh_credit(shops=None, now: datetime | None = None) -> int:
+    """Recompute and store the standing of these shops of the current tenant (all its shops when None).
+
+    Shops whose score or level moved have their products' search documents rewritten once the caller commits.
+    Returns how many moved (a shop scored for the first time counts). Flushes, no commit.
+    """
+    from marketplace.search import indexing  # search documents read this module's table
+    from marketplace.shops.models import Shop
+
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise RuntimeError("refresh_credit needs a tenant scope")
+    now = now or utcnow()
+    if shops is None:
+        shops = list(db.session.scalars(select(Shop).order_by(Shop.id)))
+    shops = [shop for shop in shops if shop.tenant_id == tenant_id]
+    if not shops:
+        return 0
+    stored = {row.shop_id: row for row in db.session.scalars(
+        select(ShopCredit).where(ShopCredit.shop_id.in_([shop.id for shop in shops])))}
+    moved = []
+    for shop in shops:
+        score_now, level_now = standing(shop_credit(shop, now))
+        row = stored.get(shop.id)
+        if row is None:
+            row, inserted = _insert_standing(tenant_id, shop.id, score_now, level_now, now)
+            if inserted:
+                moved.append(shop.id)
+                continue
+        if (row.score, row.level) != (score_now, level_now):
+            moved.append(shop.id)
+        row.score, row.level, row.computed_at = score_now, level_now, now
+    db.session.flush()
+    if moved:
+        indexing.touch(tenant_id, "shop", moved)
+    return len(moved)
+
+
+def _insert_standing(tenant_id: int, shop_id: int, score_: int, level: str, now: datetime) -> tuple[ShopCredit, bool]:
+    """A shop's first standing row, and True; or the row a concurrent refresh inserted a moment ago, and False (it
+    may have counted before this transaction's own review or decision: the caller writes over it)."""
+    row = ShopCredit(tenant_id=tenant_id, shop_id=shop_id, score=score_, level=level, computed_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return db.session.scalar(select(ShopCredit).where(ShopCredit.shop_id == shop_id)), False
+    return row, True

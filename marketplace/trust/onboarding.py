@@ -200,9 +200,14 @@ def current_application(merchant: Merchant) -> OnboardingApplication | None:
             OnboardingApplication.merchant_id == merchant.id, OnboardingApplication.is_current.is_(True)))
 
 
-def application_in_tenant(application_id: int) -> OnboardingApplication | None:
-    """An application of the current tenant (the guard keeps other tenants' out), or None."""
-    return db.session.scalar(select(OnboardingApplication).where(OnboardingApplication.id == application_id))
+def application_in_tenant(application_id: int, *, lock: bool = False) -> OnboardingApplication | None:
+    """An application of the current tenant (the guard keeps other tenants' out), or None. ``lock`` holds its
+    row until the transaction ends, so two operators deciding at once (or a decision and the merchant's
+    resubmission) take turns and the second sees the first's outcome."""
+    query = select(OnboardingApplication).where(OnboardingApplication.id == application_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
 def history_of(merchant: Merchant) -> list[OnboardingApplication]:

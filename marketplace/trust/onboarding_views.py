@@ -155,8 +155,8 @@ def application(shop_slug: str):
 
 # -- operator --------------------------------------------------------------------------------------------
 
-def _application_or_404(application_id: int) -> onboarding.OnboardingApplication:
-    found = onboarding.application_in_tenant(application_id)
+def _application_or_404(application_id: int, *, lock: bool = False) -> onboarding.OnboardingApplication:
+    found = onboarding.application_in_tenant(application_id, lock=lock)
     if found is None:
         abort(404)
     return found
@@ -170,7 +170,7 @@ def _back(application: onboarding.OnboardingApplication):
 @login_required
 def approve(application_id: int):
     require(Permission.operate_tenant, current_tenant)
-    found = _application_or_404(application_id)
+    found = _application_or_404(application_id, lock=True)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -189,7 +189,7 @@ def approve(application_id: int):
 @login_required
 def decide(application_id: int, decision: str):
     require(Permission.operate_tenant, current_tenant)
-    found = _application_or_404(application_id)
+    found = _application_or_404(application_id, lock=True)
     form = NoteForm()
     if not form.validate_on_submit():
         flash(_("说明最多 %(n)d 个字。", n=onboarding.MAX_NOTE), "error")

@@ -288,7 +288,7 @@ def create_review(tenant: Tenant, line: OrderLine, buyer_id: int, *, ratings: di
             stored.append(ingest_image(data))
         except ImageRejected as rejected:
             raise ReviewError(rejected.message, "photos") from rejected
-    _lock_chain(tenant)
+    lock_chain(tenant)
     review = Review(tenant_id=tenant.id, order_line_id=line.id, order_id=line.order_id,
                     shop_id=db.session.get(Order, line.order_id).shop_id, product_id=line.product_id,
                     buyer_id=buyer_id, text=text, created_at=_now(),
@@ -302,7 +302,16 @@ def create_review(tenant: Tenant, line: OrderLine, buyer_id: int, *, ratings: di
     _append(tenant, review, LogKind.created)
     for image in stored:
         enqueue("marketplace.media.images.make_derivatives", image.sha256)
+    _refresh_credit(review.shop_id)
     return review
+
+
+def _refresh_credit(shop_id: int) -> None:
+    """A review moves the shop's credit: search ranks by it from this commit on, not from tonight's refresh."""
+    from marketplace.shops.models import Shop
+    from marketplace.trust.credit import refresh_credit  # the score reads reviews
+
+    refresh_credit([db.session.get(Shop, shop_id)])
 
 
 def reply(tenant: Tenant, review: Review, shop, actor_id: int, text: str) -> Review:
@@ -314,7 +323,7 @@ def reply(tenant: Tenant, review: Review, shop, actor_id: int, text: str) -> Rev
     text = clean_text(text, MAX_REPLY)
     if not text:
         raise ReviewError(_("请填写回复内容。"), "reply")
-    _lock_chain(tenant)
+    lock_chain(tenant)
     review.reply, review.replied_at, review.replied_by_id = text, _now(), actor_id
     db.session.flush()
     _append(tenant, review, LogKind.replied)
@@ -327,7 +336,7 @@ def hide(tenant: Tenant, review: Review, actor_id: int, reason: str) -> Review:
         raise ReviewError(_("请从列出的法定理由中选择一项。"), "reason")
     if review.hidden_at is not None:
         raise ReviewError(_("这条评价已经屏蔽过了。"), "already_hidden")
-    _lock_chain(tenant)
+    lock_chain(tenant)
     review.hidden_at, review.hidden_by_id, review.hidden_reason = _now(), actor_id, reason
     db.session.flush()
     _append(tenant, review, LogKind.hidden)
@@ -408,7 +417,7 @@ def payload_for(review: Review, kind: str) -> dict[str, Any]:
     raise ValueError(f"unknown review log kind {kind!r}")
 
 
-def _lock_chain(tenant: Tenant) -> None:
+def lock_chain(tenant: Tenant) -> None:
     """Appends of one tenant's chain take turns (the tenant row's lock on PostgreSQL; SQLite writers queue)."""
     db.session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
 
@@ -457,7 +466,7 @@ def verify_chain(tenant: Tenant) -> ChainReport:
     """
     # Appends wait while the chain is read: the reviews and the entries are seen as of one moment (a reply
     # committed between the two reads would otherwise look like an edited row).
-    _lock_chain(tenant)
+    lock_chain(tenant)
     reviews = {review.id: review for review in db.session.scalars(select(Review).where(Review.tenant_id == tenant.id))}
     logged: set[tuple[int, str]] = set()
     prev_hash, count = GENESIS, 0

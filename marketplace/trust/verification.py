@@ -209,6 +209,17 @@ def approve(merchant: Merchant, *, actor_id: int | None, tenant: Tenant | None,
                    valid_until=now + APPROVAL_VALIDITY, reason="")
 
 
+def renew(merchant: Merchant, *, actor_id: int | None, tenant: Tenant | None,
+          now: datetime | None = None) -> MerchantApproval:
+    """Re-verify a merchant an operator has verified before (approved, or approved and since expired) for another
+    six months. A merchant never verified, or rejected, is approved only through an onboarding application, so
+    no operator approves an identity without the documents in front of them. Flushes; the caller commits."""
+    now = now or utcnow()
+    if effective_status(approval_for(merchant), now) not in (ApprovalStatus.approved, ApprovalStatus.expired):
+        raise ApprovalError(_("这个商户还没有通过认证：请商户在商户后台提交认证申请，再在申请上审核。"))
+    return approve(merchant, actor_id=actor_id, tenant=tenant, now=now)
+
+
 def reject(merchant: Merchant, reason: str, *, actor_id: int | None, tenant: Tenant | None,
            now: datetime | None = None) -> MerchantApproval:
     """Reject ``merchant`` with a reason (required, at most 500 characters); its badges are revoked at once.

@@ -251,9 +251,11 @@ def test_the_openapi_document_describes_search_and_its_outage(client):
     suggest = document["paths"]["/api/v1/tenants/{tenant_slug}/search/suggest"]["get"]
     assert search["summary"] == "搜索商品" and suggest["summary"] == "搜索建议"
     assert {p["name"] for p in search["parameters"]} >= {"q", "category", "shop", "price_min", "price_max",
-                                                         "in_stock", "attr", "sort", "page", "per_page"}
+                                                         "in_stock", "attr", "credit", "sort", "page", "per_page"}
     sort = next(p for p in search["parameters"] if p["name"] == "sort")
-    assert sort["schema"]["enum"] == ["relevance", "price_asc", "price_desc", "newest", "sales"]
+    assert sort["schema"]["enum"] == ["relevance", "price_asc", "price_desc", "newest", "sales", "credit"]
+    credit = next(p for p in search["parameters"] if p["name"] == "credit")
+    assert credit["schema"]["items"]["enum"] == ["A", "B", "C", "D", "new"]
     for operation in (search, suggest):
         unavailable = operation["responses"]["503"]
         assert "search_unavailable" in unavailable["description"]

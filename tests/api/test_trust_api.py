@@ -5,6 +5,7 @@ other people's and other tenants' numbers not found."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from marketplace.trust.complaints import Complaint
 from marketplace.trust.reviews import Review
 from tests.api.conftest import assert_problem, token_for
 from tests.fixtures.factories import PASSWORD
+from tests.media.samples import encode, picture
 from tests.orders.test_place_order import fill
 
 TO_COMPLETED = ("paid", "accepted", "ready_for_pickup", "picked_up", "completed")
@@ -384,3 +386,46 @@ def test_the_openapi_document_lists_every_trust_operation_with_schemas(client):
     assert review_in["content"]["application/json"]["schema"]["$ref"].endswith("/ReviewIn")
     assert document["paths"][f"{tenant}/shops/{{shop_slug}}/complaints"]["get"]["security"] == [{"bearerAuth": []}]
     assert not document["paths"][f"{tenant}/shops/{{shop_slug}}/reviews"]["get"].get("security")
+
+
+# -- photos -----------------------------------------------------------------------------------------------------
+
+def _photo(width=320) -> str:
+    return base64.b64encode(encode(picture(width=width), "JPEG")).decode()
+
+
+def test_a_review_carries_photos_through_the_image_pipeline(client, resident, street):
+    group, order, line = place(street, "photos")
+    url = f"{street.base}/orders/{group}/orders/{order}/lines/{line}/review"
+    too_many = post(resident, url, {"ratings": STARS, "photos": [_photo()] * 7}, "p-0")
+    assert "photos" in assert_problem(too_many, 422, "validation_failed")["errors"]
+    not_base64 = post(resident, url, {"ratings": STARS, "photos": ["这不是图片"]}, "p-1")
+    assert "photos.0" in assert_problem(not_base64, 422, "validation_failed")["errors"]
+    not_a_picture = post(resident, url, {"ratings": STARS, "photos": [base64.b64encode(b"%PDF-1.4 hello").decode()]},
+                         "p-2")
+    assert "photos" in assert_problem(not_a_picture, 422, "photos")["errors"]
+    assert count(Review, street.tenant) == 0  # nothing half-written
+
+    made = post(resident, url, {"ratings": STARS, "text": "有图", "photos": [
+        _photo(), "data:image/jpeg;base64," + _photo(240)]}, "p-3")
+    assert made.status_code == 201, made.get_data(as_text=True)
+    photos = made.get_json()["photos"]
+    assert len(photos) == 2 and all(p["width"] and p["thumbnail"] for p in photos)
+    served = client.get(photos[0]["url"].removeprefix("http://localhost"))
+    served.close()  # a file response
+    assert served.status_code == 200 and served.mimetype.startswith("image/")
+    listed = client.get(f"{street.base}/shops/laowang/reviews").get_json()["items"]
+    assert [len(item["photos"]) for item in listed] == [2]
+
+
+def test_a_complaint_carries_evidence_photos(resident, street):
+    group, order, _line = place(street, "evidence", steps=("paid",))
+    url = complaint_url(street, group, order)
+    refused = post(resident, url, {"category": "quality", "description": "烂了", "photos": [
+        base64.b64encode(b"not an image").decode()]}, "e-1")
+    assert "photos" in assert_problem(refused, 422, "validation_failed")["errors"]
+    assert count(Complaint, street.tenant) == 0
+    made = post(resident, url, {"category": "quality", "description": "烂了", "photos": [_photo()]}, "e-2")
+    assert made.status_code == 201, made.get_data(as_text=True)
+    [photo] = made.get_json()["photos"]
+    assert photo["url"].startswith("http://localhost/") and photo["thumbnail"]

@@ -5,6 +5,7 @@ published formula says."""
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from marketplace.trust.credit import shop_credit
 from tests.demo.test_delivery_journey import _buy, _merchant, _option
 from tests.demo.test_order_journey import _something_to_buy, _text
 from tests.fixtures.factories import pickup_code
+from tests.media.samples import encode, picture
 
 MARKET, SHOP, OWNER = "nongzi-market", "suifeng-fertiliser", "13903710111"
 
@@ -36,9 +38,25 @@ def test_an_approved_merchants_badge_verifies_and_a_review_and_a_complaint_move_
     page = _text(operator.get(merchants))
     with all_tenants():
         shop = db.session.scalar(select(Shop).where(Shop.slug == SHOP))
-        merchant_id, shop_id = shop.merchant_id, shop.id
-    if f"/merchants/{merchant_id}/approve" in page:  # not approved yet (or due again): the operator approves
-        assert operator.submit(f"{merchants}/{merchant_id}/approve", {}, page_url=merchants).status_code in (302, 303)
+        shop_id = shop.id
+    assert "郑州穗丰农资有限公司" in page
+
+    # The fertiliser merchant files its verification application with its licence; the operator approves it.
+    owner = _merchant(make_client, OWNER)
+    filing = f"/merchant/{MARKET}/{SHOP}/verification"
+    response = owner.submit(filing, {
+        "kind": "enterprise", "legal_name": "郑州穗丰农资有限公司", "registration_number": "91410100MA9DEM0081",
+        "legal_representative": "张国强", "contact_name": "张国强", "contact_phone": "13903710111",
+        "business_address": "郑州市惠济区农资市场 A 区 12 号",
+        "licence_number_pesticide_business": "农药经营许可（豫）41010820260012",
+        "licence_expires_pesticide_business": "2030-06-30",
+        "licence_image": (io.BytesIO(encode(picture(), "PNG")), "licence.png")})
+    assert response.status_code == 303, _text(response)
+    page = _text(operator.get(merchants))
+    application = re.search(rf"/operator/{MARKET}/applications/(\d+)/approve", page)
+    assert application is not None and "待审核" in page
+    assert operator.submit(application.group(0), {}, page_url=merchants).status_code == 303
+    assert "认证通过" in _text(owner.get(filing)) or "已通过" in _text(owner.get(filing))
     assert operator.submit(f"/operator/{MARKET}/shops/{shop_id}/badge", {}, page_url=merchants).status_code in (302, 303)
     serial = re.search(rf"/operator/{MARKET}/badges/([A-Za-z0-9_-]+)/card", _text(operator.get(merchants))).group(1)
     card = _text(operator.get(f"/operator/{MARKET}/badges/{serial}/card"))

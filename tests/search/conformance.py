@@ -9,8 +9,9 @@ made of real products, written with the platform's factories and turned into doc
 are computed from the documents handed to the backend, never from another backend's answers.
 
 The rules come from ``marketplace.search.backend``'s docstring: every query term must match, filters,
-facets over the matching documents, sorts, pagination, deletes, tenant isolation, suggestions in hanzi,
-pinyin and initials, and a reindex that answers exactly as incremental indexing did.
+facets over the matching documents, sorts (units sold; the shops' credit, rated shops before new ones),
+pagination, deletes, tenant isolation, suggestions in hanzi, pinyin and initials, and a reindex that answers
+exactly as incremental indexing did.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from marketplace.search.backend import PRICE_BUCKETS, SORTS, SearchDocument, Sea
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
+from marketplace.trust.credit import ShopCredit
 
 #: Publication times start here, one hour apart in catalogue order, so "newest" has one right answer.
 FIRST_PUBLISHED = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -62,6 +64,8 @@ class Spec:
     #: key → (name_zh, parent key or None, product type)
     categories: dict[str, tuple[str, str | None, str]]
     items: list[Item]
+    #: Shop key → its stored credit standing (score, level); shops left out have none yet (new, 0).
+    credit: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +132,9 @@ def build_catalogue(factories, tenant: Tenant, spec: Spec) -> Catalogue:
             product.published_at = FIRST_PUBLISHED + timedelta(hours=position)
             if item.description:
                 product.description = item.description
+        for shop_key, (score, level) in spec.credit.items():
+            db.session.add(ShopCredit(tenant_id=tenant.id, shop_id=shops[shop_key].id, score=score, level=level,
+                                      computed_at=FIRST_PUBLISHED))
         db.session.commit()
     return Catalogue(tenant=tenant, shops=shops, categories=categories, products=products,
                      ids={key: product.id for key, product in products.items()})
@@ -181,6 +188,8 @@ KIT_SPEC = Spec(
         Item("down", "clothes", "coats", "加厚羽绒服 女款", price=39900, stock=3,
              attributes={"material": "聚酯纤维 100%", "season": "autumn_winter", "gender": "women"}),
     ],
+    # The repair shop is new with a provisional 88: above the farm shop's 70, yet ranked after it.
+    credit={"fruit": (93, "A"), "clothes": (85, "B"), "farm": (70, "C"), "repair": (88, "new")},
 )
 
 #: Another tenant's street, for isolation: its own apples, shop and category names that overlap the kit's.
@@ -210,6 +219,16 @@ def bucket(price: int) -> str:
     raise AssertionError(price)
 
 
+def credit_order(doc: SearchDocument) -> tuple:
+    """The "credit" sort's key: shops with a level before new ones, then the higher score, then newest."""
+    return doc.credit_level == "new", -doc.credit_score, -doc.published_at, -doc.id
+
+
+def sales_order(doc: SearchDocument) -> tuple:
+    """The "sales" sort's key: the most units sold, then newest."""
+    return -doc.sales, -doc.published_at, -doc.id
+
+
 def facet_counts(result, name: str) -> dict[str, int]:
     return {v.value: v.count for v in result.facets.get(name, [])}
 
@@ -217,11 +236,12 @@ def facet_counts(result, name: str) -> dict[str, int]:
 def expected_facets(docs: list[SearchDocument]) -> dict[str, dict[str, int]]:
     """Every facet's counts over ``docs``, as the backend docstring defines them."""
     counts: dict[str, Counter] = {"category": Counter(), "shop": Counter(), "price": Counter(),
-                                  "in_stock": Counter()}
+                                  "in_stock": Counter(), "credit": Counter()}
     for doc in docs:
         counts["category"].update(str(c) for c in set(doc.category_ids))
         counts["shop"][str(doc.shop_id)] += 1
         counts["price"][bucket(doc.price_min)] += 1
+        counts["credit"][doc.credit_level] += 1
         if doc.in_stock:
             counts["in_stock"]["true"] += 1
         for name, values in doc.facets.items():
@@ -276,6 +296,9 @@ class BackendConformance:
         fuji = next(d for d in kit.docs if d.id == kit.id("fuji"))
         assert fuji.category_ids == [kit.categories["fruit"].id, kit.categories["apples"].id]
         assert fuji.shop_name == "老王水果店" and fuji.category_name == "苹果"
+        assert (fuji.credit_level, fuji.credit_score, fuji.sales) == ("A", 93, 0)  # the shop's stored standing
+        screen = next(d for d in kit.docs if d.id == kit.id("screen"))
+        assert (screen.credit_level, screen.credit_score) == ("new", 88)
 
     def test_an_empty_query_finds_every_document_once(self, backend, kit, q):
         result = backend.search(kit.index, q(size=100))
@@ -344,6 +367,7 @@ class BackendConformance:
         assert facet_counts(result, "attr.size") == {"S": 1, "M": 1, "L": 1}
         assert facet_counts(result, "attr.total_nutrient_pct") == {"45": 1, "51": 1, "46": 1}
         assert facet_counts(result, "price") == {"0-1000": 1, "1000-5000": 5, "10000-50000": 7}
+        assert facet_counts(result, "credit") == {"A": 5, "B": 3, "C": 3, "new": 2}
 
     def test_facet_values_come_most_frequent_first(self, backend, kit, q):
         for values in backend.search(kit.index, q()).facets.values():
@@ -355,6 +379,7 @@ class BackendConformance:
         assert facet_counts(compound, "shop") == {str(kit.shops["farm"].id): 2}
         assert facet_counts(compound, "in_stock") == {"true": 1}
         assert facet_counts(compound, "price") == {"10000-50000": 2}  # the tier price 150.00 is the lowest
+        assert facet_counts(compound, "credit") == {"C": 2}
         filtered = backend.search(kit.index, q(attributes={"season": ["autumn_winter"]}))
         assert facet_counts(filtered, "attr.gender") == {"unisex": 1, "women": 1}
         assert facet_counts(filtered, "attr.season") == {"autumn_winter": 2}
@@ -422,6 +447,10 @@ class BackendConformance:
                 assert prices == sorted(prices, reverse=True)
             elif sort in ("newest", "relevance"):  # an empty query has no relevance: newest first
                 assert ids == sorted(docs, key=lambda i: docs[i].published_at, reverse=True), sort
+            elif sort == "credit":
+                assert ids == [d.id for d in sorted(docs.values(), key=credit_order)]
+            elif sort == "sales":  # nothing sold in the kit: newest first
+                assert ids == [d.id for d in sorted(docs.values(), key=sales_order)]
 
     def test_price_sorts_use_the_lowest_price_tiers_included(self, backend, kit, q):
         ids = backend.search(kit.index, q("复合肥", sort="price_asc")).ids
@@ -436,6 +465,70 @@ class BackendConformance:
         ids = backend.search(index, q(sort="sales")).ids
         assert ids == [kit.id(k) for k in ("gala", "banana", "fuji", "pear")]
         assert backend.search(index, q("苹果", sort="sales")).ids == [kit.id(k) for k in ("gala", "banana", "fuji")]
+
+    def test_best_selling_counts_units_then_newest_over_matches_filters_and_pages(self, backend, kit, q, tenant_index,
+                                                                                   make_tenant):
+        index = tenant_index(make_tenant())
+        sold = {"tangerine": 40, "fuji": 7, "gala": 120, "pear": 7, "banana": 30, "compound": 500, "urea": 12}
+        docs = [dataclasses.replace(d, sales=sold.get(kit.keys([d.id]).pop(), 0)) for d in kit.docs]
+        backend.index(index, docs)
+        everything = backend.search(index, q(sort="sales", size=50)).ids
+        assert everything == [d.id for d in sorted(docs, key=sales_order)]
+        assert everything[:2] == [kit.id("compound"), kit.id("gala")]
+        assert everything.index(kit.id("pear")) < everything.index(kit.id("fuji"))  # 7 each: the newer first
+        apples = [d for d in docs if d.id in {kit.id(k) for k in ("fuji", "gala", "banana")}]
+        assert backend.search(index, q("苹果", sort="sales")).ids == [d.id for d in sorted(apples, key=sales_order)]
+        in_fruit = [d for d in docs if kit.categories["fruit"].id in d.category_ids]
+        second_page = backend.search(index, q(sort="sales", category_id=kit.categories["fruit"].id, size=2, page=2))
+        assert second_page.ids == [d.id for d in sorted(in_fruit, key=sales_order)][2:4]
+        assert second_page.total == len(in_fruit)
+
+    # -- credit ------------------------------------------------------------------------------------------------
+
+    def test_credit_sorts_rated_shops_first_then_by_score_then_newest(self, backend, kit, q):
+        docs = {d.id: d for d in kit.docs}
+        ids = backend.search(kit.index, q(sort="credit", size=50)).ids
+        assert ids == [d.id for d in sorted(docs.values(), key=credit_order)]
+        assert kit.keys(ids[:5]) == {"tangerine", "fuji", "gala", "pear", "banana"}  # the A shop's goods, newest first
+        assert ids[:5] == sorted(ids[:5], key=lambda i: docs[i].published_at, reverse=True)
+        assert kit.keys(ids[-2:]) == {"screen", "battery"}  # new shop: last, though its 88 beats the C shop's 70
+        repairs = backend.search(kit.index, q("更换", sort="credit")).ids
+        assert repairs == [kit.id("battery"), kit.id("screen")]  # one shop: newest first
+        fertiliser = backend.search(kit.index, q("40kg", sort="credit")).ids
+        assert fertiliser == [d.id for d in sorted((docs[kit.id(k)] for k in ("compound", "urea")), key=credit_order)]
+
+    def test_credit_sort_puts_any_level_before_any_new_shop(self, backend, kit, q, tenant_index, make_tenant):
+        index = tenant_index(make_tenant())
+        standing = {"fuji": (99, "new"), "gala": (12, "D"), "pear": (12, "D"), "banana": (64, "D"),
+                    "tangerine": (0, "new")}
+        docs = [dataclasses.replace(d, credit_score=standing[k][0], credit_level=standing[k][1])
+                for k in standing for d in kit.docs if d.id == kit.id(k)]
+        backend.index(index, docs)
+        ids = backend.search(index, q(sort="credit")).ids
+        assert ids == [d.id for d in sorted(docs, key=credit_order)]
+        assert ids == [kit.id(k) for k in ("banana", "pear", "gala", "fuji", "tangerine")]
+
+    def test_a_credit_level_filter_keeps_the_shops_of_any_level_given(self, backend, kit, q):
+        by_level: dict[str, set[str]] = {}
+        for doc in kit.docs:
+            by_level.setdefault(doc.credit_level, set()).update(kit.keys([doc.id]))
+        assert self.search(backend, kit, q(credit_levels=["A"], size=50)) == by_level["A"]
+        assert self.search(backend, kit, q(credit_levels=["B", "C"], size=50)) == by_level["B"] | by_level["C"]
+        assert self.search(backend, kit, q(credit_levels=["new"], size=50)) == {"screen", "battery"}
+        assert self.search(backend, kit, q(credit_levels=["D"], size=50)) == set()
+        assert self.search(backend, kit, q("苹果", credit_levels=["A", "new"])) == {"fuji", "gala", "banana"}
+        assert self.search(backend, kit, q("更换", credit_levels=["A"])) == set()
+        filtered = backend.search(kit.index, q(credit_levels=["B", "C"], in_stock=True))
+        matching = [d for d in kit.docs if d.credit_level in ("B", "C") and d.in_stock]
+        assert filtered.total == len(matching)
+        assert facet_counts(filtered, "credit") == dict(Counter(d.credit_level for d in matching))
+
+    def test_the_credit_facet_counts_what_the_query_matches(self, backend, kit, q):
+        for text in ("老王", "复合肥", "秋冬", "更换"):
+            result = backend.search(kit.index, q(text, size=50))
+            matched = [d for d in kit.docs if d.id in set(result.ids)]
+            assert facet_counts(result, "credit") == dict(Counter(d.credit_level for d in matched)), text
+        assert facet_counts(backend.search(kit.index, q("老王")), "credit") == {"A": 5}
 
     def test_relevance_ties_go_newest_first(self, backend, kit, q, tenant_index, make_tenant):
         index = tenant_index(make_tenant())

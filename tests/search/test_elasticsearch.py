@@ -219,9 +219,11 @@ def test_first_write_creates_a_versioned_index_behind_the_alias_with_whitespace_
         assert properties[name] == {"type": "text", "analyzer": "pre_analysed"}
     for name in ("facets", "kind", "product_type"):
         assert properties[name]["type"] == "keyword"
-    for name in ("shop_id", "category_ids", "price_min", "price_max", "sales"):
+    for name in ("shop_id", "category_ids", "price_min", "price_max", "sales", "credit_score"):
         assert properties[name]["type"] == "long"
-    assert properties["in_stock"]["type"] == "boolean"
+    assert properties["in_stock"]["type"] == properties["credit_rated"]["type"] == "boolean"
+    assert properties["credit_level"]["type"] == "keyword"
+    assert es.sent("PUT", "/shangdu-street/_mapping") == []  # a new index has every field already
     assert properties["suggest_words"]["analyzer"] == properties["suggest_pinyin"]["analyzer"] == "pre_analysed"
 
 
@@ -243,6 +245,7 @@ def test_a_tenants_shard_and_replica_options_shape_its_next_index(es, tmp_path):
 
 def test_bulk_body_carries_the_analysed_fields_and_one_suggestion_per_category_and_shop(es, backend):
     es.answer("GET", "/shangdu-street_v*/_alias", {"shangdu-street_v4": {"aliases": {"shangdu-street": {}}}})
+    es.answer("PUT", "/shangdu-street/_mapping", ACKNOWLEDGED)
     es.answer("PUT", "/_bulk", bulk_answer)
 
     backend.index(STREET, [fuji_apples(1), fuji_apples(2, title="富士苹果 10kg")])
@@ -262,10 +265,32 @@ def test_bulk_body_carries_the_analysed_fields_and_one_suggestion_per_category_a
     assert product["facets"] == ["variety=fuji"]
     assert product["category_ids"] == [2, 7] and product["kind"] == "product"
     assert product["price_min"] == 2_990 and product["in_stock"] is True
+    assert (product["sales"], product["credit_score"], product["credit_level"], product["credit_rated"]) == (
+        12, 0, "new", False)
     assert product["suggest_words"].startswith("红富士 富士 苹果 5kg 红富")
     assert first.body[3] == {"kind": "category", "display": "苹果", "ref": 7,
                              "suggest_words": "苹果 苹果 苹 果", "suggest_pinyin": "ping guo pingguo pg"}
     assert first.body[5]["kind"] == "shop" and first.body[5]["display"] == "德华街水果店"
+
+
+def test_an_index_made_before_the_credit_fields_gets_them_added_once_per_process(es, backend):
+    """A tenant indexed by an earlier release: its strict mapping would refuse documents with credit fields, so the
+    first write adds them (adding fields is the one change Elasticsearch allows on a live mapping)."""
+    es.answer("GET", "/shangdu-street_v*/_alias", {"shangdu-street_v2": {"aliases": {"shangdu-street": {}}}})
+    es.answer("PUT", "/shangdu-street/_mapping", ACKNOWLEDGED)
+    es.answer("PUT", "/_bulk", bulk_answer)
+
+    backend.index(STREET, [fuji_apples(1, credit_score=93, credit_level="A")])
+    backend.index(STREET, [fuji_apples(2)])
+
+    order = [(r.method, r.path) for r in es.requests]
+    assert order == [("GET", "/shangdu-street_v*/_alias"), ("PUT", "/shangdu-street/_mapping"), ("PUT", "/_bulk"),
+                     ("PUT", "/_bulk")]
+    added = es.sent("PUT", "/shangdu-street/_mapping")[0].body
+    assert added == {"properties": {"credit_score": {"type": "long"}, "credit_level": {"type": "keyword"},
+                                    "credit_rated": {"type": "boolean"}}}
+    first = es.sent("PUT", "/_bulk")[0].body[1]
+    assert (first["credit_score"], first["credit_level"], first["credit_rated"]) == (93, "A", True)
 
 
 def test_delete_sends_bulk_deletes_and_ignores_ids_already_gone(es, backend):
@@ -342,7 +367,8 @@ def test_drop_deletes_every_version_of_the_tenant(es, backend):
 FILTERED = SearchQuery(
     text="苹果 红富士", terms=[Term("苹果", "hanzi", (("苹果",),)), bigram_term("红富士")],
     category_id=2, shop_id=3, price_min=1_000, price_max=5_000, in_stock=True,
-    attributes={"variety": ["fuji", "gala"], "grade": ["一级"]}, sort="price_asc", page=2, size=10)
+    attributes={"variety": ["fuji", "gala"], "grade": ["一级"]}, credit_levels=["A", "new"], sort="price_asc",
+    page=2, size=10)
 
 RECORDED_SEARCH = {
     "took": 4, "timed_out": False, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
@@ -365,6 +391,8 @@ RECORDED_SEARCH = {
             {"key": "100000-", "from": 100000.0, "doc_count": 1},
         ]},
         "in_stock": {"doc_count": 17},
+        "credit": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0,
+                   "buckets": [{"key": "A", "doc_count": 15}, {"key": "new", "doc_count": 8}]},
         "attributes": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
             {"key": "variety=fuji", "doc_count": 9}, {"key": "grade=一级", "doc_count": 6},
             {"key": "variety=gala", "doc_count": 6}, {"key": "size=L", "doc_count": 4}]},
@@ -395,6 +423,7 @@ def test_search_request_requires_every_term_as_any_alternative_in_any_field(es, 
         {"term": {"in_stock": True}},
         {"terms": {"facets": ["grade=一级"]}},
         {"terms": {"facets": ["variety=fuji", "variety=gala"]}},
+        {"terms": {"credit_level": ["A", "new"]}},
     ]
     assert sent["sort"] == [{"price_min": "asc"}, {"id": "desc"}]
     aggs = sent["aggs"]
@@ -402,6 +431,7 @@ def test_search_request_requires_every_term_as_any_alternative_in_any_field(es, 
     assert aggs["shop"]["terms"]["field"] == "shop_id"
     assert aggs["attributes"]["terms"]["field"] == "facets"
     assert aggs["in_stock"] == {"filter": {"term": {"in_stock": True}}}
+    assert aggs["credit"] == {"terms": {"field": "credit_level", "size": 5}}
     ranges = aggs["price"]["range"]["ranges"]
     assert [r["key"] for r in ranges] == [f"{low}-{high or ''}" for low, high in PRICE_BUCKETS]
     assert ranges[0] == {"key": "0-1000", "from": 0, "to": 1000} and ranges[-1] == {"key": "100000-", "from": 100000}
@@ -413,6 +443,10 @@ def test_search_request_requires_every_term_as_any_alternative_in_any_field(es, 
     ("price_desc", True, [{"price_min": "desc"}, {"id": "desc"}]),
     ("newest", True, [{"published_at": "desc"}, {"id": "desc"}]),
     ("sales", True, [{"sales": "desc"}, {"published_at": "desc"}, {"id": "desc"}]),
+    # Rated shops first; an index made before the credit fields existed still sorts (unmapped_type) instead of failing.
+    ("credit", False, [{"credit_rated": {"order": "desc", "unmapped_type": "boolean"}},
+                       {"credit_score": {"order": "desc", "unmapped_type": "long"}}, {"published_at": "desc"},
+                       {"id": "desc"}]),
 ])
 def test_sorts_break_ties_like_the_embedded_backend(es, backend, sort, terms, expected):
     es.answer("POST", "/shangdu-street/_search", RECORDED_SEARCH)
@@ -445,6 +479,7 @@ def test_a_recorded_response_becomes_ids_in_order_total_and_facets(es, backend):
         "shop": [("3", 15), ("4", 8)],
         "price": [("1000-5000", 21), ("100000-", 1), ("5000-10000", 1)],
         "in_stock": [("true", 17)],
+        "credit": [("A", 15), ("new", 8)],
         "attr.variety": [("fuji", 9), ("gala", 6)],
         "attr.grade": [("一级", 6)],
         "attr.size": [("L", 4)],

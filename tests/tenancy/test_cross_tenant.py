@@ -50,6 +50,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator.tenant_status", "POST"): Route("/operator/{tenant}/status", login=True, form=STATUS_FORM),
     ("operator.tenant_brand", "POST"): Route("/operator/{tenant}/brand", login=True, form=BRAND_FORM),
     ("operator_search.search_log", "GET"): Route("/operator/{tenant}/search", login=True),
+    ("operator_placements.placements_page", "GET"): Route("/operator/{tenant}/placements", login=True),
     ("merchant_orders.index", "GET"): Route("/merchant/{tenant}/{shop}/orders", login=True),
     ("operator_orders.index_for_operator", "GET"): Route("/operator/{tenant}/orders", login=True),
     ("merchant_payments.merchant_index", "GET"): Route("/merchant/{tenant}/{shop}/payments", login=True),

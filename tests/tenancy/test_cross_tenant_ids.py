@@ -18,6 +18,7 @@ from marketplace.accounts.addresses import AddressInput, add_address
 from marketplace.accounts.models import Role
 from marketplace.api.auth import issue_token
 from marketplace.catalog import services as catalog
+from marketplace.catalog.admin import tenant_today
 from marketplace.core.db import utcnow
 from marketplace.delivery import freight, pickup
 from marketplace.delivery import services as delivery
@@ -28,6 +29,7 @@ from marketplace.orders import services as orders
 from marketplace.payments import services as payments
 from marketplace.payments import settlement
 from marketplace.payments.providers import Choice
+from marketplace.search import placements as search_placements
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.settings import module_settings
 from marketplace.trust import badges as trust_badges
@@ -251,6 +253,10 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("operator_onboarding.decide", "POST"): IdRoute("/operator/{tenant}/applications/{application}/more", "POST",
                                                     {"note": "越界"}),
     ("operator_onboarding.reveal", "POST"): IdRoute("/operator/{tenant}/applications/{application}/reveal", "POST"),
+    # Paid placements (search): selling A's product from B's console, and ending A's placement there.
+    ("operator_placements.placements_page", "POST"): IdRoute("/operator/{tenant}/placements", "POST", {
+        "product_id": "{product}", "keywords": "越界", "first_day": "{today}", "last_day": "{today}", "fee": "1"}),
+    ("operator_placements.end_placement", "POST"): IdRoute("/operator/{tenant}/placements/{placement}/end", "POST"),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -280,6 +286,8 @@ TENANT_WIDE |= {("operator_complaints.export", "GET")}
 TENANT_WIDE |= {("api_resident_trust.list_my_complaints", "GET"), ("api_shop_complaints.list_shop_complaints", "GET")}
 #: Onboarding: B's shop's own application form (a bad form is a 400 message there), never A's application.
 TENANT_WIDE |= {("merchant_onboarding.application", "POST")}
+#: Placements: B's form refuses A's product as "not in this market" (a 400 message), never places it.
+TENANT_WIDE |= {("operator_placements.placements_page", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -370,6 +378,12 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         ids["application"] = trust_onboarding.submit_application(a_shop, trust_onboarding.ApplicationInput(
             kind="natural_person", legal_name="王建军", resident_id="11010519491231002X", id_consent=True,
             contact_name="王建军", contact_phone="13900139000", business_address="A 市场 1 号"), actor_id=admin.id).id
+        db.session.commit()
+    with tenant_scope(a):  # a paid placement of A's product, running today (search: placements)
+        today = tenant_today(a)
+        ids["placement"] = search_placements.create(a, product_id=product.id, keywords="越界", category_id=None,
+                                                    first_day=today, last_day=today, fee=0, actor_id=admin.id).id
+        ids["today"] = today.isoformat()
         db.session.commit()
     return World(ids=ids, token=token)
 

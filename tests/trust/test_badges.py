@@ -24,6 +24,7 @@ from marketplace.core.config import ConfigError
 from marketplace.core.db import utcnow
 from marketplace.delivery.pickup import qr_svg
 from marketplace.extensions import db
+from marketplace.shops.models import ShopStatus
 from marketplace.tenancy.context import activate, tenant_scope
 from marketplace.trust import badges, verification
 from marketplace.trust.badges import Badge, BadgeKeyMissing, BadgeState
@@ -237,6 +238,20 @@ def test_suspension_and_revocation_show_at_once(market, client):
     assert _state(badge.serial) == BadgeState.revoked
 
 
+def test_a_suspended_shops_badge_reads_suspended(market, client):
+    tenant, _other, _merchant, shop, _ = market
+    badge = _issue(tenant, shop)
+    with tenant_scope(tenant):
+        shop.status = ShopStatus.suspended
+        db.session.commit()
+    page = _page(client.get(f"/verify/{badge.serial}"))
+    assert 'badge-verdict state-suspended"' in page and "店铺已被市场运营方暂停营业" in page
+    with tenant_scope(tenant):
+        shop.status = ShopStatus.active
+        db.session.commit()
+    assert 'badge-verdict state-valid"' in _page(client.get(f"/verify/{badge.serial}"))
+
+
 def test_rejecting_the_merchant_revokes_its_badges(market):
     tenant, _other, merchant, shop, _ = market
     badge = _issue(tenant, shop)
@@ -299,11 +314,26 @@ def test_the_keys_page_publishes_the_format_and_an_offline_snippet(market, clien
     assert "sort_keys=True" in page and "Ed25519PublicKey" in page and "BEGIN PUBLIC KEY" in page
 
 
-def test_the_operator_approves_issues_and_prints_an_a6_card(market, client):
-    tenant, _other, merchant, shop, other_shop = market
+def test_a_merchant_never_verified_is_approved_only_through_an_application(market, client):
+    _tenant, _other, merchant, _shop, _ = market
     client.login("operator@shangdu.example", PASSWORD)
     page = _page(client.get("/operator/fert-market/merchants"))
-    assert "郑州穗丰农资有限公司" in page and "待审核" in page and "乙街布行" not in page
+    assert "郑州穗丰农资有限公司" in page and "待审核" in page and "尚未提交认证申请" in page
+    assert f"/merchants/{merchant.id}/approve" not in page
+    response = client.submit(f"/operator/fert-market/merchants/{merchant.id}/approve", {},
+                             page_url="/operator/fert-market/merchants", follow_redirects=True)
+    assert response.status_code == 200 and "请商户在商户后台提交认证申请" in _page(response)
+    db.session.expire_all()
+    assert not verification.is_approved(merchant)
+
+
+def test_the_operator_renews_an_expired_approval_issues_and_prints_an_a6_card(market, client):
+    tenant, _other, merchant, shop, other_shop = market
+    verification.approve(merchant, actor_id=None, tenant=tenant, now=utcnow() - timedelta(days=200))
+    db.session.commit()
+    client.login("operator@shangdu.example", PASSWORD)
+    page = _page(client.get("/operator/fert-market/merchants"))
+    assert "郑州穗丰农资有限公司" in page and "已过期" in page and "乙街布行" not in page
 
     assert client.submit(f"/operator/fert-market/merchants/{merchant.id}/approve", {},
                          page_url="/operator/fert-market/merchants").status_code == 303
