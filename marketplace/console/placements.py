@@ -88,7 +88,7 @@ def placements_page():
             try:
                 placement = placements.create(
                     current_tenant._get_current_object(), product_id=product_id, keywords=form.keywords.data or "",
-                    category_id=int(form.category_id.data) if (form.category_id.data or "").isdigit() else None,
+                    category_id=_category_id(form.category_id.data),
                     first_day=form.first_day.data, last_day=form.last_day.data, fee=fee, actor_id=current_user.id)
             except placements.PlacementInvalid as error:
                 db.session.rollback()
@@ -102,11 +102,17 @@ def placements_page():
     return _page(form, 400)
 
 
+def _category_id(raw: str | None) -> int | None:
+    """The chosen category's id; anything but plain ASCII digits (say "²", which str.isdigit accepts) is none."""
+    raw = raw or ""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
+
+
 @blueprint.route("/<int:placement_id>/end", methods=["POST"])
 @login_required
 def end_placement(placement_id: int):
     require(Permission.operate_tenant, current_tenant)
-    placement = placements.placement_of_tenant(current_tenant._get_current_object(), placement_id)
+    placement = placements.placement_of_tenant(current_tenant._get_current_object(), placement_id, lock=True)
     if placement is None:
         abort(404)
     try:

@@ -11,8 +11,8 @@ where they keep the index and how they rank. The rules each backend follows:
   attribute values (any of the values given for one attribute, all attributes given), and the shop's
   credit level (any of the levels given);
 * facets count the documents that match the query and every filter (the search service asks again, without
-  an attribute's own filter, for the counts of the attribute being filtered by, so its other values stay
-  on offer);
+  an attribute's or the credit levels' own filter, for the counts of what is being filtered by, so its other
+  values stay on offer);
 * sorts: relevance (ties: the most recently listed, i.e. the highest id, first), price up or down (the
   lowest price), newest, best-selling (units sold, then newest), and credit: shops with a level (A–D)
   before new shops ("new"), then the higher credit score, then newest; every sort's last tie-break is the

@@ -179,12 +179,12 @@ class ElasticsearchBackend(SearchBackend):
         self.client.indices.create(index=name, mappings=MAPPINGS, settings=settings,
                                    aliases={alias: {}} if alias else None)
 
-    def _ensure(self, alias: str) -> None:
+    def _ensure(self, alias: str, versions: dict[str, bool] | None = None) -> None:
         """Create the first version with its alias when the tenant has none yet; bring an older one's mapping up
-        to date (see ``ADDED_FIELDS``)."""
+        to date (see ``ADDED_FIELDS``). ``versions``: what ``_versions`` just said, when the caller asked."""
         if alias in self._ready:
             return
-        versions = self._versions(alias)
+        versions = self._versions(alias) if versions is None else versions
         if not any(versions.values()):
             try:
                 self._create(self._next_version(alias, versions), alias)
@@ -198,8 +198,12 @@ class ElasticsearchBackend(SearchBackend):
         self._ready.add(alias)
 
     def _exists(self, alias: str) -> bool:
-        if alias not in self._ready and any(self._versions(alias).values()):
-            self._ready.add(alias)
+        """Whether the tenant has an index; one found here is brought up to date like ``_ensure`` does, so a
+        later write never meets an old mapping marked ready."""
+        if alias not in self._ready:
+            versions = self._versions(alias)
+            if any(versions.values()):
+                self._ensure(alias, versions)
         return alias in self._ready
 
     # -- writing -----------------------------------------------------------------------------------------------
@@ -391,7 +395,12 @@ def filters(query: SearchQuery) -> list[dict]:
         if values:
             found.append({"terms": {"facets": [f"{name}={value}" for value in values]}})
     if query.credit_levels:
-        found.append({"terms": {"credit_level": list(query.credit_levels)}})
+        # Documents written before the credit fields existed have none: they are new shops, as in the embedded index.
+        levels = {"terms": {"credit_level": list(query.credit_levels)}}
+        if NEW_SHOP in query.credit_levels:
+            levels = {"bool": {"should": [levels, {"bool": {"must_not": {"exists": {"field": "credit_level"}}}}],
+                               "minimum_should_match": 1}}
+        found.append(levels)
     return found
 
 
@@ -403,7 +412,7 @@ def aggregations() -> dict:
         "shop": {"terms": {"field": "shop_id", "size": FACET_SIZE}},
         "price": {"range": {"field": "price_min", "ranges": ranges}},
         "in_stock": {"filter": {"term": {"in_stock": True}}},
-        "credit": {"terms": {"field": "credit_level", "size": len(CREDIT_LEVELS)}},
+        "credit": {"terms": {"field": "credit_level", "size": len(CREDIT_LEVELS), "missing": NEW_SHOP}},
         "attributes": {"terms": {"field": "facets", "size": ATTRIBUTE_FACET_SIZE}},
     }
 

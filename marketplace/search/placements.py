@@ -306,10 +306,14 @@ def _record(placement: Placement, action: PlacementAction, actor_id: int | None,
 
 # -- reading --------------------------------------------------------------------------------------------------
 
-def placement_of_tenant(tenant: Tenant, placement_id: int) -> Placement | None:
+def placement_of_tenant(tenant: Tenant, placement_id: int, *, lock: bool = False) -> Placement | None:
+    """The tenant's placement with this id, or None; ``lock`` holds its row (two "end now" clicks take turns)."""
     if not 0 < placement_id <= MAX_ID:
         return None
-    return db.session.scalar(select(Placement).where(Placement.id == placement_id, Placement.tenant_id == tenant.id))
+    query = select(Placement).where(Placement.id == placement_id, Placement.tenant_id == tenant.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
 @dataclass

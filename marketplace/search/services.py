@@ -141,14 +141,17 @@ def search(tenant: Tenant, query: SearchQuery, *, record: bool = False, help_whe
 
 
 def _count_other_choices(tenant: Tenant, backend: SearchBackend, query: SearchQuery, result: SearchResult) -> None:
-    """An attribute the resident filters by keeps offering its other values (any of them may be ticked):
-    its counts are taken with every filter but its own, from one more query per such attribute."""
+    """An attribute or the shop credit the resident filters by keeps offering its other values (any of them may
+    be ticked): its counts are taken with every filter but its own, from one more query per such filter."""
     for name, values in query.attributes.items():
         if not values:
             continue
         others = replace(query, attributes={k: v for k, v in query.attributes.items() if k != name}, page=1, size=0)
         counts = _guarded(lambda others=others: backend.search(index_of(tenant), others)).facets
         result.facets[f"attr.{name}"] = counts.get(f"attr.{name}", [])
+    if query.credit_levels:
+        others = replace(query, credit_levels=[], page=1, size=0)
+        result.facets["credit"] = _guarded(lambda: backend.search(index_of(tenant), others)).facets.get("credit", [])
 
 
 def _configured_backend(tenant: Tenant) -> SearchBackend:

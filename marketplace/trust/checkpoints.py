@@ -22,7 +22,7 @@ from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.extensions import db
 from marketplace.tenancy.models import Tenant, TenantScoped
 from marketplace.trust import badges
-from marketplace.trust.reviews import ReviewLog, ReviewsAreKept, lock_chain
+from marketplace.trust.reviews import ReviewLog, ReviewsAreKept
 
 PAYLOAD_VERSION = 1
 #: How many checkpoints the public page lists (the JSON has them all).
@@ -60,10 +60,20 @@ def checkpoints_of(tenant: Tenant) -> list[ReviewCheckpoint]:
                                    .order_by(ReviewCheckpoint.seq.desc())))
 
 
+class ChainBroken(RuntimeError):
+    """The chain does not verify: the platform signs no head of a tampered chain."""
+
+
 def take_checkpoint(tenant: Tenant, now: datetime | None = None) -> ReviewCheckpoint | None:
-    """Sign the chain's head if it moved since the last checkpoint (None when it did not, or is empty).
-    Run inside ``tenant_scope(tenant)``; flushes, the caller commits."""
-    lock_chain(tenant)
+    """Sign the chain's head if it moved since the last checkpoint (None when it did not, or is empty). Raises
+    ``ChainBroken`` when the chain, or an earlier checkpoint, does not verify. Run inside ``tenant_scope(tenant)``;
+    flushes, the caller commits."""
+    from marketplace.trust.reviews import verify_chain
+
+    report = verify_chain(tenant)  # (takes the chain's lock, held until the caller commits)
+    problem = str(report.broken) if not report.intact else checkpoint_problem(tenant)
+    if problem:
+        raise ChainBroken(problem)
     head = db.session.execute(select(ReviewLog.seq, ReviewLog.hash).where(ReviewLog.tenant_id == tenant.id)
                               .order_by(ReviewLog.seq.desc()).limit(1)).first()
     if head is None:
@@ -83,9 +93,12 @@ def take_checkpoint(tenant: Tenant, now: datetime | None = None) -> ReviewCheckp
 
 def checkpoint_problem(tenant: Tenant) -> str | None:
     """The first stored checkpoint the chain no longer agrees with (or whose signature fails), else None."""
+    stored = checkpoints_of(tenant)
+    if not stored:
+        return None
     hashes = dict(db.session.execute(select(ReviewLog.seq, ReviewLog.hash).where(ReviewLog.tenant_id == tenant.id)).all())
     key = badges.public_key()
-    for checkpoint in reversed(checkpoints_of(tenant)):
+    for checkpoint in reversed(stored):
         if not badges.signature_valid(payload(tenant.slug, checkpoint.seq, checkpoint.hash, checkpoint.at),
                                       checkpoint.signature, key):
             return f"checkpoint at entry #{checkpoint.seq}: the signature does not match (the checkpoint was edited)"

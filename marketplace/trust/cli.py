@@ -98,16 +98,25 @@ def anchor_reviews_command():
 
     with all_tenants():
         tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.id)))
-    signed = 0
+    signed = broken = 0
     for tenant in tenants:
         with writing(), tenant_scope(tenant):
-            checkpoint = checkpoints.take_checkpoint(tenant)
+            try:
+                checkpoint = checkpoints.take_checkpoint(tenant)
+            except checkpoints.ChainBroken as error:
+                db.session.rollback()
+                broken += 1
+                click.echo(_("%(tenant)s：评价链未通过核验，不签名：%(where)s", tenant=tenant.slug, where=str(error)),
+                           err=True)
+                continue
             db.session.commit()
         if checkpoint is not None:
             signed += 1
             click.echo(_("%(tenant)s：已签名评价链第 %(seq)d 条记录 %(hash)s。", tenant=tenant.slug,
                          seq=checkpoint.seq, hash=checkpoint.hash))
     click.echo(_("共为 %(n)d 个市场签名了新的检查点。", n=signed))
+    if broken:
+        raise SystemExit(1)
 
 
 @trust.command("credit")

@@ -94,8 +94,13 @@ def _events_are_append_only(_mapper, _connection, target: ApprovalEvent) -> None
 
 # -- reading ---------------------------------------------------------------------------------------------
 
-def approval_for(merchant: Merchant) -> MerchantApproval | None:
-    return db.session.scalar(select(MerchantApproval).where(MerchantApproval.merchant_id == merchant.id))
+def approval_for(merchant: Merchant, *, lock: bool = False) -> MerchantApproval | None:
+    """The merchant's approval row; ``lock`` holds it, so decisions taken at once (a rejection in one market, a
+    renewal in another) take turns and each sees the other's outcome."""
+    query = select(MerchantApproval).where(MerchantApproval.merchant_id == merchant.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
 def effective_status(approval: MerchantApproval | None, now: datetime | None = None) -> ApprovalStatus:
@@ -177,7 +182,7 @@ def merchant_in_tenant(merchant_id: int) -> Merchant | None:
 
 def _decide(merchant: Merchant, to_status: ApprovalStatus, *, actor_id: int | None, tenant: Tenant | None,
             now: datetime, valid_until: datetime | None, reason: str) -> MerchantApproval:
-    approval = approval_for(merchant)
+    approval = approval_for(merchant, lock=True)
     if approval is None:
         approval = MerchantApproval(merchant_id=merchant.id, status=ApprovalStatus.pending)
         db.session.add(approval)
@@ -215,7 +220,7 @@ def renew(merchant: Merchant, *, actor_id: int | None, tenant: Tenant | None,
     six months. A merchant never verified, or rejected, is approved only through an onboarding application, so
     no operator approves an identity without the documents in front of them. Flushes; the caller commits."""
     now = now or utcnow()
-    if effective_status(approval_for(merchant), now) not in (ApprovalStatus.approved, ApprovalStatus.expired):
+    if effective_status(approval_for(merchant, lock=True), now) not in (ApprovalStatus.approved, ApprovalStatus.expired):
         raise ApprovalError(_("这个商户还没有通过认证：请商户在商户后台提交认证申请，再在申请上审核。"))
     return approve(merchant, actor_id=actor_id, tenant=tenant, now=now)
 

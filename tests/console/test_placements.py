@@ -102,6 +102,8 @@ def test_a_placement_starting_later_is_listed_as_upcoming(world, goods, as_role)
     ({"product_id": "999999999"}, "本市场没有编号为 999999999 的商品。"),
     ({"keywords": ""}, "请填写至少一个关键词，或选择一个分类。"),
     ({"keywords": "", "category_id": "abc"}, "请填写至少一个关键词，或选择一个分类。"),
+    ({"keywords": "", "category_id": "²"}, "请填写至少一个关键词，或选择一个分类。"),
+    ({"keywords": "", "category_id": "99999999999999999999"}, "请填写至少一个关键词，或选择一个分类。"),
     ({"category_id": "999999999"}, "请选择本市场的商品分类。"),
     ({"keywords": "苹" * 21}, "每个关键词最多 20 个字。"),
     ({"keywords": "苹果\x00"}, "含有无法识别的字符"),

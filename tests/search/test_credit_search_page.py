@@ -60,6 +60,9 @@ def test_the_shop_credit_filter_lists_the_levels_and_narrows_the_results(client,
     assert "店铺信用：A 优秀" in html  # the chip that takes it off again
     more = facet(html, "credit")
     assert more["A 优秀"][1].count("credit=") == 0  # ticking A again takes it off
+    # The other levels stay on offer with their own counts, and ticking one adds it to A.
+    assert {label: count for label, (count, _url) in more.items()} == {"A 优秀": 1, "C 一般": 1, "新店": 1}
+    assert sorted(titles_in(html_of(client.get(more["C 一般"][1])))) == sorted(["诚信红富士苹果", "普通苹果"])
     both = html_of(search(client, tenant, "苹果", credit=["A", "new"], sort="credit"))
     assert titles_in(both) == ["诚信红富士苹果", "新开苹果"]
 

@@ -295,6 +295,7 @@ def test_an_index_made_before_the_credit_fields_gets_them_added_once_per_process
 
 def test_delete_sends_bulk_deletes_and_ignores_ids_already_gone(es, backend):
     es.answer("GET", "/shangdu-street_v*/_alias", {"shangdu-street_v1": {"aliases": {"shangdu-street": {}}}})
+    es.answer("PUT", "/shangdu-street/_mapping", ACKNOWLEDGED)
     es.answer("PUT", "/_bulk", bulk_answer)
 
     backend.delete(STREET, [5, 404])
@@ -303,6 +304,19 @@ def test_delete_sends_bulk_deletes_and_ignores_ids_already_gone(es, backend):
     assert sent.body == [{"delete": {"_index": "shangdu-street", "_id": "5"}},
                          {"delete": {"_index": "shangdu-street", "_id": "404"}}]
     assert sent.params["refresh"] == "wait_for"
+
+
+def test_a_delete_first_still_brings_an_old_mapping_up_to_date_before_the_next_write(es, backend):
+    es.answer("GET", "/shangdu-street_v*/_alias", {"shangdu-street_v2": {"aliases": {"shangdu-street": {}}}})
+    es.answer("PUT", "/shangdu-street/_mapping", ACKNOWLEDGED)
+    es.answer("PUT", "/_bulk", bulk_answer)
+
+    backend.delete(STREET, [5])
+    backend.index(STREET, [fuji_apples(1, credit_score=93, credit_level="A")])
+
+    order = [(r.method, r.path) for r in es.requests]
+    assert order == [("GET", "/shangdu-street_v*/_alias"), ("PUT", "/shangdu-street/_mapping"), ("PUT", "/_bulk"),
+                     ("PUT", "/_bulk")]
 
 
 def test_delete_for_a_tenant_without_an_index_sends_nothing(es, backend):
@@ -423,7 +437,9 @@ def test_search_request_requires_every_term_as_any_alternative_in_any_field(es, 
         {"term": {"in_stock": True}},
         {"terms": {"facets": ["grade=一级"]}},
         {"terms": {"facets": ["variety=fuji", "variety=gala"]}},
-        {"terms": {"credit_level": ["A", "new"]}},
+        # "new" also finds documents indexed before credit levels existed (they have none).
+        {"bool": {"should": [{"terms": {"credit_level": ["A", "new"]}},
+                             {"bool": {"must_not": {"exists": {"field": "credit_level"}}}}], "minimum_should_match": 1}},
     ]
     assert sent["sort"] == [{"price_min": "asc"}, {"id": "desc"}]
     aggs = sent["aggs"]
@@ -431,7 +447,7 @@ def test_search_request_requires_every_term_as_any_alternative_in_any_field(es, 
     assert aggs["shop"]["terms"]["field"] == "shop_id"
     assert aggs["attributes"]["terms"]["field"] == "facets"
     assert aggs["in_stock"] == {"filter": {"term": {"in_stock": True}}}
-    assert aggs["credit"] == {"terms": {"field": "credit_level", "size": 5}}
+    assert aggs["credit"] == {"terms": {"field": "credit_level", "size": 5, "missing": "new"}}
     ranges = aggs["price"]["range"]["ranges"]
     assert [r["key"] for r in ranges] == [f"{low}-{high or ''}" for low, high in PRICE_BUCKETS]
     assert ranges[0] == {"key": "0-1000", "from": 0, "to": 1000} and ranges[-1] == {"key": "100000-", "from": 100000}

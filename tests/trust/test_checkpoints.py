@@ -90,3 +90,14 @@ def test_checkpoints_cannot_be_changed_through_the_application(app, chained):
             db.session.rollback()
         else:
             raise AssertionError("a checkpoint was changed")
+
+
+def test_a_tampered_chain_gets_no_signature(app, chained):
+    tenant, first, _second = chained
+    _drop_trigger("reviews_no_rewrite", "reviews")
+    db.session.execute(text("UPDATE reviews SET text = '改过' WHERE id = :id"), {"id": first.id})
+    db.session.commit()
+    result = anchor(app)
+    assert result.exit_code == 1 and "不签名" in result.output and "entry #1" in result.output
+    with tenant_scope(tenant):
+        assert checkpoints.checkpoints_of(tenant) == []
