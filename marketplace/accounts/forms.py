@@ -37,3 +37,9 @@ class ProfileForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     pass
+
+
+class CloseAccountForm(FlaskForm):
+    password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请填写当前密码。")), Length(max=200)])
+    understood = BooleanField(_l("我已了解：注销后无法登录，也无法恢复此账户。"),
+                              validators=[DataRequired(_l("请勾选确认。"))])

@@ -9,9 +9,16 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from marketplace.accounts import address_views, services
+from marketplace.accounts import address_views, closure, services
 from marketplace.accounts.authz import grants_of
-from marketplace.accounts.forms import LoginForm, ProfileForm, ResetPasswordForm, ResetRequestForm, SignupForm
+from marketplace.accounts.forms import (
+    CloseAccountForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignupForm,
+)
 from marketplace.accounts.models import User
 from marketplace.core.forms import add_form_error
 from marketplace.core.i18n import LOCALE_COOKIE, LOCALES
@@ -193,6 +200,35 @@ def account():
             return redirect(url_for("accounts.account"))
     return render_themed("accounts/account.html", form=form, grants=grants_of(current_user)), \
         400 if form.errors else 200
+
+
+@blueprint.route("/close", methods=["GET", "POST"])
+@login_required
+def close_account():
+    """Close the account: the page says what goes and what the law keeps, lists anything still running that
+    stops it, and asks for the password once more."""
+    form = CloseAccountForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            closure.close_account(current_user, form.password.data)
+        except closure.ClosureRefused as refused:
+            db.session.rollback()
+            form.form_errors.append(str(refused))
+            status = 409
+        except services.AccountError as error:
+            db.session.rollback()
+            add_form_error(form, str(error), error.field)
+            status = 400
+        else:
+            db.session.commit()
+            logout_user()
+            flash(_("您的账户已注销，个人信息已删除。依法保存的订单记录将在保存期满后清除。"), "success")
+            return redirect(url_for("storefront.portal"))
+    elif form.errors:
+        status = 400
+    return render_themed("accounts/close.html", form=form, blockers=closure.blockers(current_user),
+                         hold_years=closure.HOLD_YEARS), status
 
 
 def register(app) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.authz import Permission, can
 from marketplace.accounts.models import User
-from marketplace.api.models import ApiToken
+from marketplace.api.models import ApiToken, StatisticsToken
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
 
@@ -117,3 +117,40 @@ def authorise(token: ApiToken, shop) -> User:
         raise ApiAuthError(403, "token_forbidden", _("令牌的持有人已不再是该店铺的店主或店员。"))
     token.last_used_at = utcnow()
     return user
+
+
+# -- the statistics office's tokens ---------------------------------------------------------------------------------
+
+#: Statistics tokens say what they are too; a shop token presented to the statistics API is simply not found.
+STATISTICS_PREFIX = "occstat_"
+
+
+def issue_statistics_token(name: str, issued_by: User | None) -> str:
+    """A new token for the statistics office; returns the token, which is not stored and cannot be shown again.
+    Only a platform admin issues one (the command line passes the admin it runs for). Flushes; the caller commits."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenError(_("请写明令牌的持有单位，例如“市统计局 电子商务处”。"), "name")
+    if len(name) > 100:
+        raise TokenError(_("令牌名称最多 100 个字。"), "name")
+    if issued_by is not None and not can(issued_by, Permission.manage_platform):
+        raise TokenError(_("只有平台管理员可以签发统计令牌。"), "user")
+    token = STATISTICS_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(StatisticsToken(name=name, token_sha256=hash_token(token),
+                                   issued_by_id=issued_by.id if issued_by is not None else None))
+    db.session.flush()
+    return token
+
+
+def authenticate_statistics(token: str | None) -> StatisticsToken:
+    """The live statistics token for a presented token; raises ApiAuthError(401) when there is none. Marks it
+    used (saved with the request's commit)."""
+    if not token:
+        raise ApiAuthError(401, "token_missing", _("请在请求头中提供 Authorization: Bearer <令牌>。"))
+    row = None
+    if len(token) <= MAX_TOKEN_LENGTH and token.isprintable():
+        row = db.session.scalar(select(StatisticsToken).where(StatisticsToken.token_sha256 == hash_token(token)))
+    if row is None or row.is_revoked:
+        raise ApiAuthError(401, "token_invalid", _("令牌无效或已被吊销。"))
+    row.last_used_at = utcnow()
+    return row

@@ -1,4 +1,5 @@
-"""``flask api issue-token | revoke-token | tokens``: merchant API tokens, from the command line."""
+"""``flask api issue-token | revoke-token | tokens``: merchant API tokens, from the command line; and
+``flask api token-statistics | statistics-tokens | revoke-statistics-token`` for the statistics office."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from sqlalchemy import select
 
 from marketplace.accounts import services as accounts
 from marketplace.api import auth
-from marketplace.api.models import ApiToken
-from marketplace.core.db import writing
+from marketplace.api.models import ApiToken, StatisticsToken
+from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
 from marketplace.shops import services as shops
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 
-api = AppGroup("api", help="Merchant API tokens.")
+api = AppGroup("api", help="Merchant API tokens and the statistics office's tokens.")
 
 
 def _tenant_and_shop(tenant_slug: str, shop_slug: str):
@@ -76,6 +77,49 @@ def revoke_token_command(token_id):
         auth.revoke_token(token)
         db.session.commit()
     click.echo(f"token {token_id} ({token.name}) revoked")
+
+
+@api.command("token-statistics")
+@click.option("--admin", "identifier", required=True, help="email or mobile of the platform admin issuing it")
+@click.argument("name")
+def statistics_token_command(identifier, name):
+    """Issue a token NAME for the statistics office (/api/v1/statistics); printed once, never shown again."""
+    with writing():
+        admin = accounts.find_user(identifier)
+        if admin is None:
+            raise click.BadParameter(f"no account {identifier!r}", param_hint="--admin")
+        try:
+            token = auth.issue_statistics_token(name, admin)
+        except auth.TokenError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+    click.echo(f"statistics token ({name}) issued by {admin.login_name}; store it now, it is not shown again:",
+               err=True)
+    click.echo(token)
+
+
+@api.command("statistics-tokens")
+def list_statistics_tokens_command():
+    """List the statistics office's tokens (never the tokens themselves)."""
+    for token in db.session.scalars(select(StatisticsToken).order_by(StatisticsToken.id)):
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+        click.echo(f"{token.id:6}  {state:24}  last used {used:16}  {token.name}")
+
+
+@api.command("revoke-statistics-token")
+@click.argument("token_id", type=int)
+def revoke_statistics_token_command(token_id):
+    """Revoke a statistics token by its id (see ``flask api statistics-tokens``)."""
+    with writing():
+        token = db.session.get(StatisticsToken, token_id)
+        if token is None:
+            raise click.BadParameter(f"no statistics token {token_id}", param_hint="TOKEN_ID")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+        db.session.commit()
+    click.echo(f"statistics token {token_id} ({token.name}) revoked")
 
 
 def register(app) -> None:

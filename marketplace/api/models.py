@@ -42,3 +42,28 @@ class ApiToken(db.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} shop={self.shop_id} user={self.user_id}>"
+
+
+class StatisticsToken(db.Model):
+    """A bearer token of the city's statistics office for ``/api/v1/statistics``: reads the city's aggregate
+    figures and nothing else. Issued by a platform admin (``flask api token-statistics``); only its SHA-256 is kept.
+
+    Apart from ``ApiToken`` on purpose: it belongs to no tenant, shop or user, and a shop token must never open
+    the statistics, nor a statistics token a shop.
+    """
+
+    __tablename__ = "statistics_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Who holds it ("市统计局 电子商务处").
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The platform admin who issued it (None when issued from the command line without one).
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace.accounts.authz import Permission, can, permission_required, require
 from marketplace.console import services
-from marketplace.console.forms import ShopProfileForm, TenantBrandForm, TenantStatusForm
+from marketplace.console import tenants as tenants_console
+from marketplace.console.forms import ConfirmForm, ShopProfileForm, SuspendForm, TenantBrandForm, TenantStatusForm
+from marketplace.core import audit
 from marketplace.core.forms import add_form_error
 from marketplace.extensions import db
 from marketplace.shops import services as shops
 from marketplace.shops.models import WEEKDAYS, MerchantKind
 from marketplace.tenancy.context import current_tenant
+from marketplace.tenancy.models import TenantStatus
 
 merchant = Blueprint("merchant", __name__, url_prefix="/merchant")
 operator = Blueprint("operator", __name__, url_prefix="/operator")
@@ -110,7 +114,24 @@ def _tenant_page(brand_form: TenantBrandForm | None = None, status: int = 200):
     return render_template("console/operator/tenant.html", tenant=tenant, brand_form=brand_form,
                            shops=shops.shops_of_current_tenant(include_suspended=True, with_merchants=True),
                            status_form=TenantStatusForm(status=tenant.status),
-                           can_suspend=can(current_user, Permission.manage_platform)), status
+                           can_suspend=can(current_user, Permission.manage_platform),
+                           launch_problems=tenants_console.launch_problems(tenant)
+                           if tenant.status != TenantStatus.live else [],
+                           confirm_form=ConfirmForm(), suspend_form=SuspendForm(),
+                           more_pages=_pages_of_other_modules()), status
+
+
+#: Operator pages of modules that may not be installed in every tree: linked from the tenant page when present.
+OPTIONAL_PAGES = (("operator_documents.documents", _l("服务协议与交易规则")),
+                  ("operator_conformance.conformance", _l("规范自检")),
+                  ("operator_reports.tenant_reports", _l("统计报表")),
+                  ("operator_enforcement.enforcement", _l("违法处置与公示")),
+                  ("operator_ip_notices.queue", _l("知识产权通知")))
+
+
+def _pages_of_other_modules() -> list[tuple[str, str]]:
+    return [(str(label), url_for(endpoint)) for endpoint, label in OPTIONAL_PAGES
+            if endpoint in current_app.view_functions]
 
 
 @operator.route("/<slug:tenant_slug>/")
@@ -128,13 +149,23 @@ def tenant_status():
     if not form.validate_on_submit():
         flash(_("请选择有效的状态。"), "error")
     else:
+        tenant = current_tenant._get_current_object()
+        previous = tenant.status
+        # Launching a draft asks the same as the "take live" button: nothing required may be missing. (Restoring a
+        # suspended tenant is the admins' call, made with the reason for the suspension in view.)
+        problems = tenants_console.launch_problems(tenant) \
+            if form.status.data == TenantStatus.live and previous == TenantStatus.draft else []
         try:
-            services.change_tenant_status(current_tenant, form.status.data,
+            if problems:
+                raise services.ConsoleError(_("还不能上线：%(reason)s", reason="；".join(problems)))
+            services.change_tenant_status(tenant, form.status.data,
                                           may_suspend=can(current_user, Permission.manage_platform))
         except services.ConsoleError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
+            if tenant.status != previous:
+                audit.record("tenant.status_changed", target=tenant, previous=previous, status=tenant.status)
             db.session.commit()
             flash(_("状态已更新。"), "success")
     return redirect(url_for("operator.tenant")), 303
@@ -146,13 +177,18 @@ def tenant_brand():
     require(Permission.operate_tenant, current_tenant)
     form = TenantBrandForm()
     if form.validate_on_submit():
+        tenant = current_tenant._get_current_object()
+        before = {"brand": dict(tenant.brand or {}), "timezone": tenant.timezone}
         try:
-            services.update_tenant_brand(current_tenant, primary_color=form.primary_color.data,
+            services.update_tenant_brand(tenant, primary_color=form.primary_color.data,
                                          accent_color=form.accent_color.data, timezone=form.timezone.data)
         except services.ConsoleError as error:
             db.session.rollback()
             add_form_error(form, str(error), "timezone")
         else:
+            after = {"brand": dict(tenant.brand or {}), "timezone": tenant.timezone}
+            if after != before:
+                audit.record("tenant.brand_changed", target=tenant, before=before, after=after)
             db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("operator.tenant")), 303
@@ -178,6 +214,7 @@ def register(app) -> None:
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
+    app.register_blueprint(tenants_console.blueprint)
     for module in (products, imports, catalog_admin, quotes, freight_quotes, licences, search_log,
                    order_settings_console, placements):
         app.register_blueprint(module.blueprint)

@@ -21,8 +21,10 @@ from typing import Any, ClassVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from marketplace.accounts import divisions
+from marketplace.catalog.models import Variant
 from marketplace.core.i18n import format_money
 from marketplace.delivery.models import Shipment
 from marketplace.delivery.providers import (
@@ -161,6 +163,8 @@ class ExpressProvider(DeliveryProvider):
                        _("预计 %(low)d-%(high)d 天送达", low=template["days"][0], high=template["days"][1])]
         if free_over:
             constraints.append(_("满 %(amount)s 包邮", amount=format_money(free_over, request.currency)))
+        # The buyer sees which express brands carry the parcel before buying (快递市场管理办法 Art. 23).
+        constraints.append(_("承运快递：%(carriers)s", carriers="、".join(self.options["carriers"])))
         return [DeliveryOption(self.name, province, _("快递到%(province)s", province=province_name(province)), fee,
                                request.currency, earliest=earliest, latest=latest, constraints=tuple(constraints))]
 
@@ -257,8 +261,17 @@ def address_text(address: Mapping[str, Any]) -> str:
     return _scrub(" ".join([*unique, str(address.get("street") or "")]))
 
 
+def parcel_weight_g(order) -> int:
+    """What the goods weigh, in grams, from their variants' weights (a waybill states the weight); goods
+    whose variant is gone since count as nothing."""
+    weights = dict(db.session.execute(select(Variant.id, Variant.weight_g).where(
+        Variant.id.in_([line.variant_id for line in order.lines if line.variant_id is not None]))).all())
+    return sum((weights.get(line.variant_id) or 0) * line.quantity for line in order.lines)
+
+
 def waybill(shipment: Shipment) -> dict[str, Any]:
-    """What goes on the waybill: sender, recipient's name, telephone and address, the goods, the carrier.
+    """What goes on the waybill: sender (name, place, telephone), recipient's name, telephone and address, the
+    goods with their number and weight, the carrier.
 
     Only these fields are picked from the shipment (a waybill may carry no other identity information, so an
     ID number kept anywhere in the address never reaches it), and free text is scrubbed of ID numbers.
@@ -274,11 +287,13 @@ def waybill(shipment: Shipment) -> dict[str, Any]:
         "order_number": order.number,
         "sender": shop.name(),
         "sender_address": shop_place(db.session.get(Tenant, shipment.tenant_id), shop),
+        "sender_phone": shop.phone,
         "recipient": _scrub(str(address.get("recipient") or "")),
         "mobile": str(address.get("mobile") or ""),
         "address": address_text(address),
         "goods": "；".join(goods),
         "items": sum(line.quantity for line in order.lines),
+        "weight_g": parcel_weight_g(order),
         "carrier": shipment.carrier,
         "tracking_number": shipment.tracking_number,
     }

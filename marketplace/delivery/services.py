@@ -390,6 +390,13 @@ def advance(shipment: Shipment, to: str, *, actor_id: int | None = None, note: s
                               status=ShipmentStatus(shipment.status).label,
                               to=ShipmentStatus(to).label if to in ShipmentStatus.__members__ else to),
                             "invalid_transition")
+    if to == ShipmentStatus.delivered:
+        # Whoever delivers (a carrier, the tenant's courier, the merchant), a locker, a station or a neighbour
+        # only with the recipient's consent (电子商务法 Art. 52, 快递暂行条例 Art. 25).
+        from marketplace.delivery.express import consent_problem  # express builds on this module
+
+        if problem := consent_problem(shipment, note, location):
+            raise DeliveryError(problem, "no_consent")
     order = db.session.get(Order, shipment.order_id)
     follows = ORDER_FOLLOWS.get(to)
     if follows is not None and order.status != follows and follows not in orders.TRANSITIONS.get(order.status, ()):

@@ -505,12 +505,27 @@ MUYUAN = ("河南牧原生物肥料有限公司", "河南省南阳市内乡县�
 DIFENG = ("河南滴丰肥业有限公司", "河南省郑州市中牟县官渡镇农资路 8 号")
 
 
+#: How each kind of fertiliser is used, and the precautions and storage every bag of the demo prints (GB 18382).
+FERTILISER_USAGE = {
+    "compound": "作底肥或追肥，每亩 40–50 公斤，沟施或穴施后覆土。",
+    "nitrogen": "作追肥，每亩 10–20 公斤，施后覆土或结合灌水。",
+    "phosphate": "作底肥，每亩 25–50 公斤，集中施于根系附近。",
+    "potash": "作底肥或追肥，每亩 10–15 公斤。",
+    "organic": "作底肥，每亩 200–400 公斤，翻耕时均匀撒施。",
+    "water_soluble": "稀释 800–1000 倍滴灌或叶面喷施，每次每亩 3–5 公斤。",
+    "microbial": "作底肥每亩 80–120 公斤，不与杀菌剂混用。",
+}
+FERTILISER_PRECAUTIONS = "避免与种子、根系直接接触；不与碱性物质混用。"
+FERTILISER_STORAGE = "阴凉干燥处存放，防潮防晒，远离火源。"
+
+
 def fertiliser(kind: str, npk=None, *, standard: str, net: str, maker, made: str, batch: str, shelf: int = 36,
                registration: str = "", organic: str | None = None) -> dict:
     """A fertiliser label: the three nutrients (strings, "" for absent) and their total, which must add up."""
     values = {"fertiliser_kind": kind, "executive_standard": standard, "net_content": net,
               "manufacturer": maker[0], "manufacturer_address": maker[1], "production_date": made,
-              "batch_no": batch, "shelf_life_months": shelf}
+              "batch_no": batch, "shelf_life_months": shelf, "usage": FERTILISER_USAGE[kind],
+              "precautions": FERTILISER_PRECAUTIONS, "storage": FERTILISER_STORAGE}
     if npk:
         total = 0
         for name, amount in zip(("n_pct", "p2o5_pct", "k2o_pct"), npk, strict=True):
@@ -769,12 +784,22 @@ DIFENG_SHOP = DemoShop(AGRI, "difeng-water-soluble", 0.5, (
              made="2026-09-12", batch="DF260912", registration="农肥（2024）准字33160号"),
 ), accepts_quotes=True)
 
-#: Fictional pesticide makers: (name, production licence, enterprise standard prefix).
-WOHE = ("河南沃禾生物科技有限公司", "农药生许（豫）0215", "Q/HNWH")
-HETAI = ("山东禾泰农化有限公司", "农药生许（鲁）0388", "Q/SDHT")
-SUNONG = ("江苏苏农作物保护有限公司", "农药生许（苏）0562", "Q/JSSN")
-FENGGU = ("安徽丰谷化工有限公司", "农药生许（皖）0147", "Q/AHFG")
-QINNONG = ("陕西秦农生物科技有限公司", "农药生许（陕）0093", "Q/SXQN")
+#: Fictional pesticide makers, also the registrants: (name, production licence, enterprise standard prefix,
+#: address, telephone).
+WOHE = ("河南沃禾生物科技有限公司", "农药生许（豫）0215", "Q/HNWH", "河南省新乡市平原示范区农药产业园 11 号",
+        "0373-5551215")
+HETAI = ("山东禾泰农化有限公司", "农药生许（鲁）0388", "Q/SDHT", "山东省潍坊市滨海经济开发区农化路 22 号",
+         "0536-5550388")
+SUNONG = ("江苏苏农作物保护有限公司", "农药生许（苏）0562", "Q/JSSN", "江苏省盐城市大丰区化工园区 7 号",
+          "0515-5550562")
+FENGGU = ("安徽丰谷化工有限公司", "农药生许（皖）0147", "Q/AHFG", "安徽省宿州市埇桥区化工园区 5 号", "0557-5550147")
+QINNONG = ("陕西秦农生物科技有限公司", "农药生许（陕）0093", "Q/SXQN", "陕西省咸阳市杨凌示范区新桥路 9 号",
+           "029-5550093")
+
+#: What every pesticide label of the demo says about safe use, first aid and storage (PEST Art. 22).
+PESTICIDE_PRECAUTIONS = "施药时穿戴防护用品，避免吸入药液；施药后洗手洗脸；禁止在河塘等水体清洗施药器具。"
+PESTICIDE_FIRST_AID = "误服立即携带标签就医；皮肤接触用肥皂和清水冲洗，溅入眼睛用清水冲洗至少 15 分钟。"
+PESTICIDE_STORAGE = "置于阴凉干燥、儿童接触不到处，远离食品、饲料和火源；运输时防雨防晒。"
 
 PESTICIDE_STEPS = ((10, 0.95), (50, 0.9))
 PESTICIDE_CATEGORIES = {"insecticide": "insecticide", "fungicide": "fungicide", "herbicide": "herbicide",
@@ -790,8 +815,10 @@ def _pesticide(sku, kind, title, short, *, reg, maker, ingredient, pct, formulat
         "registration_no": reg, "production_licence_no": maker[1], "active_ingredient": ingredient,
         "active_content_pct": pct, "formulation": formulation, "toxicity": toxicity, "use_scope": scope,
         "dosage": dosage, "restricted_use": False, "quality_standard_no": f"{maker[2]} {std_no}",
-        "net_content": "、".join(row[1] for row in rows), "manufacturer": maker[0], "production_date": made,
-        "batch_no": batch, "shelf_life_months": 24,
+        "net_content": "、".join(row[1] for row in rows), "manufacturer": maker[0], "manufacturer_address": maker[3],
+        "production_date": made, "batch_no": batch, "shelf_life_months": 24, "precautions": PESTICIDE_PRECAUTIONS,
+        "first_aid": PESTICIDE_FIRST_AID, "storage_transport": PESTICIDE_STORAGE,
+        "registrant": f"{maker[0]} {maker[4]}",
     }
     if phi is not None:
         values["pre_harvest_interval_days"] = phi
@@ -941,22 +968,23 @@ HUINONG = DemoShop(AGRI, "huinong-crop-protection", 0.0, (
 ), licence=("pesticide_business", "农药经许（豫）41012220035"))
 
 #: Fictional seed companies: (name, seed production and business licence).
-HELING = ("河南禾岭种业有限公司", "B（豫）农种许字（2019）第0126号")
-MAIFENG = ("河南中原麦丰种业有限公司", "A（豫）农种许字（2018）第0008号")
-YUFENG = ("河南豫丰玉米种业有限公司", "B（豫）农种许字（2020）第0215号")
-FENGYUAN = ("郑州丰园蔬菜种苗有限公司", "D（豫）农种许字（2021）第0418号")
+HELING = ("河南禾岭种业有限公司", "B（豫）农种许字（2019）第0126号", "河南省新乡市红旗区种业路 6 号", "HL")
+MAIFENG = ("河南中原麦丰种业有限公司", "A（豫）农种许字（2018）第0008号", "河南省郑州市惠济区种业大道 18 号", "MF")
+YUFENG = ("河南豫丰玉米种业有限公司", "B（豫）农种许字（2020）第0215号", "河南省鹤壁市浚县种业园 3 号", "YF")
+FENGYUAN = ("郑州丰园蔬菜种苗有限公司", "D（豫）农种许字（2021）第0418号", "河南省郑州市中牟县官渡镇种苗路 2 号", "FY")
 
 SEED_STEPS = ((10, 0.96), (100, 0.92))
 
 
 def seed_label(crop, variety, seed_class, approval, producer, *, purity, germination, moisture, net, made,
                region, cleanliness="99.0", quarantine="") -> dict:
+    """A seed label (Seed Law Art. 40): the batch is the producer's code and the packing date, tested that day."""
     values = {"crop": crop, "variety_name": variety, "seed_class": seed_class, "approval_no": approval,
-              "producer": producer[0], "producer_licence_no": producer[1], "purity_pct": purity,
-              "germination_pct": germination, "moisture_pct": moisture, "cleanliness_pct": cleanliness,
-              "suitable_region": region, "gmo": False, "net_content": net, "production_date": made}
-    if quarantine:
-        values["quarantine_cert_no"] = quarantine
+              "producer": producer[0], "producer_licence_no": producer[1], "producer_address": producer[2],
+              "purity_pct": purity, "germination_pct": germination, "moisture_pct": moisture,
+              "cleanliness_pct": cleanliness, "suitable_region": region, "gmo": False, "net_content": net,
+              "production_date": made, "batch_no": f"{producer[3]}{made.replace('-', '')}", "test_date": made,
+              "warranty_months": 12, "quarantine_cert_no": quarantine or f"豫检{made[:4]}-{producer[3]}{made[5:7]}"}
     return values
 
 

@@ -47,8 +47,6 @@ def load_demo(path: Path = DEMO_FILE) -> DemoReport:
         elif spec["role"] == "tenant_operator":
             accounts.grant_role(users[spec["key"]], Role.tenant_operator, tenant=tenants[spec["tenant"]])
     merchants = {spec["key"]: (_merchant(spec, report), spec) for spec in data["merchants"]}
-    for merchant, _spec in merchants.values():
-        _approve(merchant, report)
     for spec in data["shops"]:
         tenant = tenants[spec["tenant"]]
         merchant, merchant_spec = merchants[spec["merchant"]]
@@ -58,6 +56,18 @@ def load_demo(path: Path = DEMO_FILE) -> DemoReport:
             for staff in merchant_spec.get("staff", []):
                 accounts.grant_role(users[staff], Role.merchant_staff, shop=shop)
     db.session.flush()
+    from marketplace.demo.verification import file_and_approve
+
+    for merchant, spec in merchants.values():  # a merchant applies through one of its shops, so after the shops
+        if file_and_approve(merchant, spec):
+            report.created.append(f"verification application {merchant.legal_name}")
+        else:
+            _approve(merchant, report)
+    # Every demo tenant publishes its service agreement and trading rules (电子商务法 Arts. 32–34).
+    from marketplace.demo.documents import load_demo_documents
+
+    if load_demo_documents(list(tenants.values())):
+        report.created.append("service agreements and trading rules")
     return report
 
 

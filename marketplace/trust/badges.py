@@ -68,15 +68,22 @@ class BadgeStatus(LabelledEnum):
 
 
 @labelled({"valid": _l("有效"), "suspended": _l("已暂停"), "revoked": _l("已撤销"), "expired": _l("已过期"),
-           "unknown": _l("不存在")})
+           "unknown": _l("不存在"), "warning": _l("警示"), "closing": _l("将终止经营")})
 class BadgeState(LabelledEnum):
-    """What a person checking a badge is told."""
+    """What a person checking a badge is told. ``warning`` and ``closing`` are valid badges of a shop that trades
+    under an operator's public warning, or has announced its last trading day (``trust.enforcement``)."""
 
     valid = "valid"
     suspended = "suspended"
     revoked = "revoked"
     expired = "expired"
     unknown = "unknown"
+    warning = "warning"
+    closing = "closing"
+
+
+#: States of a genuine badge of a shop that is trading.
+TRADING_STATES = (BadgeState.valid, BadgeState.warning, BadgeState.closing)
 
 
 class BadgeError(ValueError):
@@ -346,7 +353,7 @@ def badge_in_tenant(serial: str) -> Badge | None:
 
 def badge_state(badge: Badge | None, now: datetime | None = None) -> BadgeState:
     """What the badge reads as at ``now``: revoked and suspended first, then expired (its own term or its
-    merchant's approval), else valid."""
+    merchant's approval), then a public warning or an announced closing, else valid."""
     from marketplace.trust import verification
 
     if badge is None:
@@ -358,6 +365,13 @@ def badge_state(badge: Badge | None, now: datetime | None = None) -> BadgeState:
     now = now or utcnow()
     if badge.valid_until <= now or not verification.is_approved(badge.merchant, now):
         return BadgeState.expired
+    from marketplace.trust import enforcement  # imported here like verification: trust modules load on demand
+
+    standing = enforcement.standing(badge.shop, now)
+    if standing.warned:
+        return BadgeState.warning
+    if standing.closing is not None:
+        return BadgeState.closing
     return BadgeState.valid
 
 
@@ -376,7 +390,7 @@ class Verification:
 
     @property
     def trustworthy(self) -> bool:
-        return self.state == BadgeState.valid and bool(self.signature_ok)
+        return self.state in TRADING_STATES and bool(self.signature_ok)
 
 
 def verify(serial: str, now: datetime | None = None) -> Verification:

@@ -8,6 +8,8 @@
   calendar) and tell the merchant why, once (run it daily).
 * ``flask trust complaints-due``: escalate complaints the merchant left unanswered, close those the resident let
   stand, and remind whoever must act, once per step (run it hourly from cron).
+* ``flask trust ip-notices-due``: end the intellectual-property measures whose 15 days after a counter-notice ran
+  out without a reported complaint or lawsuit, and remind the operators and rights holders once per step (hourly).
 * ``flask trust credit [--tenant SLUG]``: recompute every shop's stored credit standing, which search ranks and
   filters by (run it daily: the 180-day window moves on even when nothing happens).
 """
@@ -51,6 +53,22 @@ def complaints_due_command():
     click.echo(_("共转平台 %(escalated)d 件，视为接受 %(resolved)d 件，提醒 %(reminded)d 件。",
                  escalated=total.escalated, resolved=total.resolved, reminded=total.reminded))
 
+
+@trust.command("ip-notices-due")
+def ip_notices_due_command():
+    """End the measures whose 15 days after a counter-notice ran out, and remind once per step (hourly)."""
+    from marketplace.trust import ip_notices
+
+    with all_tenants():
+        tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.id)))
+    restored = reminded = 0
+    for tenant in tenants:
+        with writing():
+            done = ip_notices.run_due(tenant)
+            db.session.commit()
+        restored, reminded = restored + done.restored, reminded + done.reminded
+    click.echo(_("知识产权通知：终止措施 %(restored)d 件，提醒 %(reminded)d 件。", restored=restored,
+                 reminded=reminded))
 
 
 @trust.command("verify-reviews")

@@ -75,6 +75,18 @@ class OnboardingAction(LabelledEnum):
     revealed_id = "revealed_id"
 
 
+#: 组成形式 of an individual business, as its licence states it.
+ORGANISATION_FORMS = {"individual": _l("个人经营"), "family": _l("家庭经营")}
+#: The four self-declarations of a trader exempt from registration, shown word for word on its licence page
+#: (网络交易监督管理办法 Art. 12(3)): statutory text, the same in every language.
+EXEMPTIONS = {
+    "own_farm_produce": "个人销售自产农副产品，依法不需要办理市场主体登记",
+    "home_handicraft": "个人销售家庭手工业产品，依法不需要办理市场主体登记",
+    "convenience_labour": "个人利用自己的技能从事依法无须取得许可的便民劳务活动，依法不需要办理市场主体登记",
+    "small_sporadic": "个人从事零星小额交易活动，依法不需要办理市场主体登记",
+}
+
+
 class OnboardingError(ValueError):
     """An application or decision that cannot be taken; ``field`` names the form field it concerns."""
 
@@ -115,6 +127,12 @@ class OnboardingApplication(TenantScoped, TimestampMixin, db.Model):
     contact_name: Mapped[str] = mapped_column(String(100))
     contact_phone: Mapped[str] = mapped_column(String(32))
     business_address: Mapped[str] = mapped_column(String(300))
+    #: What the licence page must show by entity kind (网络交易监督管理办法 Art. 12): an enterprise's type (有限责任公司…)
+    #: and registered capital, an individual business's form of organisation, an exempt trader's declaration.
+    entity_type: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    registered_capital: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    organisation_form: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    exemption: Mapped[str] = mapped_column(String(32), default="", server_default="")
     #: The business licence picture as marketplace.media stored it: {"sha256", "width", "height", "format"}.
     licence_image: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Category licences: [{"kind", "number", "expires_on": "YYYY-MM-DD" | None}].
@@ -135,6 +153,14 @@ class OnboardingApplication(TenantScoped, TimestampMixin, db.Model):
     @property
     def kind_label(self) -> str:
         return MerchantKind(self.kind).label
+
+    @property
+    def organisation_form_label(self) -> str:
+        return str(ORGANISATION_FORMS.get(self.organisation_form, ""))
+
+    @property
+    def exemption_text(self) -> str:
+        return EXEMPTIONS.get(self.exemption, "")
 
     def expiry(self, licence: dict[str, Any]) -> date | None:
         return date.fromisoformat(licence["expires_on"]) if licence.get("expires_on") else None
@@ -277,6 +303,10 @@ class ApplicationInput:
     legal_representative: str = ""
     licence_image: bytes | None = None
     licences: list[LicenceInput] = field(default_factory=list)
+    entity_type: str = ""
+    registered_capital: str = ""
+    organisation_form: str = ""
+    exemption: str = ""
 
 
 def _text(value: str, limit: int, field_name: str, missing: str | None) -> str:
@@ -360,6 +390,19 @@ def submit_application(shop: Shop, data: ApplicationInput, *, actor_id: int | No
         else:
             raise OnboardingError(_("自然人经营者须填写居民身份证号码。"), "resident_id")
         legal_representative = _text(data.legal_representative, 100, "legal_representative", None) or legal_name
+    entity_type = registered_capital = organisation_form = exemption = ""
+    if kind == MerchantKind.enterprise:
+        entity_type = _text(data.entity_type, 64, "entity_type", _("请填写营业执照上的企业类型，如“有限责任公司”。"))
+        registered_capital = _text(data.registered_capital, 64, "registered_capital",
+                                   _("请填写营业执照上的注册资本（出资额），如“100 万元”。"))
+    elif kind == MerchantKind.individual_business:
+        if data.organisation_form not in ORGANISATION_FORMS:
+            raise OnboardingError(_("请选择营业执照上的组成形式。"), "organisation_form")
+        organisation_form = data.organisation_form
+    else:
+        if data.exemption not in EXEMPTIONS:
+            raise OnboardingError(_("请选择适用于您的免于登记情形，它将在店铺亮照页上公示。"), "exemption")
+        exemption = data.exemption
     contact_name = _text(data.contact_name, 100, "contact_name", _("请填写联系人。"))
     contact_phone = "".join((data.contact_phone or "").split())
     if not _PHONE.fullmatch(contact_phone):
@@ -381,7 +424,9 @@ def submit_application(shop: Shop, data: ApplicationInput, *, actor_id: int | No
     values = dict(kind=kind.value, legal_name=legal_name, registration_number=registration_number,
                   resident_id_token=token, resident_id_masked=masked, resident_id_consent_at=consent_at,
                   legal_representative=legal_representative, contact_name=contact_name, contact_phone=contact_phone,
-                  business_address=business_address, licence_image=image, licences=licences)
+                  business_address=business_address, licence_image=image, licences=licences,
+                  entity_type=entity_type, registered_capital=registered_capital,
+                  organisation_form=organisation_form, exemption=exemption)
     if current is not None and current.status == ApplicationStatus.more_info:
         application, action = current, OnboardingAction.resubmitted
         for name, value in values.items():

@@ -51,6 +51,10 @@ class ApplicationForm(FlaskForm):
     contact_name = StringField(_l("联系人"), validators=[Length(max=100)])
     contact_phone = StringField(_l("联系电话"), validators=[Length(max=32)])
     business_address = StringField(_l("经营地址"), validators=[Length(max=300)])
+    entity_type = StringField(_l("企业类型"), validators=[Length(max=64)])
+    registered_capital = StringField(_l("注册资本（出资额）"), validators=[Length(max=64)])
+    organisation_form = SelectField(_l("组成形式"), validate_choice=False)
+    exemption = SelectField(_l("免于登记情形"), validate_choice=False)
     licence_image = FileField(_l("营业执照照片"))
 
 
@@ -77,6 +81,10 @@ def _application_form(kinds) -> ApplicationForm:
         setattr(Form, _licence_field(licence.kind, "expires"), DateField(_l("有效期至"), validators=[Optional()]))
     form = Form()
     form.kind.choices = [SelectChoice(kind.value, kind.label) for kind in MerchantKind]
+    form.organisation_form.choices = [SelectChoice("", _("（个体工商户选择）"))] + [
+        SelectChoice(value, label) for value, label in onboarding.ORGANISATION_FORMS.items()]
+    form.exemption.choices = [SelectChoice("", _("（自然人经营者选择）"))] + [
+        SelectChoice(value, text) for value, text in onboarding.EXEMPTIONS.items()]
     return form
 
 
@@ -90,6 +98,10 @@ def _prefill(form: ApplicationForm, application: onboarding.OnboardingApplicatio
     if application is not None:
         form.legal_representative.data = application.legal_representative
         form.business_address.data = application.business_address
+        form.entity_type.data = application.entity_type
+        form.registered_capital.data = application.registered_capital
+        form.organisation_form.data = application.organisation_form
+        form.exemption.data = application.exemption
         by_kind = {licence["kind"]: licence for licence in application.licences}
         for licence in kinds:
             if licence.kind in by_kind:
@@ -108,7 +120,9 @@ def _input(form: ApplicationForm, kinds) -> onboarding.ApplicationInput:
         registration_number=form.registration_number.data or "", resident_id=form.resident_id.data or "",
         id_consent=bool(form.id_consent.data), legal_representative=form.legal_representative.data or "",
         contact_name=form.contact_name.data or "", contact_phone=form.contact_phone.data or "",
-        business_address=form.business_address.data or "", licence_image=image, licences=licences)
+        business_address=form.business_address.data or "", licence_image=image, licences=licences,
+        entity_type=form.entity_type.data or "", registered_capital=form.registered_capital.data or "",
+        organisation_form=form.organisation_form.data or "", exemption=form.exemption.data or "")
 
 
 @merchant_blueprint.route("", methods=["GET", "POST"])

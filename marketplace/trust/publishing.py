@@ -184,11 +184,29 @@ class LicenceNotice:
     approved_until: date | None
     #: Verified category licences still valid: (label, number, expires_on or None).
     licences: list[tuple[str, str, date | None]]
+    #: The merchant's approved application (None before one): what the page shows by entity kind.
+    application: object | None = None
 
     @property
     def exempt(self) -> bool:
         """A natural person selling under the registration exemption (ECL Art. 10) has no business licence."""
         return self.merchant.kind == MerchantKind.natural_person and not self.merchant.registration_number
+
+
+def approved_application(merchant: Merchant):
+    """The merchant's current application once an operator approved it, else None."""
+    from marketplace.trust.onboarding import ApplicationStatus, current_application
+
+    application = current_application(merchant)
+    if application is None or application.status != ApplicationStatus.approved:
+        return None
+    return application
+
+
+def approved_business_address(merchant: Merchant) -> str:
+    """The business address of the merchant's current application once the operator approved it, else ""."""
+    application = approved_application(merchant)
+    return (application.business_address or "").strip() if application is not None else ""
 
 
 def licence_notice(shop: Shop, now: datetime | None = None) -> LicenceNotice:
@@ -202,7 +220,8 @@ def licence_notice(shop: Shop, now: datetime | None = None) -> LicenceNotice:
     today = tenant_today(shop.tenant)
     licences = [(licence_label(licence.kind), licence.number, licence.expires_on) for licence in db.session.scalars(
         select(ShopLicence).where(ShopLicence.shop_id == shop.id).order_by(ShopLicence.kind)) if licence.is_valid(today)]
-    # The onboarding application may record a registered business address on the merchant.
-    address = str(getattr(merchant, "business_address", "") or "").strip()
+    # The facts the platform verified are those of the merchant's approved application (Merchant has no address).
+    application = approved_application(merchant)
+    address = (application.business_address or "").strip() if application is not None else ""
     return LicenceNotice(merchant, str(MerchantKind(merchant.kind).label), address, approved,
-                         _local_date(approval.valid_until, shop.tenant) if approved else None, licences)
+                         _local_date(approval.valid_until, shop.tenant) if approved else None, licences, application)

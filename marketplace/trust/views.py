@@ -12,3 +12,12 @@ def register(app) -> None:
     from marketplace.trust import licence_views  # publishing gate: the shop's 亮照 page and console notes
 
     licence_views.register(app)
+    from marketplace.trust import premises  # the network business premises certificate, from the console
+
+    premises.register(app)
+    from marketplace.trust import ip_notice_views  # intellectual-property notices and counter-notices
+
+    ip_notice_views.register(app)
+    from marketplace.trust import enforcement_views  # takedowns, public sanctions and closing notices
+
+    enforcement_views.register(app)

@@ -13,6 +13,7 @@ from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
 from tests.console.conftest import database_rows
+from tests.console.test_tenant_launch import _publish_documents
 
 LOGIN = "login"  # redirected to the login page
 DONE = "done"  # a form accepted: redirected onwards, not to login
@@ -196,6 +197,7 @@ def test_operator_moves_the_tenant_between_draft_and_live(world, as_role, make_c
     assert _tenant_status(world) == "draft"
     assert make_client().get(f"/t/{world.a.slug}/").status_code == 404  # visitors no longer see it
 
+    _publish_documents(world.a)  # going live needs the agreement and the trading rules published
     assert _status(operator, world, "live").status_code == 303
     assert _tenant_status(world) == "live"
     assert make_client().get(f"/t/{world.a.slug}/").status_code == 200
@@ -223,6 +225,7 @@ def test_platform_admin_suspends_and_restores(world, as_role, make_client):
     assert make_client().get(f"/t/{world.a.slug}/").status_code == 503
     assert _status(admin, world, "draft").status_code == 303
     assert _tenant_status(world) == "draft"
+    _publish_documents(world.a)  # going live needs the agreement and the trading rules published
     assert _status(admin, world, "live").status_code == 303
     assert _tenant_status(world) == "live"
 

@@ -46,6 +46,7 @@ def test_an_approved_merchants_badge_verifies_and_a_review_and_a_complaint_move_
     filing = f"/merchant/{MARKET}/{SHOP}/verification"
     response = owner.submit(filing, {
         "kind": "enterprise", "legal_name": "郑州穗丰农资有限公司", "registration_number": "91410100MA9DEM0081",
+        "entity_type": "有限责任公司（自然人投资或控股）", "registered_capital": "500 万元",
         "legal_representative": "张国强", "contact_name": "张国强", "contact_phone": "13903710111",
         "business_address": "郑州市惠济区农资市场 A 区 12 号",
         "licence_number_pesticide_business": "农药经营许可（豫）41010820260012",

@@ -74,6 +74,25 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_reviews.operator_index", "GET"): Route("/operator/{tenant}/reviews", login=True),
     ("shop_licence.licence", "GET"): Route("/t/{tenant}/s/{shop}/licence", login=False),
     ("merchant_onboarding.application", "GET"): Route("/merchant/{tenant}/{shop}/verification", login=True),
+    ("merchant_premises.premises", "GET"): Route("/merchant/{tenant}/{shop}/premises", login=True),
+    ("operator_tenants.operators", "GET"): Route("/operator/{tenant}/operators", login=True),
+    ("operator_tenants.shops", "GET"): Route("/operator/{tenant}/shops", login=True),
+    ("operator_tenants.tenant_audit", "GET"): Route("/operator/{tenant}/audit", login=True),
+    ("operator_reports.tenant_reports", "GET"): Route("/operator/{tenant}/reports", login=True),
+    ("merchant_reports.shop_reports", "GET"): Route("/merchant/{tenant}/{shop}/reports", login=True),
+    ("agreements.agreement", "GET"): Route("/t/{tenant}/agreement", login=False),
+    ("agreements.rules", "GET"): Route("/t/{tenant}/rules", login=False),
+    ("operator_documents.documents", "GET"): Route("/operator/{tenant}/documents", login=True),
+    ("operator_conformance.conformance", "GET"): Route("/operator/{tenant}/conformance", login=True),
+    ("merchant_documents.changes", "GET"): Route("/merchant/{tenant}/{shop}/rule-changes", login=True),
+    # Intellectual-property notices (trust.ip_notice_views): the public list, the shop's and the operator's queue.
+    ("ip_notices.public", "GET"): Route("/t/{tenant}/ip-notices", login=False),
+    ("merchant_ip_notices.merchant_index", "GET"): Route("/merchant/{tenant}/{shop}/ip-notices", login=True),
+    ("operator_ip_notices.queue", "GET"): Route("/operator/{tenant}/ip-notices", login=True),
+    ("operator_ip_notices.export", "GET"): Route("/operator/{tenant}/ip-notices/export.csv", login=True),
+    ("operator_enforcement.enforcement", "GET"): Route("/operator/{tenant}/enforcement", login=True),
+    ("merchant_closing.closing", "GET"): Route("/merchant/{tenant}/{shop}/closing", login=True),
+    ("sanctions.public_sanctions", "GET"): Route("/t/{tenant}/sanctions", login=False),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

@@ -30,10 +30,12 @@ from marketplace.payments import services as payments
 from marketplace.payments import settlement
 from marketplace.payments.providers import Choice
 from marketplace.search import placements as search_placements
+from marketplace.tenancy import agreements
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.settings import module_settings
 from marketplace.trust import badges as trust_badges
 from marketplace.trust import complaints as trust_complaints
+from marketplace.trust import ip_notices as trust_ip_notices
 from marketplace.trust import onboarding as trust_onboarding
 from marketplace.trust import reviews as trust_reviews
 from marketplace.trust import verification as trust_verification
@@ -257,6 +259,55 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("operator_placements.placements_page", "POST"): IdRoute("/operator/{tenant}/placements", "POST", {
         "product_id": "{product}", "keywords": "越界", "first_day": "{today}", "last_day": "{today}", "fee": "1"}),
     ("operator_placements.end_placement", "POST"): IdRoute("/operator/{tenant}/placements/{placement}/end", "POST"),
+    # Operator console (tenant launch): A's shop placed, A's operator revoked, from B's console.
+    ("operator_tenants.shop_location", "GET"): IdRoute("/operator/{tenant}/shops/{shop_id}/location"),
+    ("operator_tenants.shop_location", "POST"): IdRoute("/operator/{tenant}/shops/{shop_id}/location", "POST", {
+        "building": "A", "floor": "1", "zone": "", "stall": "越界", "map_x": "1", "map_y": "1"}),
+    ("operator_tenants.revoke_operator", "POST"): IdRoute("/operator/{tenant}/operators/{grant}/revoke", "POST"),
+    ("operator_tenants.go_live", "POST"): IdRoute("/operator/{tenant}/go-live", "POST"),
+    ("operator_tenants.suspend", "POST"): IdRoute("/operator/{tenant}/suspend", "POST", {"reason": "越界"}),
+    ("operator_tenants.operators", "POST"): IdRoute("/operator/{tenant}/operators", "POST",
+                                                    {"identifier": "buyer@shangdu.example"}),
+    # Agreement and rules (tenancy.agreement_views): A's published rules version and A's draft, under B.
+    ("agreements.version_page", "GET"): IdRoute("/t/{tenant}/rules/v{document_version}"),
+    ("agreements.download", "GET"): IdRoute("/t/{tenant}/rules/v{document_version}.txt"),
+    ("operator_documents.documents", "POST"): IdRoute("/operator/{tenant}/documents", "POST", {
+        "kind": "rules", "title": "越界", "body": "## 越界"}),
+    ("operator_documents.consult", "POST"): IdRoute("/operator/{tenant}/documents/{draft_document}/consult", "POST"),
+    ("operator_documents.publish", "POST"): IdRoute("/operator/{tenant}/documents/{draft_document}/publish", "POST",
+                                                    {"effective_on": "2099-01-01", "urgent_reason": "越界"}),
+    ("agreements.comment", "POST"): IdRoute("/t/{tenant}/documents/{draft_document}/comments", "POST",
+                                            {"comment": "越界意见"}),
+    ("merchant_documents.leave", "POST"): IdRoute("/merchant/{tenant}/{shop}/rule-changes/{draft_document}/leave",
+                                                  "POST"),
+    # Conformance (spec.views): running and signing act on the tenant in the URL only.
+    ("operator_conformance.run_now", "POST"): IdRoute("/operator/{tenant}/conformance/run", "POST"),
+    ("operator_conformance.issue_statement", "POST"): IdRoute("/operator/{tenant}/conformance/statement", "POST"),
+    # Intellectual-property notices (trust): a notice against A's product, and the admin's notice on A's product.
+    ("ip_notices.start", "GET"): IdRoute("/t/{tenant}/ip-notices/new?product=/t/tenant-a/p/{product}"),
+    ("ip_notices.new", "GET"): IdRoute("/t/{tenant}/ip-notices/new/{product}"),
+    ("ip_notices.new", "POST"): IdRoute("/t/{tenant}/ip-notices/new/{product}", "POST", {
+        "right_kind": "trademark", "right_number": "越界", "holder_name": "越界", "description": "越界",
+        "contact": "越界", "warned": "1"}),
+    ("ip_notices.detail", "GET"): IdRoute("/t/{tenant}/ip-notices/{ip_notice}"),
+    ("ip_notices.report_action", "POST"): IdRoute("/t/{tenant}/ip-notices/{ip_notice}/action", "POST",
+                                                  {"reference": "越界"}),
+    ("merchant_ip_notices.merchant_detail", "GET"): IdRoute("/merchant/{tenant}/{shop}/ip-notices/{ip_notice}"),
+    ("merchant_ip_notices.merchant_counter", "POST"): IdRoute("/merchant/{tenant}/{shop}/ip-notices/{ip_notice}/counter",
+                                                              "POST", {"statement": "越界"}),
+    ("operator_ip_notices.operator_detail", "GET"): IdRoute("/operator/{tenant}/ip-notices/{ip_notice}"),
+    ("operator_ip_notices.operator_review", "POST"): IdRoute("/operator/{tenant}/ip-notices/{ip_notice}/review",
+                                                             "POST", {"decision": "take_down"}),
+    # Enforcement (trust.enforcement_views): A's product taken down, A's shop sanctioned or closed, from B's console.
+    ("operator_enforcement.take_down", "POST"): IdRoute("/operator/{tenant}/takedowns", "POST", {
+        "product_id": "{product}", "reason": "counterfeit"}),
+    ("operator_enforcement.impose", "POST"): IdRoute("/operator/{tenant}/sanctions", "POST", {
+        "shop_id": "{shop_id}", "measure": "warning", "violation": "越界", "until": "2099-01-01"}),
+    ("operator_enforcement.announce_closing", "POST"): IdRoute("/operator/{tenant}/closing-notices", "POST", {
+        "shop_id": "{shop_id}", "last_day": "2099-01-01"}),
+    ("operator_enforcement.takedowns_report", "GET"): IdRoute("/operator/{tenant}/takedowns.csv?period=2026-11"),
+    ("merchant_closing.closing", "POST"): IdRoute("/merchant/{tenant}/{shop}/closing", "POST",
+                                                  {"last_day": "2099-01-01"}),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -284,10 +335,25 @@ TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident_delivery.quote_c
 TENANT_WIDE |= {("operator_complaints.export", "GET")}
 #: The trust API's lists of my complaints and of the shop's: B's own, never A's rows.
 TENANT_WIDE |= {("api_resident_trust.list_my_complaints", "GET"), ("api_shop_complaints.list_shop_complaints", "GET")}
+#: IP notices: B's "which product" form answers A's product as not in this market (a 400 message), never leads to it.
+TENANT_WIDE |= {("ip_notices.start", "GET")}
 #: Onboarding: B's shop's own application form (a bad form is a 400 message there), never A's application.
 TENANT_WIDE |= {("merchant_onboarding.application", "POST")}
 #: Placements: B's form refuses A's product as "not in this market" (a 400 message), never places it.
 TENANT_WIDE |= {("operator_placements.placements_page", "POST")}
+#: Taking live, suspending and granting act on the tenant in the URL only (tests/console/test_tenant_launch.py).
+TENANT_WIDE |= {("operator_tenants.go_live", "POST"), ("operator_tenants.suspend", "POST"),
+                ("operator_tenants.operators", "POST")}
+
+#: Drafting a document, running the checks and signing a statement act on B's own documents and runs only
+#: (tests/spec/test_agreements.py and tests/spec/test_reports.py).
+TENANT_WIDE |= {("operator_documents.documents", "POST"), ("operator_conformance.run_now", "POST"),
+                ("operator_conformance.issue_statement", "POST")}
+#: Enforcement: B's forms refuse A's product or shop as "not in this market" (a message), never act on it
+#: (tests/trust/test_enforcement.py); the report and the closing form act on B's own rows and shop only.
+TENANT_WIDE |= {("operator_enforcement.take_down", "POST"), ("operator_enforcement.impose", "POST"),
+                ("operator_enforcement.announce_closing", "POST"), ("operator_enforcement.takedowns_report", "GET"),
+                ("merchant_closing.closing", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -316,6 +382,7 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
     b_shop = make_shop(b, slug="b-stall", accepts_quotes=True)
     admin = make_user("admin@shangdu.example", role=Role.platform_admin)
     buyer = make_user("buyer@shangdu.example")
+    a_operator = make_user("operator-a@shangdu.example", role=Role.tenant_operator, tenant=a)
     category = make_category(a, slug="a-fertiliser", product_type="general.goods")
     make_category(b, slug="b-goods", product_type="general.goods")
     product = make_product(a_shop, category=category, sku="A-1", price=1000, stock=50)
@@ -377,13 +444,27 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
     with tenant_scope(a):  # A's stall applied for verification as a natural person (trust: onboarding)
         ids["application"] = trust_onboarding.submit_application(a_shop, trust_onboarding.ApplicationInput(
             kind="natural_person", legal_name="王建军", resident_id="11010519491231002X", id_consent=True,
-            contact_name="王建军", contact_phone="13900139000", business_address="A 市场 1 号"), actor_id=admin.id).id
+            contact_name="王建军", contact_phone="13900139000", business_address="A 市场 1 号",
+            exemption="small_sporadic"), actor_id=admin.id).id
         db.session.commit()
     with tenant_scope(a):  # a paid placement of A's product, running today (search: placements)
         today = tenant_today(a)
         ids["placement"] = search_placements.create(a, product_id=product.id, keywords="越界", category_id=None,
                                                     first_day=today, last_day=today, fee=0, actor_id=admin.id).id
         ids["today"] = today.isoformat()
+        db.session.commit()
+    ids["grant"] = a_operator.grants[0].id
+    with tenant_scope(a):  # A's published trading rules (v1) and a draft of its agreement
+        rules = agreements.save_draft(a, "rules", title="甲规则", body="## 基本规则", actor_id=admin.id)
+        agreements.publish(rules, effective_at=utcnow(), actor_id=admin.id, urgent_reason="首次公示")
+        ids["document_version"] = rules.version
+        ids["draft_document"] = agreements.save_draft(a, "agreement", title="甲协议", body="## 总则",
+                                                      actor_id=admin.id).id
+        db.session.commit()
+    with tenant_scope(a):  # the admin's intellectual-property notice against A's product, under review (trust)
+        ids["ip_notice"] = trust_ip_notices.file_notice(a, product, trust_ip_notices.NoticeInput(
+            right_kind="trademark", right_number="第 1 号", holder_name="甲品牌", description="越界", contact="越界",
+            warned=True), holder_id=admin.id, photos=trust_ip_notices.ingest_evidence([encode(picture(), "PNG")])).number
         db.session.commit()
     return World(ids=ids, token=token)
 

@@ -18,6 +18,7 @@ UNGUARDED_WITH_TENANT_ID = {
     "TenantDomain",  # looked up by host name before any tenant is known
     "ApiToken",  # looked up by token hash; every query names tenant_id and shop_id explicitly
     "PaymentEvent",  # a provider notification is recorded before anyone knows whose payment it names
+    "AuditEntry",  # platform-wide: an admin's action may name no tenant; pages filter by tenant_id explicitly
 }
 
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from marketplace.accounts.models import Role
+from marketplace.accounts.models import Role, User
 from marketplace.catalog.models import ShopLicence
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
@@ -58,7 +58,7 @@ def market(app_ctx, make_tenant, make_merchant, make_shop, make_user):
 
 def _enterprise(**kw) -> ApplicationInput:
     values = dict(kind="enterprise", legal_name="郑州穗丰农资有限公司", registration_number="91110108551385082Q",
-                  legal_representative="李穗丰", contact_name="李穗丰", contact_phone="13800138000",
+                  entity_type="有限责任公司", registered_capital="500 万元", legal_representative="李穗丰", contact_name="李穗丰", contact_phone="13800138000",
                   business_address="郑州市二七区农资市场 A 区 108 号", licence_image=encode(picture(), "PNG"),
                   licences=[LicenceInput("pesticide_business", "农药经营许可（豫）41010320260001",
                                          date.today() + timedelta(days=365))])
@@ -67,7 +67,8 @@ def _enterprise(**kw) -> ApplicationInput:
 
 def _person(**kw) -> ApplicationInput:
     values = dict(kind="natural_person", legal_name="王建军", resident_id=PERSON_ID, id_consent=True,
-                  contact_name="王建军", contact_phone="13900139000", business_address="郑州市二七区农资市场 B-12")
+                  contact_name="王建军", contact_phone="13900139000", business_address="郑州市二七区农资市场 B-12",
+                  exemption="own_farm_produce")
     return ApplicationInput(**{**values, **kw})
 
 
@@ -172,7 +173,8 @@ def test_the_merchant_files_on_the_page_and_sees_the_number_masked(market, clien
     client.login("owner@shangdu.example", PASSWORD)
     assert client.get(PAGE).status_code == 200
     form = {"kind": "natural_person", "legal_name": "王建军", "resident_id": PERSON_ID.lower(),
-            "contact_name": "王建军", "contact_phone": "13900139000", "business_address": "农资市场 B-12"}
+            "contact_name": "王建军", "contact_phone": "13900139000", "business_address": "农资市场 B-12",
+            "exemption": "small_sporadic"}
     refused = client.submit(PAGE, form)
     assert refused.status_code == 400 and "单独勾选同意" in _page(refused)
     assert PERSON_ID not in _page(refused) and PERSON_ID.lower() not in _page(refused)
@@ -272,6 +274,7 @@ def test_ask_for_more_then_resubmit_then_reject_with_a_reason(market, client, ma
     page = _page(owner.get(PAGE))
     assert "请上传清晰的营业执照照片" in page and "需补充材料" in page
     form = {"kind": "enterprise", "legal_name": "郑州穗丰农资有限公司", "registration_number": "91110108551385082Q",
+            "entity_type": "有限责任公司", "registered_capital": "500 万元",
             "legal_representative": "李穗丰", "contact_name": "李穗丰", "contact_phone": "13800138000",
             "business_address": "郑州市二七区农资市场 A 区 108 号",
             "licence_image": (io.BytesIO(encode(picture(640, 400), "JPEG")), "licence.jpg")}
@@ -341,3 +344,46 @@ def test_another_shops_owner_is_refused_and_another_tenant_finds_nothing(market,
         assert db.session.get(OnboardingApplication, application.id).status == ApplicationStatus.submitted
         assert db.session.scalars(select(OnboardingEvent)).all()[-1].action == "submitted"
     assert not verification.is_approved(merchant)
+
+
+# -- what the licence page shows by entity kind (网络交易监督管理办法 Art. 12) ----------------------------------------
+
+@pytest.mark.parametrize("data, field", [
+    (lambda: _enterprise(entity_type=""), "entity_type"),
+    (lambda: _enterprise(registered_capital=" "), "registered_capital"),
+    (lambda: _enterprise(kind="individual_business", organisation_form=""), "organisation_form"),
+    (lambda: _enterprise(kind="individual_business", organisation_form="cooperative"), "organisation_form"),
+    (lambda: _person(exemption=""), "exemption"),
+    (lambda: _person(exemption="个人从事零星小额交易活动"), "exemption"),
+])
+def test_each_kind_gives_what_its_licence_page_must_show(market, data, field):
+    tenant, _other, _merchant, shop, *_ = market
+    with tenant_scope(tenant), pytest.raises(OnboardingError) as refused:
+        onboarding.submit_application(shop, data(), actor_id=None)
+    assert refused.value.field == field
+
+
+def test_the_licence_page_shows_the_enterprise_facts_and_the_exempt_traders_declaration(market, client, make_user,
+                                                                                        make_merchant, make_shop):
+    tenant, _other, merchant, shop, *_ = market
+    operator = db.session.scalar(select(User).where(User.email == "operator@shangdu.example"))
+    application = _submit(tenant, shop, _enterprise(entity_type="有限责任公司（自然人投资或控股）",
+                                                    registered_capital="500 万元"))
+    with tenant_scope(tenant):
+        onboarding.approve_application(db.session.get(OnboardingApplication, application.id), operator=operator,
+                                       tenant=tenant)
+        db.session.commit()
+    page = _page(client.get("/t/fert-market/s/suifeng/licence"))
+    assert "有限责任公司（自然人投资或控股）" in page and "500 万元" in page and "李穗丰" in page
+    assert "郑州市二七区农资市场 A 区 108 号" in page
+
+    person = make_merchant(kind="natural_person", legal_name="王建军")
+    stall = make_shop(tenant, merchant=person, slug="wang-stall", name_zh="王建军摊位", approved=False)
+    application = _submit(tenant, stall, _person(exemption="own_farm_produce"))
+    with tenant_scope(tenant):
+        onboarding.approve_application(db.session.get(OnboardingApplication, application.id), operator=operator,
+                                       tenant=tenant)
+        db.session.commit()
+    page = _page(client.get("/t/fert-market/s/wang-stall/licence"))
+    assert "个人销售自产农副产品，依法不需要办理市场主体登记" in page  # word for word
+    assert "13900139000" in page and "郑州市二七区农资市场 B-12" in page

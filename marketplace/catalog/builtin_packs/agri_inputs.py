@@ -83,6 +83,9 @@ FERTILISER = ProductType(
         Attribute("executive_standard", T.identifier, "执行标准", "Standard", required=True,
                   pattern=r"(GB|GB/T|NY|NY/T|HG|HG/T)\d{3,6}(-\d{4})?", example="GB/T 15063-2020"),
         NET_CONTENT, MANUFACTURER, MANUFACTURER_ADDRESS, PRODUCTION_DATE, BATCH_NO, SHELF_LIFE,
+        Attribute("usage", T.text, "使用方法", "Usage", max_length=300),
+        Attribute("precautions", T.text, "注意事项", "Precautions", max_length=500),
+        Attribute("storage", T.text, "贮存要求", "Storage", max_length=200),
     ),
     rules=(nutrients_add_up,),
     options=("spec",),
@@ -144,7 +147,11 @@ PESTICIDE = ProductType(
         Attribute("restricted_use", T.boolean, "限制使用", "Restricted use"),
         Attribute("quality_standard_no", T.identifier, "产品质量标准号", "Quality standard no.",
                   pattern=r"(GB|GB/T|HG|HG/T|NY|NY/T|Q/)[\w./-]{2,30}", example="GB/T 28141-2011"),
-        NET_CONTENT, MANUFACTURER, PRODUCTION_DATE, BATCH_NO, SHELF_LIFE,
+        NET_CONTENT, MANUFACTURER, MANUFACTURER_ADDRESS, PRODUCTION_DATE, BATCH_NO, SHELF_LIFE,
+        Attribute("precautions", T.text, "使用技术要求和注意事项", "Directions and precautions", max_length=500),
+        Attribute("first_aid", T.text, "中毒急救措施", "First aid", max_length=300),
+        Attribute("storage_transport", T.text, "储存和运输方法", "Storage and transport", max_length=200),
+        Attribute("registrant", T.text, "登记证持有人及联系方式", "Registrant and contact", max_length=200),
     ),
     rules=(pesticide_may_be_sold_online,),
     options=("spec",),
@@ -152,6 +159,13 @@ PESTICIDE = ProductType(
 )
 
 # -- seed ----------------------------------------------------------------------------------------------------
+
+def gmo_seed_is_marked(values: dict, _title: str) -> dict[str, str]:
+    """A genetically modified seed must say so and tell the grower its safety measures (Seed Law art. 40)."""
+    if values.get("gmo") and not values.get("gmo_safety_notice"):
+        return {"gmo_safety_notice": _("转基因种子须注明安全控制措施。")}
+    return {}
+
 
 SEED = ProductType(
     id="agri_inputs.seed",
@@ -180,7 +194,18 @@ SEED = ProductType(
         Attribute("suitable_region", T.text, "适宜种植区域及季节", "Suitable region and season", max_length=300),
         Attribute("gmo", T.boolean, "转基因", "Genetically modified"),
         NET_CONTENT, PRODUCTION_DATE,
+        # The rest of the Seed Law (art. 40) label: where the producer is registered, the batch that makes
+        # a sale traceable (art. 36), and the items that apply only to some seeds.
+        Attribute("producer_address", T.text, "生产经营者注册地", "Producer's registered address", max_length=300),
+        BATCH_NO,
+        Attribute("test_date", T.date, "检测日期", "Test date"),
+        Attribute("warranty_months", T.integer, "质量保证期", "Quality warranty", unit="个月", minimum=1,
+                  maximum=60),
+        Attribute("pvp_right_no", T.text, "品种权号", "Plant variety right no.", max_length=50),
+        Attribute("import_approval_no", T.text, "进口审批文号", "Import approval no.", max_length=50),
+        Attribute("gmo_safety_notice", T.text, "转基因安全控制措施", "GMO safety measures", max_length=300),
     ),
+    rules=(gmo_seed_is_marked,),
     options=("spec",),
     option_labels={"spec": ("规格", "Specification")},
 )

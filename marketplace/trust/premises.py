@@ -1,0 +1,52 @@
+"""The network business premises certificate (网络经营场所证明, 网络交易监督管理办法 Arts. 9–10): a merchant who trades
+only online and registers as an individual business needs the platform to state where that online place is.
+
+The approved merchant's owner prints it from the console (``/merchant/<tenant>/<shop>/premises``): who trades, the
+shop's address on the platform, the platform and market that host it, the date; signed with the platform's badge
+key like a badge, so the registration office can check it against ``/verify/keys``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, url_for
+from flask_login import login_required
+
+from marketplace.accounts.authz import Permission, require
+from marketplace.core.db import utcnow
+from marketplace.shops import services as shops
+from marketplace.tenancy.context import current_tenant
+from marketplace.trust import badges, verification
+from marketplace.trust.publishing import approved_business_address
+
+blueprint = Blueprint("merchant_premises", __name__, url_prefix="/merchant/<slug:tenant_slug>/<slug:shop_slug>")
+
+PAYLOAD_VERSION = 1
+
+
+def premises_payload(shop, shop_url: str, issued) -> dict:
+    merchant = shop.merchant
+    return {"v": PAYLOAD_VERSION, "kind": "network-premises", "tenant": shop.tenant.slug, "shop": shop.name_zh,
+            "url": shop_url, "legal_name": merchant.legal_name,
+            "registration_number": merchant.registration_number or "", "issued": badges.timestamp(issued)}
+
+
+@blueprint.route("/premises")
+@login_required
+def premises(shop_slug: str):
+    shop = shops.shop_by_slug(shop_slug)
+    if shop is None:
+        abort(404)
+    require(Permission.edit_shop, shop)
+    if not verification.is_approved(shop.merchant):
+        return render_template("console/trust/premises.html", shop=shop, approved=False), 409
+    issued = utcnow().replace(microsecond=0)
+    shop_url = url_for("tenant.shop", tenant_slug=current_tenant.slug, shop_slug=shop.slug, _external=True)
+    facts = premises_payload(shop, shop_url, issued)
+    payload = badges.canonical_payload(facts)
+    return render_template("console/trust/premises.html", shop=shop, approved=True, facts=facts,
+                           payload=payload.decode(), signature=badges.sign(payload), issued=issued,
+                           address=approved_business_address(shop.merchant), tenant=current_tenant)
+
+
+def register(app) -> None:
+    app.register_blueprint(blueprint)

@@ -1,0 +1,269 @@
+"""PC (platform construction): for each encoded requirement, a tenant that meets it and one that does not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
+
+from marketplace.core.db import utcnow
+from marketplace.demo.documents import AGREEMENT, RULES
+from marketplace.extensions import db
+from marketplace.spec.checks.pc import cascading_deletes
+from marketplace.spec.model import Status
+from marketplace.spec.runner import run
+from marketplace.tenancy.agreements import TenantDocument
+from marketplace.tenancy.context import tenant_scope
+from marketplace.trust import badges
+from tests.spec.documents import publish_document, with_documents
+
+
+def status(tenant, requirement_id: str) -> Status:
+    return run(tenant, only={requirement_id}).results[0].finding.status
+
+
+def finding(tenant, requirement_id: str):
+    return run(tenant, only={requirement_id}).results[0].finding
+
+
+def test_pc1_passes_with_an_agreement_and_rules_in_force(make_tenant):
+    assert status(with_documents(make_tenant()), "PC-1") == Status.passed
+
+
+def test_pc1_fails_without_rules_or_when_they_are_not_yet_in_force(make_tenant):
+    tenant = make_tenant()
+    assert status(tenant, "PC-1") == Status.failed
+    publish_document(tenant, "agreement", AGREEMENT)
+    publish_document(tenant, "rules", RULES, days_ago=-3)  # published, takes effect in three days
+    assert "交易规则" in finding(tenant, "PC-1").detail
+
+
+def test_pc2_names_the_subject_no_heading_covers(make_tenant):
+    assert status(with_documents(make_tenant()), "PC-2") == Status.passed
+    tenant = with_documents(make_tenant(), agreement=AGREEMENT.replace("## 个人信息保护", "## 其他"),
+                            rules=RULES.replace("信息披露", "公示"))
+    result = finding(tenant, "PC-2")
+    assert result.status == Status.failed and result.evidence == ["个人信息保护"]
+
+
+def test_pc3_fails_for_a_version_announced_too_late(make_tenant):
+    tenant = with_documents(make_tenant())
+    assert status(tenant, "PC-3") == Status.passed
+    with tenant_scope(tenant):  # a version whose dates were written around the service
+        late = TenantDocument(tenant_id=tenant.id, kind="rules", version=2, status="published", title="改",
+                              body=RULES, consultation_from=utcnow() - timedelta(days=3),
+                              published_at=utcnow() - timedelta(days=2), effective_at=utcnow() - timedelta(days=1))
+        db.session.add(late)
+        db.session.commit()
+    result = finding(tenant, "PC-3")
+    assert result.status == Status.failed and "v2" in result.evidence[0]
+
+
+def test_pc4_needs_the_exit_clause_under_the_change_heading(make_tenant):
+    assert status(with_documents(make_tenant()), "PC-4") == Status.passed
+    no_exit = "## 协议的修改\n修改前公开征求意见。\n"
+    assert status(with_documents(make_tenant(), agreement=no_exit, rules=no_exit), "PC-4") == Status.failed
+
+
+def test_pc5_fails_when_a_published_version_is_missing(make_tenant):
+    tenant = with_documents(make_tenant())
+    assert status(tenant, "PC-5") == Status.passed
+    with tenant_scope(tenant):
+        db.session.add(TenantDocument(tenant_id=tenant.id, kind="rules", version=3, status="published", title="三",
+                                      body=RULES, published_at=utcnow(), effective_at=utcnow()))
+        db.session.commit()
+    assert status(tenant, "PC-5") == Status.failed
+
+
+def test_pc6_names_missing_rulebook_sections(make_tenant):
+    assert status(with_documents(make_tenant()), "PC-6") == Status.passed
+    tenant = with_documents(make_tenant(), rules=RULES.replace("## 知识产权保护", "## 其他"))
+    result = finding(tenant, "PC-6")
+    assert result.status == Status.failed and result.evidence == ["知识产权保护"]
+
+
+def test_pc7_reads_cascading_deletes_from_the_schema(make_tenant):
+    assert status(make_tenant(), "PC-7") == Status.passed
+    metadata = MetaData()
+    Table("users", metadata, Column("id", Integer, primary_key=True))
+    Table("orders", metadata, Column("id", Integer, primary_key=True),
+          Column("buyer_id", ForeignKey("users.id", ondelete="CASCADE")))
+    assert cascading_deletes(metadata, ("orders",)) == ["orders.buyer_id → users"]
+
+
+def test_pc10_fails_for_a_shop_whose_merchant_has_no_name(make_tenant, make_shop, make_merchant):
+    tenant = make_tenant()
+    make_shop(tenant)
+    assert status(tenant, "PC-10") == Status.passed
+    make_shop(tenant, slug="nameless", merchant=make_merchant(legal_name=" "))
+    assert finding(tenant, "PC-10").evidence == ["nameless"]
+
+
+def test_pc12_fails_for_an_exclusivity_clause(make_tenant):
+    assert status(with_documents(make_tenant()), "PC-12") == Status.passed
+    tenant = with_documents(make_tenant(), rules=RULES + "\n## 附则\n经营者须独家经营，二选一。\n")
+    assert status(tenant, "PC-12") == Status.failed
+
+
+def test_pc14_fails_for_a_badge_suspension_without_a_reason(make_tenant, make_shop):
+    tenant = make_tenant()
+    shop = make_shop(tenant)
+    shop.merchant.registration_number = "91110108551385082Q"
+    with tenant_scope(tenant):
+        badge = badges.issue_badge(shop, actor_id=None)
+        badges.suspend_badge(badge, "虚假宣传", actor_id=None)
+        db.session.commit()
+        assert status(tenant, "PC-14") == Status.passed
+        badge.status_reason = ""
+        db.session.commit()
+    assert status(tenant, "PC-14") == Status.failed
+
+
+def test_pc17_passes_while_live_and_fails_when_the_tenant_stops_without_notice(make_tenant):
+    assert status(make_tenant(), "PC-17") == Status.passed
+    assert status(make_tenant(status="suspended"), "PC-17") == Status.failed
+    assert status(make_tenant(status="draft"), "PC-17") == Status.not_applicable
+
+
+def test_pc19_fails_when_an_exchange_module_is_configured(make_tenant):
+    from marketplace.tenancy.models import TenantSetting
+
+    tenant = make_tenant()
+    assert status(tenant, "PC-19") == Status.passed
+    with tenant_scope(tenant):
+        db.session.add(TenantSetting(tenant_id=tenant.id, module="exchange", name="provider", value="orderbook"))
+        db.session.commit()
+    assert status(tenant, "PC-19") == Status.failed
+
+
+def test_pc20_deposit_clause_must_settle_all_four_terms(make_tenant):
+    assert status(with_documents(make_tenant()), "PC-20") == Status.not_applicable
+    full = RULES + "\n## 消费者权益保证金\n保证金数额为一万元，由平台专户管理，用于先行赔付，退出后三十日内退还。\n"
+    assert status(with_documents(make_tenant(), rules=full), "PC-20") == Status.passed
+    partial = RULES + "\n## 消费者权益保证金\n经营者缴纳保证金。\n"
+    assert status(with_documents(make_tenant(), rules=partial), "PC-20") == Status.failed
+
+
+def test_features_the_platform_lacks_fail_honestly(make_tenant):
+    """PC-8 (a hash chain on orders) and PC-21 (the tenant's organisation code) are not built yet: they say so."""
+    tenant = make_tenant()
+    for requirement_id in ("PC-8", "PC-21"):
+        assert status(tenant, requirement_id) == Status.failed, requirement_id
+    assert status(tenant, "PC-11") == Status.passed
+
+
+def test_pc13_fails_for_a_takedown_not_reported_within_a_month(make_tenant, make_shop, make_product):
+    from marketplace.trust import enforcement
+
+    tenant = make_tenant()
+    product = make_product(make_shop(tenant))
+    assert status(tenant, "PC-13") == Status.passed
+    with tenant_scope(tenant):
+        record = enforcement.take_down(product, "counterfeit", now=utcnow() - timedelta(days=40))
+        db.session.commit()
+    found = finding(tenant, "PC-13")
+    assert found.status == Status.failed and len(found.evidence) == 1
+    assert found.evidence[0].startswith(f"{record.product_title} (")  # the day it was taken down, tenant time
+    with tenant_scope(tenant):
+        enforcement.mark_reported([record])
+        db.session.commit()
+    assert status(tenant, "PC-13") == Status.passed
+
+
+def test_pc14_fails_for_a_sanction_never_published(make_tenant, make_shop):
+    from marketplace.trust import enforcement
+
+    tenant = make_tenant()
+    shop = make_shop(tenant)
+    with tenant_scope(tenant):
+        enforcement.impose(shop, "warning", "虚假宣传", until=enforcement.today(tenant) + timedelta(days=3))
+        db.session.commit()
+    assert status(tenant, "PC-14") == Status.passed
+    with tenant_scope(tenant):  # a sanction written around the service, never shown
+        db.session.add(enforcement.Sanction(tenant_id=tenant.id, shop_id=shop.id, shop_name="店", measure="warning",
+                                            violation="", decided_at=utcnow()))
+        db.session.commit()
+    assert status(tenant, "PC-14") == Status.failed
+
+
+def test_pc15_fails_for_an_ip_notice_left_past_its_deadline(make_tenant, make_shop, make_product, make_user):
+    from marketplace.trust import ip_notices
+
+    tenant = make_tenant()
+    product = make_product(make_shop(tenant))
+    holder = make_user()
+    assert status(tenant, "PC-15") == Status.passed
+    with tenant_scope(tenant):
+        notice = ip_notices.file_notice(tenant, product, ip_notices.NoticeInput(
+            right_kind="trademark", right_number="TM-1", holder_name="权利人", description="仿冒商标",
+            contact="13800138000", warned=True), holder_id=holder.id, photos=["a" * 64])
+        db.session.commit()
+        due = notice.due_at
+    assert run(tenant, now=due - timedelta(minutes=1), only={"PC-15"}).results[0].finding.status == Status.passed
+    late = run(tenant, now=due + timedelta(days=1), only={"PC-15"}).results[0].finding
+    assert late.status == Status.failed and late.evidence == [notice.number]
+
+
+def test_pc16_fails_when_a_closed_account_keeps_a_mobile_number(make_tenant, make_user):
+    from marketplace.accounts import closure
+    from tests.fixtures.factories import PASSWORD
+
+    tenant = make_tenant()
+    user = make_user()
+    closure.close_account(user, PASSWORD)
+    db.session.commit()
+    assert status(tenant, "PC-16") == Status.passed
+    user.mobile = "13800138000"
+    db.session.commit()
+    assert finding(tenant, "PC-16").evidence == [f"user {user.id}"]
+
+
+def test_pc17_fails_for_a_shop_closing_announced_too_late(make_tenant, make_shop):
+    from marketplace.trust import enforcement
+
+    tenant = make_tenant()
+    shop = make_shop(tenant)
+    with tenant_scope(tenant):
+        enforcement.announce_closing(shop, enforcement.today(tenant) + timedelta(days=35), actor_id=None,
+                                     by_operator=False)
+        db.session.commit()
+    assert status(tenant, "PC-17") == Status.passed
+    with tenant_scope(tenant):
+        db.session.add(enforcement.ClosingNotice(tenant_id=tenant.id, shop_id=shop.id, last_day=utcnow().date(),
+                                                 closes_at=utcnow() + timedelta(days=2), announced_at=utcnow()))
+        db.session.commit()
+    assert status(tenant, "PC-17") == Status.failed
+
+
+def test_pc4_fails_for_an_exit_held_to_the_refused_version(make_tenant, make_shop):
+    from marketplace.tenancy.agreements import RuleChangeExit
+
+    tenant = with_documents(make_tenant())
+    shop = make_shop(tenant)
+    with tenant_scope(tenant):
+        rules = db.session.query(TenantDocument).filter_by(kind="rules").one()
+        db.session.add(RuleChangeExit(tenant_id=tenant.id, shop_id=shop.id, refused_id=rules.id,
+                                      governed_by_id=rules.id, at=utcnow()))
+        db.session.commit()
+    result = finding(tenant, "PC-4")
+    assert result.status == Status.failed and result.evidence[0].endswith("v1 → v1")
+
+
+def test_the_demo_city_meets_the_pc_musts_it_can(app, monkeypatch):
+    """`flask demo` gives every tenant an agreement and rules, so every PC "must" passes there."""
+    from sqlalchemy import select
+
+    from marketplace.tenancy.context import all_tenants
+    from marketplace.tenancy.models import Tenant
+    from tests.demo.test_demo import run_demo
+
+    monkeypatch.setitem(app.config["MARKETPLACE"], "DEMO_CATALOG", False)
+    monkeypatch.setitem(app.config["MARKETPLACE"], "DEMO_IMAGES", False)
+    run_demo(app)
+    with all_tenants():
+        tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
+    assert {t.slug for t in tenants} >= {"dehua-street", "nongzi-market", "apparel-market"}
+    pc = {f"PC-{n}" for n in range(1, 22)}
+    for tenant in tenants:
+        failing = {r.requirement.id for r in run(tenant, only=pc).must_failures}
+        assert failing == set(), tenant.slug
