@@ -1,8 +1,9 @@
 """A resident closes their account (账户注销; ECL Art. 24, PIPL Art. 47).
 
 Closing is allowed unless something is still running that the resident would lose by leaving: an order paid for
-and not yet finished, an open complaint or an open return, or a role they hold for others (merchant owner,
-operator, platform admin). Unpaid orders are simply cancelled.
+and not yet finished, an open complaint or an open return, an intellectual-property notice they filed whose
+handling has not ended, or a role they hold for others (merchant owner, operator, platform admin). Unpaid orders
+are simply cancelled.
 
 What closing does, at once:
 
@@ -11,6 +12,8 @@ What closing does, at once:
   every session and remember-me cookie stops working because the password fingerprint changes;
 * addresses, carts, open price and freight quotes, API tokens, staff roles and login attempts are deleted;
 * reviews stay (they can never be deleted) and show "匿名买家" because the name is gone;
+* comments on a market's draft rules keep their date (the consultation happened) but their words are replaced by
+  a note that the author closed the account;
 * orders are kept whole under legal hold: ECL Art. 31 wants transaction records kept three years from the
   completion of the transaction. Each order gets a ``HeldOrder`` row with the closure date, the day its hold
   ends and a copy of who bought (name and mobile, for the records that must name the buyer). ``flask accounts
@@ -24,6 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,10 +44,14 @@ from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderStatus
 from marketplace.orders.returns import ReturnRequest, ReturnStatus
 from marketplace.shops.models import Shop
+from marketplace.tenancy.agreements import DocumentComment
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant, TenantScoped
 from marketplace.trust.complaints import OPEN as OPEN_COMPLAINTS
 from marketplace.trust.complaints import Complaint
+from marketplace.trust.ip_notices import HOLDING as IP_MEASURE_HOLDS
+from marketplace.trust.ip_notices import OPEN as OPEN_IP_NOTICES
+from marketplace.trust.ip_notices import IpNotice, IpNoticeStatus
 
 #: Where the anonymised account's e-mail points: ``.invalid`` is reserved (RFC 2606), so nobody can own it, sign
 #: up with it or sign in with it, and the "email or mobile" rule of the users table still holds.
@@ -101,7 +109,7 @@ class HeldOrder(TenantScoped, db.Model):
 class Blocker:
     """Something that has to finish (or be handed over) before the account can close."""
 
-    kind: str  # "role", "order", "complaint", "return"
+    kind: str  # "role", "order", "complaint", "return", "ip_notice"
     text: str
 
 
@@ -124,6 +132,8 @@ def three_years_after(moment: datetime) -> datetime:
         return moment.replace(year=moment.year + HOLD_YEARS, month=3, day=1)
 
 
+#: A notice is still running while it is open or its measure holds the product off sale.
+_IP_NOTICE_RUNNING = tuple(dict.fromkeys((*OPEN_IP_NOTICES, *IP_MEASURE_HOLDS)))
 #: Row limit per kind in the blocker list: enough to act on, never the whole history.
 _SHOWN = 20
 
@@ -157,6 +167,13 @@ def blockers(user: User) -> list[Blocker]:
                 .where(ReturnRequest.buyer_id == user.id, ReturnRequest.status.in_(open_returns))
                 .order_by(ReturnRequest.id).limit(_SHOWN)):
             found.append(Blocker("return", _("订单 %(number)s 的退货尚在处理中。", number=number)))
+        # The holder's contact details must stay reachable while the notice is handled or its measure stands.
+        for number, status in db.session.execute(
+                select(IpNotice.number, IpNotice.status)
+                .where(IpNotice.holder_id == user.id, IpNotice.status.in_(_IP_NOTICE_RUNNING))
+                .order_by(IpNotice.id).limit(_SHOWN)):
+            found.append(Blocker("ip_notice", _("知识产权通知 %(number)s（%(status)s）尚未处理完毕。", number=number,
+                                                status=IpNoticeStatus.__labels__[status])))
     return found
 
 
@@ -174,6 +191,7 @@ def close_account(user: User, password: str, *, now: datetime | None = None) -> 
     _cancel_unpaid_orders(user)
     held = _hold_orders(user, now)
     _delete_personal_rows(user)
+    _scrub_comments(user)
     _anonymise(user)
     closure = AccountClosure(user_id=user.id, closed_at=now, held_orders=held)
     db.session.add(closure)
@@ -232,6 +250,15 @@ def _delete_personal_rows(user: User) -> None:
         db.session.execute(update(FreightQuote).where(FreightQuote.buyer_id == user.id)
                            .values(address={}, description="").execution_options(synchronize_session=False))
     db.session.expire(user, ["grants"])
+
+
+def _scrub_comments(user: User) -> None:
+    """Comments on draft rules lose their words; the row stays so the consultation's record still counts it."""
+    with force_locale("zh_CN"):  # a stored record read by the market's operators: in the platform's language
+        placeholder = _("（发表者已注销账户，意见内容已删除）")
+    with all_tenants():  # comments in every market this resident commented on
+        db.session.execute(update(DocumentComment).where(DocumentComment.user_id == user.id)
+                           .values(body=placeholder).execution_options(synchronize_session=False))
 
 
 def _anonymise(user: User) -> None:

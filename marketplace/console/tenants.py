@@ -47,8 +47,9 @@ from marketplace.tenancy.settings import MODULE_KINDS, module_settings
 
 blueprint = Blueprint("operator_tenants", __name__, url_prefix="/operator")
 
-#: Slugs that would read as one of the console's own pages under /operator/.
-RESERVED_SLUGS = {"new", "audit"}
+#: Slugs that would read as one of the console's own pages under /operator/ (/operator/new, /operator/audit and
+#: the city statistics at /operator/reports): a tenant of that name could never reach its own console.
+RESERVED_SLUGS = {"new", "audit", "reports"}
 MODULE_LABELS = {"catalog": _l("商品目录"), "search": _l("搜索"), "payment": _l("付款"), "delivery": _l("配送")}
 #: Options of the payment module that belong to the offline methods offered beside an online provider.
 PAYMENT_OFFLINE_EXTRAS = {"offline_methods": (list, []), "bank_account": (str, "")}

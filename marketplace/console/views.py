@@ -200,6 +200,7 @@ def register(app) -> None:
         catalog_admin,
         freight_quotes,
         imports,
+        ledgers,
         licences,
         orders,
         placements,
@@ -216,7 +217,7 @@ def register(app) -> None:
     app.register_blueprint(operator)
     app.register_blueprint(tenants_console.blueprint)
     for module in (products, imports, catalog_admin, quotes, freight_quotes, licences, search_log,
-                   order_settings_console, placements):
+                   order_settings_console, placements, ledgers):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)

@@ -38,6 +38,20 @@ ACTION_LABELS = {
     "tenant.operator_granted": _l("授予运营方权限"),
     "tenant.operator_revoked": _l("撤销运营方权限"),
     "shop.location_changed": _l("更改店铺位置"),
+    "document.draft_saved": _l("保存协议/规则草稿"),
+    "document.consultation_opened": _l("协议/规则公开征求意见"),
+    "document.published": _l("公示协议/规则"),
+    "conformance.run": _l("运行符合性检查"),
+    "conformance.statement_issued": _l("签发符合性声明"),
+    "statistics.return_submitted": _l("报送统计月报"),
+    "ip_notice.taken_down": _l("知识产权通知：采取必要措施"),
+    "ip_notice.rejected": _l("知识产权通知：不予处理"),
+    "ip_notice.measure_ended": _l("知识产权通知：终止措施"),
+    "enforcement.takedown": _l("下架违法商品"),
+    "enforcement.takedown_released": _l("解除下架"),
+    "enforcement.takedowns_reported": _l("下架记录标记为已报告"),
+    "enforcement.sanction": _l("对店铺采取处理措施"),
+    "enforcement.closing_announced": _l("公示店铺终止经营"),
 }
 
 

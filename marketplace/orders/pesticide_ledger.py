@@ -3,6 +3,9 @@ name, specification, quantity, maker, the buyer and the date, kept at least two 
 
 Nothing is stored: each order line keeps a snapshot of the product's attributes when it was bought, so the
 ledger is a report over order lines, and an edit to the catalogue never rewrites what was sold.
+
+The buyer is the account's name and mobile; once the buyer has closed the account these are gone, and the copy
+the legal hold keeps (``HeldOrder.buyer_name`` / ``buyer_contact``) names them instead.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, case, func, select
 
+from marketplace.accounts.closure import HeldOrder
 from marketplace.accounts.models import User
 from marketplace.catalog.models import UNITS
 from marketplace.extensions import db
@@ -23,6 +27,8 @@ from marketplace.orders.models import Order, OrderLine, OrderStatus
 
 #: The regulations keep a ledger two years; order history is kept three (PC-7), so the ledger can cover that.
 KEEP_YEARS = 2
+#: Where a merchant downloads the ledger (``console/ledgers.py``); PD-8 checks that it is served.
+EXPORT_ENDPOINT = "merchant_pesticide_ledger.download"
 #: Orders that never became a sale.
 NOT_SOLD = (OrderStatus.pending_payment, OrderStatus.cancelled)
 
@@ -33,12 +39,26 @@ def is_pesticide_line():
     return OrderLine.attributes["pesticide_category"].as_string().is_not(None)
 
 
+def buyer_columns():
+    """(name, contact) of an order's buyer: the held copy when the account was closed, else the account's own."""
+    held = HeldOrder.id.is_not(None)
+    return (case((held, HeldOrder.buyer_name), else_=User.display_name).label("buyer_name"),
+            case((held, HeldOrder.buyer_contact), else_=func.coalesce(User.mobile, "")).label("buyer_contact"))
+
+
+def without_buyer():
+    """A ledger row that names nobody as the buyer (use with ``sales``, whose joins it reads)."""
+    name, contact = buyer_columns()
+    return and_(func.coalesce(name, "") == "", func.coalesce(contact, "") == "")
+
+
 def sales(since: datetime, until: datetime | None = None, shop_id: int | None = None) -> Select:
     """Pesticide order lines sold from ``since`` (up to ``until``), oldest first: one ledger row each."""
     query = (select(Order.created_at, Order.number, Order.shop_id, OrderLine.title, OrderLine.options,
-                    OrderLine.attributes, OrderLine.quantity, OrderLine.unit, User.display_name, User.mobile)
+                    OrderLine.attributes, OrderLine.quantity, OrderLine.unit, *buyer_columns())
              .join(Order, OrderLine.order_id == Order.id)
              .join(User, Order.buyer_id == User.id)
+             .outerjoin(HeldOrder, HeldOrder.order_id == Order.id)
              .where(is_pesticide_line(), Order.status.not_in(NOT_SOLD), Order.created_at >= since)
              .order_by(Order.created_at, OrderLine.id))
     if until is not None:
@@ -67,7 +87,7 @@ def ledger_rows(shop_id: int, since: datetime, until: datetime, timezone: str) -
     for line in db.session.execute(sales(since, until, shop_id)):
         attributes = line.attributes or {}
         specification = " / ".join(str(v) for v in (line.options or {}).values() if v)
-        buyer = " ".join(part for part in (line.display_name, line.mobile or "") if part)
+        buyer = " ".join(part for part in (line.buyer_name, line.buyer_contact) if part)
         rows.append(LedgerRow(line.created_at.astimezone(zone).date(), line.number, line.title,
                               specification or str(attributes.get("net_content", "")), line.quantity, line.unit,
                               str(attributes.get("manufacturer", "")), buyer))

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.extensions import db
 from marketplace.reports import definitions
@@ -56,8 +57,18 @@ def submit(period: definitions.Period, *, submitted_by=None, now: datetime, note
                              form={k: str(v) for k, v in definitions.FORM.items()}, figures=snapshot(period),
                              submitted_at=now, submitted_by_id=getattr(submitted_by, "id", None),
                              note=(note or "").strip()[:500])
-    db.session.add(saved)
-    db.session.flush()
+    return store(saved)
+
+
+def store(saved: StatisticsReturn) -> StatisticsReturn:
+    """Add ``saved`` under a savepoint: when another submission took its version number first, only this one
+    is undone and the submitter is told to look again (the other's figures may already be what they meant)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(saved)
+    except IntegrityError:
+        raise ArchiveError(_("%(period)s 的第 %(version)d 版刚刚由他人报送，请刷新页面查看后再决定是否报送更正。",
+                             period=saved.period, version=saved.version)) from None
     return saved
 
 

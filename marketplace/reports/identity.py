@@ -19,13 +19,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.reports.archive import ArchiveError, next_version
+from marketplace.reports.archive import ArchiveError, next_version, store
 from marketplace.reports.definitions import STATISTICS_ZONE
 from marketplace.reports.models import StatisticsReturn
 from marketplace.shops.models import Merchant, Shop, ShopStatus
 from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant
-from marketplace.trust.onboarding import OnboardingApplication
+from marketplace.trust.onboarding import approved_applications
 
 KIND = "merchant_identity"
 FORM = {"number": "SD-ID-01", "title": _l("平台内经营者身份信息报送"), "authority": _l("省级市场监督管理部门"),
@@ -75,27 +75,31 @@ def last_due(now: datetime) -> Half:
 
 
 def rows() -> dict[str, list[list[str]]]:
-    """Tenant slug → one row per active shop (see ``COLUMNS``), in tenant and shop order."""
-    domain = current_app.config["MARKETPLACE"]["PLATFORM_DOMAIN"]
+    """Tenant slug → one row per active shop (see ``COLUMNS``), in tenant and shop order.
+
+    The facts are those of each merchant's latest approved application: the regulator is told what the platform
+    verified, not what a merchant has since filed and is still waiting on (or was refused)."""
     with all_tenants():
         found = db.session.execute(
-            select(Tenant, Shop, Merchant, OnboardingApplication)
+            select(Tenant, Shop, Merchant)
             .join(Shop, Shop.tenant_id == Tenant.id).join(Merchant, Merchant.id == Shop.merchant_id)
-            .outerjoin(OnboardingApplication, (OnboardingApplication.merchant_id == Merchant.id)
-                       & OnboardingApplication.is_current.is_(True))
             .where(Shop.status == ShopStatus.active).order_by(Tenant.slug, Shop.slug)).all()
+    verified = approved_applications({merchant.id for _tenant, _shop, merchant in found})
     report: dict[str, list[list[str]]] = {}
-    seen: set[int] = set()
-    for tenant, shop, merchant, application in found:
-        if shop.id in seen:  # a merchant with two current applications (never expected) is listed once
-            continue
-        seen.add(shop.id)
+    for tenant, shop, merchant in found:
+        application = verified.get(merchant.id)
         report.setdefault(tenant.slug, []).append([
-            tenant.name_zh, shop.name_zh, f"https://{tenant.slug}.{domain}/s/{shop.slug}/", merchant.legal_name,
+            tenant.name_zh, shop.name_zh, shop_url(tenant.slug, shop.slug), merchant.legal_name,
             merchant.registration_number, application.resident_id_masked if application else "",
             application.business_address if application else "", merchant.contact_phone or
             (application.contact_phone if application else "")])
     return report
+
+
+def shop_url(tenant_slug: str, shop_slug: str) -> str:
+    """A shop's address on the platform's own domain (configured, never taken from a request's Host header)."""
+    domain = current_app.config["MARKETPLACE"]["PLATFORM_DOMAIN"]
+    return f"https://{tenant_slug}.{domain}/s/{shop_slug}/"
 
 
 def submit(half: Half, *, now: datetime, submitted_by=None, note: str = "") -> StatisticsReturn:
@@ -106,9 +110,7 @@ def submit(half: Half, *, now: datetime, submitted_by=None, note: str = "") -> S
                              form={k: str(v) for k, v in FORM.items()},
                              figures={"columns": [str(c) for c in COLUMNS], "tenants": rows()}, submitted_at=now,
                              submitted_by_id=getattr(submitted_by, "id", None), note=(note or "").strip()[:500])
-    db.session.add(saved)
-    db.session.flush()
-    return saved
+    return store(saved)
 
 
 def xlsx_bytes(report: dict[str, list[list[str]]]) -> bytes:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.accounts.authz import Permission, require
+from marketplace.core import audit
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.reports import archive, charts, definitions, exports
@@ -107,6 +108,9 @@ def submit():
         db.session.rollback()
         flash(str(error), "error")
     else:
+        # The city's return concerns no single tenant: a platform-wide entry.
+        audit.record("statistics.return_submitted", target=saved, tenant=None, period=saved.period,
+                     version=saved.version, note=saved.note)
         db.session.commit()
         flash(_("%(period)s 月报已存档（第 %(version)d 版）。", period=saved.period, version=saved.version), "success")
     return redirect(url_for("operator_city_reports.city", period=period.label)), 303

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from marketplace.accounts.authz import Permission, require
+from marketplace.core import audit
 from marketplace.core.config import ConfigError
 from marketplace.core.themes import render_themed
 from marketplace.extensions import db
@@ -56,6 +57,8 @@ def run_now():
         abort(400)
     tenant = current_tenant._get_current_object()
     stored = reports.save(tenant, run(tenant), actor_id=current_user.id)
+    audit.record("conformance.run", target=stored, spec_version=stored.spec_version,
+                 must_failures=stored.must_failures)
     db.session.commit()
     if stored.conforms:
         flash(_("检查完成：所有“必须”项均已通过。"), "success")
@@ -75,12 +78,15 @@ def issue_statement():
     if latest is None:
         flash(_("请先运行一次检查。"), "error")
         return _back()
+    already_signed = bool(latest.statement_signature)
     try:
         statement.issue(tenant, latest)
     except (statement.StatementError, ConfigError) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
+        if not already_signed:  # issuing again keeps the first statement: nothing new to record
+            audit.record("conformance.statement_issued", target=latest, spec_version=latest.spec_version)
         db.session.commit()
         flash(_("符合性声明已签发并公开。"), "success")
     return _back()

@@ -24,6 +24,7 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.accounts.authz import Permission, require
+from marketplace.core import audit
 from marketplace.core.db import utcnow
 from marketplace.core.text import plain_text
 from marketplace.core.themes import render_themed
@@ -36,6 +37,8 @@ public_blueprint = Blueprint("agreements", __name__, url_prefix="/t/<slug:tenant
 operator_blueprint = Blueprint("operator_documents", __name__, url_prefix="/operator/<slug:tenant_slug>")
 merchant_blueprint = Blueprint("merchant_documents", __name__,
                                url_prefix="/merchant/<slug:tenant_slug>/<slug:shop_slug>/rule-changes")
+#: The years an effective date may name.
+EFFECTIVE_YEARS = (2000, 2100)
 
 
 class DraftForm(FlaskForm):
@@ -181,6 +184,8 @@ def documents():
                 db.session.rollback()
                 flash(str(error), "error")
             else:
+                audit.record("document.draft_saved", target=document, kind=document.kind, version=document.version,
+                             title=document.title)
                 db.session.commit()
                 flash(_("已保存%(kind)s第 %(v)d 版草稿。", kind=DocumentKind(document.kind).label, v=document.version),
                       "success")
@@ -213,6 +218,7 @@ def consult(document_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
+        audit.record("document.consultation_opened", target=document, kind=document.kind, version=document.version)
         db.session.commit()
         flash(_("第 %(v)d 版已在前台公开征求意见，%(n)d 日后可以公示。", v=document.version,
                 n=agreements.CONSULTATION_DAYS), "success")
@@ -228,6 +234,11 @@ def publish(document_id: int):
     if not form.validate_on_submit():
         flash(_("请填写有效的生效日期；原因最多 %(n)d 个字。", n=agreements.MAX_REASON), "error")
         return _back()
+    if not EFFECTIVE_YEARS[0] <= form.effective_on.data.year <= EFFECTIVE_YEARS[1]:
+        # A date like 0001-01-01 cannot be moved into UTC at all; no real change takes effect that far out.
+        flash(_("生效日期须在 %(first)d 年至 %(last)d 年之间。", first=EFFECTIVE_YEARS[0], last=EFFECTIVE_YEARS[1]),
+              "error")
+        return _back()
     try:
         agreements.publish(document, effective_at=_tenant_midnight(form.effective_on.data), actor_id=current_user.id,
                            urgent_reason=form.urgent_reason.data or "")
@@ -235,6 +246,8 @@ def publish(document_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
+        audit.record("document.published", target=document, kind=document.kind, version=document.version,
+                     effective_at=document.effective_at, urgent_reason=document.urgent_reason)
         db.session.commit()
         flash(_("第 %(v)d 版已公示，%(date)s 起生效。", v=document.version,
                 date=form.effective_on.data.isoformat()), "success")

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
@@ -218,14 +219,22 @@ def save_draft(tenant: Tenant, kind: str, *, title: str, body: str, change_summa
     open_version = pending(kind)
     if open_version is not None and open_version.status == DocumentStatus.consultation:
         raise DocumentError(_("第 %(v)d 版正在征求意见，公示前不能另起草稿。", v=open_version.version))
-    if open_version is None:
-        latest = db.session.scalar(select(func.max(TenantDocument.version)).where(TenantDocument.kind == kind))
-        open_version = TenantDocument(tenant_id=tenant.id, kind=kind, version=(latest or 0) + 1,
-                                      status=DocumentStatus.draft, created_by_id=actor_id)
-        db.session.add(open_version)
-    open_version.title, open_version.body, open_version.change_summary = title, body, change_summary
-    db.session.flush()
-    return open_version
+    if open_version is not None:
+        open_version.title, open_version.body, open_version.change_summary = title, body, change_summary
+        db.session.flush()
+        return open_version
+    latest = db.session.scalar(select(func.max(TenantDocument.version)).where(TenantDocument.kind == kind))
+    version = (latest or 0) + 1
+    draft = TenantDocument(tenant_id=tenant.id, kind=kind, version=version, status=DocumentStatus.draft,
+                           created_by_id=actor_id, title=title, body=body, change_summary=change_summary)
+    # Two operators starting a version at once both read the same max: the unique (tenant, kind, version) lets
+    # one through. The other is told, not retried: a retry would rewrite the draft the first one just saved.
+    try:
+        with db.session.begin_nested():
+            db.session.add(draft)
+    except IntegrityError:
+        raise DocumentError(_("另一位运营人员刚刚起草了第 %(v)d 版，请刷新页面后在该草稿上修改。", v=version)) from None
+    return draft
 
 
 def open_consultation(document: TenantDocument, now: datetime | None = None) -> TenantDocument:

@@ -3,7 +3,10 @@
 * **Takedown** (E-Commerce Law Art. 29, OTSM Art. 29): the operator takes a product off sale for a reason from a
   closed list. A ``TakedownRecord`` keeps what was taken down as it was (title, SKUs, shop, merchant), why, by whom
   and when; it is never changed or deleted, except that exporting it to the regulator's report stamps
-  ``reported_at`` once. ``takedowns_csv`` is that report (per month, on the tenant's calendar).
+  ``reported_at`` once, and a release stamps ``released_at`` once. ``takedowns_report`` is that report (per month,
+  on the tenant's calendar); reading it changes nothing, marking a month reported is the operator's separate act.
+  While a takedown stands (not released) its product cannot be put on sale again: the ``Product.status`` listener
+  below refuses with ``CatalogError`` code ``taken_down``. The operator's release ends that hold; the record stays.
 * **Sanction** (OTSM Art. 30, ECL Art. 36): a warning or a suspension until a date, or a termination, with the
   violation. It is public from the moment it is decided (``/t/<tenant>/sanctions`` and the shop page) until a
   temporary one ends. A suspension or termination suspends the shop at once; ``apply_due`` (``flask trust
@@ -23,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Date, ForeignKey, Index, String, Text, event, inspect, or_, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, ProductStatus
@@ -31,6 +34,7 @@ from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.shops.models import Shop, ShopStatus
+from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant, TenantScoped
 
 #: ECL Art. 16: a shop that stops trading announces it at least this many days ahead.
@@ -39,6 +43,10 @@ MAX_TEXT = 500
 #: Rows a console list shows; the CSV report has them all.
 LIST_LIMIT = 200
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: Dates the forms accept: far enough to cover any real measure, near enough that date arithmetic cannot overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+#: ``CatalogError.code`` when a product is put on sale while a takedown of it stands.
+TAKEN_DOWN = "taken_down"
 
 
 @labelled({"prohibited": _l("禁止交易的商品"), "unlicensed": _l("未取得许可的商品"),
@@ -70,7 +78,8 @@ class TakedownRecord(TenantScoped, db.Model):
     """One product taken off sale by the operator, kept as it was at the takedown."""
 
     __tablename__ = "takedown_records"
-    __table_args__ = (Index("ix_takedown_records_tenant_id_at", "tenant_id", "at"),)
+    __table_args__ = (Index("ix_takedown_records_tenant_id_at", "tenant_id", "at"),
+                      Index("ix_takedown_records_product_id_released_at", "product_id", "released_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
@@ -89,6 +98,10 @@ class TakedownRecord(TenantScoped, db.Model):
     #: When it first went out in a regulator report; the only field that is ever written after the takedown.
     #: active_history: the old value is loaded before a change, so the guard below can refuse a second stamp.
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
+    #: When the operator ended the takedown's hold on the product (it may be sold again), by whom and why.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    release_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     @property
     def reason_label(self) -> str:
@@ -152,13 +165,40 @@ def _append_only(_mapper, _connection, target) -> None:
     raise EnforcementError(f"{type(target).__name__} {target.id} is a retained record and cannot be changed")
 
 
+#: The only fields written after a takedown, each once: the report stamp and the release.
+STAMPS = {"reported_at": "reported_at", "released_at": "released_at", "released_by_id": "released_at",
+          "release_reason": "released_at"}
+
+
 @event.listens_for(TakedownRecord, "before_update")
-def _only_the_report_stamp(_mapper, _connection, target: TakedownRecord) -> None:
+def _only_first_stamps(_mapper, _connection, target: TakedownRecord) -> None:
     changed = {attr.key: attr.history for attr in inspect(target).attrs if attr.history.has_changes()}
-    first_stamp = set(changed) <= {"reported_at"} and not (changed.get("reported_at") and changed["reported_at"].deleted
-                                                            and changed["reported_at"].deleted[0] is not None)
-    if not first_stamp:
+
+    def stamped_before(key: str) -> bool:
+        history = inspect(target).attrs[key].history
+        return bool(history.deleted and history.deleted[0] is not None) or (
+            key not in changed and getattr(target, key) is not None)
+
+    if not set(changed) <= set(STAMPS) or any(stamped_before(STAMPS[key]) for key in changed):
         raise EnforcementError(f"takedown record {target.id} is a retained record and cannot be changed")
+
+
+def takedown_holds(product_id: int, tenant_id: int) -> bool:
+    """Whether a takedown of ``product_id`` stands (not released), keeping it off sale."""
+    with db.session.no_autoflush, all_tenants():  # read what is stored; the caller's own moves are flushed
+        return db.session.scalar(select(TakedownRecord.id).where(
+            TakedownRecord.product_id == product_id, TakedownRecord.tenant_id == tenant_id,
+            TakedownRecord.released_at.is_(None)).limit(1)) is not None
+
+
+@event.listens_for(Product.status, "set")
+def _refuse_publishing_a_taken_down_product(target: Product, value, oldvalue, _initiator):
+    # Every way of putting a product on sale sets this attribute: one guard covers the console, API and imports.
+    if value == ProductStatus.active and oldvalue != ProductStatus.active and target.id is not None \
+            and takedown_holds(target.id, target.tenant_id):
+        message = _("该商品已被平台下架，运营方解除下架前不能重新上架。")
+        raise catalog.CatalogError(message, "status", code=TAKEN_DOWN)
+    return value
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
@@ -171,8 +211,15 @@ def today(tenant: Tenant, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(_zone(tenant)).date()
 
 
+def check_year(year: int) -> None:
+    """``EnforcementError`` unless ``year`` is one the forms accept (``FIRST_YEAR``..``LAST_YEAR``)."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise EnforcementError(_("日期的年份须在 %(first)d 至 %(last)d 之间。", first=FIRST_YEAR, last=LAST_YEAR))
+
+
 def end_of_day(tenant: Tenant, day: date) -> datetime:
-    """The first moment after ``day`` on the tenant's calendar."""
+    """The first moment after ``day`` on the tenant's calendar; ``EnforcementError`` for a year out of range."""
+    check_year(day.year)
     return datetime.combine(day + timedelta(days=1), time(), _zone(tenant))
 
 
@@ -224,6 +271,7 @@ def period_bounds(tenant: Tenant, period: str) -> tuple[datetime, datetime]:
     if not match:
         raise EnforcementError(_("报告期间的格式应为 YYYY-MM，例如 2026-11。"))
     year, month = int(match[1]), int(match[2])
+    check_year(year)
     start = datetime(year, month, 1, tzinfo=_zone(tenant))
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=_zone(tenant))
     return start, end
@@ -269,13 +317,34 @@ def mark_reported(records: list[TakedownRecord], now: datetime | None = None) ->
     return len(fresh)
 
 
-def takedowns_report(tenant: Tenant, period: str, now: datetime | None = None) -> tuple[bytes, int]:
-    """The regulator's CSV of ``tenant``'s takedowns in ``period`` (YYYY-MM), and how many rows. Stamps
-    ``reported_at``; the caller commits."""
+def takedowns_report(tenant: Tenant, period: str) -> tuple[bytes, int]:
+    """The regulator's CSV of ``tenant``'s takedowns in ``period`` (YYYY-MM), and how many rows. Reads only:
+    downloading it twice, or to look, must not claim it went to the regulator (``mark_period_reported`` does)."""
     records = takedowns_of_period(tenant, period)
-    data = write_report(report_rows(tenant, records))
-    mark_reported(records, now)
-    return data, len(records)
+    return write_report(report_rows(tenant, records)), len(records)
+
+
+def mark_period_reported(tenant: Tenant, period: str, now: datetime | None = None) -> int:
+    """Stamp ``tenant``'s takedowns in ``period`` as reported; returns how many were new. Flushes."""
+    return mark_reported(takedowns_of_period(tenant, period), now)
+
+
+def takedown_of_current_tenant(record_id: int | None) -> TakedownRecord | None:
+    return db.session.scalar(select(TakedownRecord).where(TakedownRecord.id == record_id)) if record_id else None
+
+
+def release(record: TakedownRecord, reason: str, *, actor_id: int | None,
+            now: datetime | None = None) -> TakedownRecord:
+    """End ``record``'s hold on its product: the merchant may put it on sale again. The record stays, with who
+    released it, when and why. Flushes; the caller commits."""
+    reason = _text(reason, _("请写明解除下架的理由。"))
+    if record.released_at is not None:
+        raise EnforcementError(_("该下架已于此前解除。"))
+    record.released_at = (now or utcnow()).replace(microsecond=0)
+    record.released_by_id = actor_id
+    record.release_reason = reason
+    db.session.flush()
+    return record
 
 
 # -- sanctions ----------------------------------------------------------------------------------------------------
@@ -294,6 +363,7 @@ def impose(shop: Shop, measure: str, violation: str, *, until: date | None = Non
     else:
         if until is None:
             raise EnforcementError(_("警示和暂停须写明截止日期。"))
+        check_year(until.year)
         if until < today(tenant, now):
             raise EnforcementError(_("截止日期不能早于今天。"))
         ends_at = end_of_day(tenant, until)
@@ -343,6 +413,7 @@ def announce_closing(shop: Shop, last_day: date | None, *, actor_id: int | None,
     now = (now or utcnow()).replace(microsecond=0)
     if last_day is None:
         raise EnforcementError(_("请填写最后经营日。"))
+    check_year(last_day.year)
     earliest = earliest_last_day(tenant, now)
     if last_day < earliest:
         raise EnforcementError(_("终止经营须提前 %(n)d 日公示：最后经营日不能早于 %(date)s。", n=CLOSING_NOTICE_DAYS,
@@ -363,8 +434,10 @@ def announce_closing(shop: Shop, last_day: date | None, *, actor_id: int | None,
 
 
 def recent_notices(limit: int = LIST_LIMIT) -> list[ClosingNotice]:
-    return list(db.session.scalars(select(ClosingNotice).order_by(ClosingNotice.announced_at.desc(),
-                                                                  ClosingNotice.id.desc()).limit(limit)))
+    # The page names each notice's shop: load them in one more query, not one per row.
+    return list(db.session.scalars(select(ClosingNotice).options(selectinload(ClosingNotice.shop))
+                                   .order_by(ClosingNotice.announced_at.desc(), ClosingNotice.id.desc())
+                                   .limit(limit)))
 
 
 # -- what a shop shows now, and the job ---------------------------------------------------------------------------
@@ -494,6 +567,6 @@ def closings_overdue(now: datetime) -> list[str]:
 def notices_too_short(tenant: Tenant) -> list[str]:
     """Open closing notices (current tenant) announced less than 30 days before the last day."""
     open_notices = db.session.scalars(select(ClosingNotice).where(ClosingNotice.closed_at.is_(None))
-                                      .order_by(ClosingNotice.closes_at).limit(500))
+                                      .options(selectinload(ClosingNotice.shop)).order_by(ClosingNotice.closes_at).limit(500))
     return [f"{n.shop.name_zh} ({n.last_day.isoformat()})" for n in open_notices
             if (n.last_day - today(tenant, n.announced_at)).days < CLOSING_NOTICE_DAYS][:EVIDENCE]

@@ -1,7 +1,9 @@
 """Enforcement pages (``trust.enforcement``).
 
 * Operator, ``/operator/<tenant>/enforcement``: take a listing down, sanction a shop, announce a shop's closing,
-  and see what was done; ``takedowns.csv?period=YYYY-MM`` is the regulator's monthly report of takedowns.
+  and see what was done; ``takedowns.csv?period=YYYY-MM`` is the regulator's monthly report of takedowns (a read:
+  marking that month reported is a separate POST, ``takedowns/reported``). ``takedowns/release`` ends a
+  takedown's hold on its product. Every operator action leaves an audit entry.
   Shops and products are picked by id in the form: another tenant's id is "not found" (a message), never acted on.
 * Merchant (shop owner), ``/merchant/<tenant>/<shop>/closing``: announce the shop's last trading day.
 * Public, ``/t/<tenant>/sanctions``: the sanctions in force (shop, violation, measure, dates).
@@ -25,6 +27,7 @@ from sqlalchemy import select
 
 from marketplace.accounts.authz import Permission, require
 from marketplace.catalog.models import Product
+from marketplace.core import audit
 from marketplace.core.db import utcnow, writing
 from marketplace.core.themes import render_themed
 from marketplace.extensions import db
@@ -51,9 +54,18 @@ def _day(raw: str | None) -> date | None:
         raise EnforcementError(_("日期格式应为 YYYY-MM-DD。")) from None
 
 
+#: The largest id a database integer column holds: a bigger number is no row, not a database error.
+MAX_ID = 2**31 - 1
+
+
 def _id(raw: str | None) -> int | None:
+    """A form's row id, or None when it cannot be one. ``isdigit`` alone accepts "²" and other digits ``int``
+    refuses, so only ASCII digits count."""
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        return None
+    number = int(raw)
+    return number if number <= MAX_ID else None
 
 
 def _back():
@@ -103,6 +115,9 @@ def take_down():
                                        actor=current_user)
     except EnforcementError as error:
         return _refused(error)
+    audit.record("enforcement.takedown", target=("takedown", record.id), product_id=record.product_id,
+                 product=record.product_title, shop=record.shop_name, reason=record.reason,
+                 reason_text=record.reason_text)
     db.session.commit()
     flash(_("已下架“%(title)s”（%(shop)s），下架记录已保存并将列入监管报告。", title=record.product_title,
             shop=record.shop_name), "success")
@@ -119,6 +134,8 @@ def impose():
                                       until=_day(request.form.get("until")), actor_id=current_user.id)
     except EnforcementError as error:
         return _refused(error)
+    audit.record("enforcement.sanction", target=("sanction", sanction.id), shop_id=sanction.shop_id,
+                 shop=sanction.shop_name, measure=sanction.measure, violation=sanction.violation, until=sanction.until)
     db.session.commit()
     flash(_("已对“%(shop)s”采取%(measure)s措施，并已公示。", shop=sanction.shop_name, measure=sanction.measure_label),
           "success")
@@ -135,6 +152,8 @@ def announce_closing():
                                               by_operator=True, note=request.form.get("note", ""))
     except EnforcementError as error:
         return _refused(error)
+    audit.record("enforcement.closing_announced", target=("closing_notice", notice.id), shop_id=shop.id,
+                 shop=shop.name_zh, last_day=notice.last_day, note=notice.note)
     db.session.commit()
     flash(_("已公示：“%(shop)s”将于 %(date)s 终止经营。", shop=shop.name_zh, date=notice.last_day.isoformat()),
           "success")
@@ -151,11 +170,44 @@ def takedowns_report():
         data, _count = enforcement.takedowns_report(tenant, period)
     except EnforcementError as error:
         return _refused(error)
-    db.session.commit()  # the reported_at stamps
     response = send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True, max_age=0,
                          download_name=f"takedowns-{tenant.slug}-{period.strip()}.csv")
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@operator_blueprint.route("/takedowns/reported", methods=["POST"])
+@login_required
+def mark_reported():
+    require(Permission.operate_tenant, current_tenant)
+    tenant = current_tenant._get_current_object()
+    period = request.form.get("period", "").strip()
+    try:
+        count = enforcement.mark_period_reported(tenant, period)
+    except EnforcementError as error:
+        return _refused(error)
+    audit.record("enforcement.takedowns_reported", target=("takedown_period", period), period=period, marked=count)
+    db.session.commit()
+    flash(_("已将 %(period)s 的 %(n)d 条下架记录标记为已报告。", period=period, n=count), "success")
+    return _back()
+
+
+@operator_blueprint.route("/takedowns/release", methods=["POST"])
+@login_required
+def release_takedown():
+    require(Permission.operate_tenant, current_tenant)
+    record = enforcement.takedown_of_current_tenant(_id(request.form.get("takedown_id")))  # the guard: this tenant
+    try:
+        if record is None:
+            raise EnforcementError(_("本商业街/市场没有这条下架记录。"))
+        enforcement.release(record, request.form.get("reason", ""), actor_id=current_user.id)
+    except EnforcementError as error:
+        return _refused(error)
+    audit.record("enforcement.takedown_released", target=("takedown", record.id), product_id=record.product_id,
+                 product=record.product_title, reason=record.release_reason)
+    db.session.commit()
+    flash(_("已解除对“%(title)s”的下架，经营者可重新上架该商品。", title=record.product_title), "success")
+    return _back()
 
 
 # -- merchant -----------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ operator.
 * Public (Art. 44): ``/t/<tenant>/ip-notices`` lists notices, counter-notices and outcomes, without contact details.
 * Merchant: ``/merchant/<tenant>/<shop>/ip-notices`` lists the shop's notices; the detail page takes a counter-notice.
 * Operator: ``/operator/<tenant>/ip-notices`` is the queue (overdue first); the detail page takes the measure or
-  rejects the notice; ``export.csv`` lists every notice for the authorities.
+  rejects the notice, and ends a measure that holds (``…/end``, with the reason); ``export.csv`` lists every
+  notice for the authorities.
 
 Each handler loads the tenant's row (404 when absent or not the user's), checks the right, calls one service and
 commits. A refusal is a flash message, never a server error.
@@ -246,7 +247,7 @@ def queue():
 def operator_detail(notice_number: str):
     require(Permission.operate_tenant, current_tenant)
     notice = _notice()
-    return render_template("console/ip/operator_detail.html", notice=notice,
+    return render_template("console/ip/operator_detail.html", notice=notice, holding=ip_notices.HOLDING,
                            people=_people(e.actor_id for e in notice.events), **_labels())
 
 
@@ -268,6 +269,22 @@ def operator_review(notice_number: str):
         return _refused(error, back)
     db.session.commit()
     flash(_("商品已下架，通知已转送商家。") if decision == "take_down" else _("已驳回通知并告知权利人。"), "success")
+    return redirect(back), 303
+
+
+@operator_blueprint.route("/<string(maxlength=32):notice_number>/end", methods=["POST"])
+@login_required
+def operator_end_measure(notice_number: str):
+    """End a measure that holds (the holder withdrew, the authority or court decided), with the reason."""
+    require(Permission.operate_tenant, current_tenant)
+    notice = _notice()
+    back = url_for("operator_ip_notices.operator_detail", notice_number=notice.number)
+    try:
+        republished = ip_notices.end_measure(notice, actor_id=current_user.id, reason=request.form.get("reason", ""))
+    except IpNoticeError as error:
+        return _refused(error, back)
+    db.session.commit()
+    flash(_("措施已终止，商品已重新上架。") if republished else _("措施已终止。"), "success")
     return redirect(back), 303
 
 

@@ -11,7 +11,7 @@ taken_down         the merchant may send a counter-     nothing (the measure hol
 countered          the rights holder reports a          forwarded + ``HOLDER_DAYS`` (15,      restored: the measure
                    complaint to the authority or a      the law's)                            ends, the product may sell
                    lawsuit, with its reference                                                again
-rejected, action_reported (the measure stays), restored: closed, nothing due.
+rejected, action_reported (the measure stays until the operator ends it), restored: closed, nothing due.
 =================  ==================================  ====================================  =========================
 
 A complete notice gets the "necessary measure": its product goes off sale (``catalog.services.unpublish_product``)
@@ -19,7 +19,12 @@ and the notice is forwarded to the merchant. While any notice of a product holds
 put on sale again (the ``Product.status`` listener below refuses with ``CatalogError`` code ``ip_measure``). A
 counter-notice is forwarded to the rights holder the moment it arrives, with the 15-day clock; when it runs out
 without a reported complaint or lawsuit, ``run_due`` (``flask trust ip-notices-due``, hourly) ends the measure and
-puts the product back on sale if it was on sale before.
+puts the product back on sale if it was on sale before. A complaint or lawsuit keeps the measure until the operator
+ends it (``end_measure``, with the reason: the holder withdrew, the authority or court decided); the operator may
+also end a measure early that way, e.g. when the holder withdraws a notice.
+
+Several notices may hold one product: each carries whether the product was on sale before the first of them took
+it off, and the product goes back on sale when the last measure ends.
 
 Each move appends an ``IpNoticeEvent`` that nothing updates or deletes. Notices are published (Art. 44) on
 ``/t/<tenant>/ip-notices`` without anyone's contact details. Every function takes ``now`` for tests and jobs,
@@ -39,6 +44,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.catalog.models import Product, ProductStatus
+from marketplace.core import audit
 from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
@@ -86,8 +92,9 @@ OPEN = (S.filed, S.taken_down, S.countered)
 HOLDING = (S.taken_down, S.countered, S.action_reported)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.filed: (S.taken_down, S.rejected),
-    S.taken_down: (S.countered,),
+    S.taken_down: (S.countered, S.restored),
     S.countered: (S.action_reported, S.restored),
+    S.action_reported: (S.restored,),
 }
 
 
@@ -150,7 +157,8 @@ class IpNotice(TenantScoped, TimestampMixin, db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reject_reason: Mapped[str] = mapped_column(Text, default="")
-    #: Whether the product was on sale when the measure began: only then does ending the measure put it back.
+    #: Whether the product was on sale before the first measure still holding it began (carried from notice to
+    #: notice): only then does ending the last measure put it back.
     product_was_active: Mapped[bool] = mapped_column(default=False)
     #: When the notice went to the merchant (with the measure).
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -304,12 +312,24 @@ def take_down(notice: IpNotice, *, actor_id: int, note: str = "", now: datetime 
     note = _clean(note, MAX_NOTE, required=False, what=_("处理说明"))
     _move(notice, S.taken_down, actor_id=actor_id, now=now, note=note or _("通知合格，商品已下架并转送商家。"))
     product = db.session.get(Product, notice.product_id)
-    notice.product_was_active = product.status == ProductStatus.active
+    notice.product_was_active = _was_on_sale_before_the_measures(notice, product)
     if product.status == ProductStatus.active:
         unpublish_product(product)
     notice.reviewed_at, notice.reviewed_by, notice.forwarded_at = now, actor_id, now
     db.session.flush()
+    audit.record("ip_notice.taken_down", target=notice, tenant=db.session.get(Tenant, notice.tenant_id),
+                 number=notice.number, product=notice.product_id, note=note)
     _notify(notice, "taken_down")
+
+
+def _was_on_sale_before_the_measures(notice: IpNotice, product: Product) -> bool:
+    # A second measure finds the product already off sale because of the first: what counts is whether it was on
+    # sale before the first, which that notice still holding it remembers.
+    if product.status == ProductStatus.active:
+        return True
+    return bool(db.session.scalar(select(IpNotice.id).where(
+        IpNotice.product_id == product.id, IpNotice.tenant_id == notice.tenant_id, IpNotice.id != notice.id,
+        IpNotice.status.in_(HOLDING), IpNotice.product_was_active.is_(True)).limit(1)))
 
 
 def reject(notice: IpNotice, *, actor_id: int, reason: str, now: datetime | None = None) -> None:
@@ -319,6 +339,8 @@ def reject(notice: IpNotice, *, actor_id: int, reason: str, now: datetime | None
     _move(notice, S.rejected, actor_id=actor_id, now=now, note=reason)
     notice.reviewed_at, notice.reviewed_by, notice.reject_reason = now, actor_id, reason
     db.session.flush()
+    audit.record("ip_notice.rejected", target=notice, tenant=db.session.get(Tenant, notice.tenant_id),
+                 number=notice.number, product=notice.product_id, reason=reason)
     _notify(notice, "rejected")
 
 
@@ -357,23 +379,48 @@ def report_action(notice: IpNotice, *, actor_id: int, reference: str, now: datet
     _notify(notice, "action_reported")
 
 
+def end_measure(notice: IpNotice, *, actor_id: int, reason: str, now: datetime | None = None) -> bool:
+    """The operator ends a measure that still holds, with the reason (the holder withdrew the notice, the
+    authority or court found no infringement): without it a reported complaint or lawsuit would hold the product
+    for good. Whether the product went back on sale (see ``_end_measure``)."""
+    now = now or utcnow()
+    if notice.status not in HOLDING:
+        raise IpNoticeError(_("通知当前为“%(status)s”，没有需要终止的措施。", status=S.__labels__[notice.status]))
+    reason = _clean(reason, MAX_NOTE, required=True, what=_("终止措施的理由"))
+    previous = notice.status
+    republished = _end_measure(notice, actor_id=actor_id, now=now, note=reason)
+    audit.record("ip_notice.measure_ended", target=notice, tenant=db.session.get(Tenant, notice.tenant_id),
+                 number=notice.number, product=notice.product_id, previous=previous, reason=reason,
+                 republished=republished)
+    return republished
+
+
 def _restore(notice: IpNotice, now: datetime) -> None:
+    _end_measure(notice, actor_id=None, now=now,
+                 note=_("转送声明后十五日内未收到权利人已投诉或起诉的通知，终止所采取的措施。"))
+
+
+def _end_measure(notice: IpNotice, *, actor_id: int | None, now: datetime, note: str) -> bool:
+    """Close the notice as restored; the product goes back on sale when it was on sale before the measures and
+    this was the last one holding it. Whether it did."""
     from marketplace.catalog.services import CatalogError, publish_product
 
-    _move(notice, S.restored, actor_id=None, now=now,
-          note=_("转送声明后十五日内未收到权利人已投诉或起诉的通知，终止所采取的措施。"))
+    _move(notice, S.restored, actor_id=actor_id, now=now, note=note)
     notice.restored_at = now
     product = db.session.get(Product, notice.product_id)
+    republished = False
     if notice.product_was_active and product.status == ProductStatus.draft \
             and not measure_holds(product.id, product.tenant_id):
         try:
             publish_product(product, now=now)
+            republished = True
         except CatalogError as error:  # e.g. the merchant's approval lapsed meanwhile: they publish it later
             db.session.add(IpNoticeEvent(tenant_id=notice.tenant_id, notice_id=notice.id, at=now, actor_id=None,
                                          from_status=S.restored, to_status=S.restored,
                                          note=_("商品未能自动重新上架：%(why)s", why=str(error))))
     db.session.flush()
     _notify(notice, "restored")
+    return republished
 
 
 # -- the job ------------------------------------------------------------------------------------------------------

@@ -226,6 +226,22 @@ def current_application(merchant: Merchant) -> OnboardingApplication | None:
             OnboardingApplication.merchant_id == merchant.id, OnboardingApplication.is_current.is_(True)))
 
 
+def approved_applications(merchant_ids) -> dict[int, OnboardingApplication]:
+    """Merchant id → its most recently approved application (platform-wide), whether or not it is still the current
+    one: while a re-verification waits, or after one was refused, what the platform last verified still stands."""
+    merchant_ids = list(merchant_ids)
+    if not merchant_ids:
+        return {}
+    found: dict[int, OnboardingApplication] = {}
+    with all_tenants():
+        for application in db.session.scalars(
+                select(OnboardingApplication).where(OnboardingApplication.merchant_id.in_(merchant_ids),
+                                                    OnboardingApplication.status == ApplicationStatus.approved)
+                .order_by(OnboardingApplication.decided_at.desc(), OnboardingApplication.id.desc())):
+            found.setdefault(application.merchant_id, application)
+    return found
+
+
 def application_in_tenant(application_id: int, *, lock: bool = False) -> OnboardingApplication | None:
     """An application of the current tenant (the guard keeps other tenants' out), or None. ``lock`` holds its
     row until the transaction ends, so two operators deciding at once (or a decision and the merchant's

@@ -8,12 +8,15 @@ key like a badge, so the registration office can check it against ``/verify/keys
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from marketplace.accounts.authz import Permission, require
 from marketplace.core.db import utcnow
+from marketplace.reports.identity import shop_url
 from marketplace.shops import services as shops
+from marketplace.shops.models import ShopStatus
 from marketplace.tenancy.context import current_tenant
 from marketplace.trust import badges, verification
 from marketplace.trust.publishing import approved_business_address
@@ -37,11 +40,15 @@ def premises(shop_slug: str):
     if shop is None:
         abort(404)
     require(Permission.edit_shop, shop)
+    if shop.status != ShopStatus.active:
+        # A suspended shop is no place of business the platform can vouch for.
+        return render_template("console/trust/premises.html", shop=shop, approved=False,
+                               refusal=_("网店已暂停营业，恢复营业后才能出具网络经营场所证明。")), 409
     if not verification.is_approved(shop.merchant):
         return render_template("console/trust/premises.html", shop=shop, approved=False), 409
     issued = utcnow().replace(microsecond=0)
-    shop_url = url_for("tenant.shop", tenant_slug=current_tenant.slug, shop_slug=shop.slug, _external=True)
-    facts = premises_payload(shop, shop_url, issued)
+    # The signed address is the platform's, from configuration: a request's Host header is the caller's to choose.
+    facts = premises_payload(shop, shop_url(current_tenant.slug, shop.slug), issued)
     payload = badges.canonical_payload(facts)
     return render_template("console/trust/premises.html", shop=shop, approved=True, facts=facts,
                            payload=payload.decode(), signature=badges.sign(payload), issued=issued,

@@ -194,13 +194,10 @@ class LicenceNotice:
 
 
 def approved_application(merchant: Merchant):
-    """The merchant's current application once an operator approved it, else None."""
-    from marketplace.trust.onboarding import ApplicationStatus, current_application
+    """The merchant's most recently approved application (what the platform last verified), else None."""
+    from marketplace.trust.onboarding import approved_applications
 
-    application = current_application(merchant)
-    if application is None or application.status != ApplicationStatus.approved:
-        return None
-    return application
+    return approved_applications([merchant.id]).get(merchant.id)
 
 
 def approved_business_address(merchant: Merchant) -> str:

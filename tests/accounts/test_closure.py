@@ -261,3 +261,62 @@ def test_the_job_refuses_a_date_it_cannot_read(app):
 
 def test_the_hold_of_a_leap_day_ends_on_the_first_of_march():
     assert closure.three_years_after(datetime(2028, 2, 29, 10, tzinfo=UTC)) == datetime(2031, 3, 1, 10, tzinfo=UTC)
+
+
+# -- what else names the resident ----------------------------------------------------------------------------------
+
+def _notice(tenant, product, holder):
+    from marketplace.trust import ip_notices
+
+    form = ip_notices.NoticeInput(right_kind="trademark", right_number="第 7654321 号", holder_name="张三丰",
+                                  description="商品使用了我的注册商标。", contact="13903710999", warned=True)
+    with tenant_scope(tenant):
+        notice = ip_notices.file_notice(tenant, product, form, holder_id=holder.id, photos=["0" * 64])
+        db.session.commit()
+    return notice
+
+
+def test_an_ip_notice_the_resident_filed_stops_closing_until_it_is_handled(client, market, make_user):
+    from marketplace.trust import ip_notices
+
+    tenant, _shop, apples, _pears, buyer = market
+    notice = _notice(tenant, apples, buyer)
+    with pytest.raises(closure.ClosureRefused) as refused:
+        closure.close_account(buyer, PASSWORD)
+    assert [b.kind for b in refused.value.blockers] == ["ip_notice"]
+    assert notice.number in refused.value.blockers[0].text and "待平台审核" in refused.value.blockers[0].text
+    client.login("buyer@shangdu.example", PASSWORD)
+    assert notice.number in client.get(CLOSE).get_data(as_text=True)  # the page lists it too
+
+    operator = make_user(role=Role.tenant_operator, tenant=tenant)
+    with tenant_scope(tenant):
+        ip_notices.reject(db.session.get(ip_notices.IpNotice, notice.id), actor_id=operator.id,
+                          reason="未提供权利证书。")
+        db.session.commit()
+    closure.close_account(buyer, PASSWORD)
+    db.session.commit()
+    assert closure.is_closed(buyer)
+
+
+def test_comments_on_draft_rules_keep_their_date_but_lose_their_words(market, make_user):
+    from marketplace.demo.documents import RULES
+    from marketplace.tenancy import agreements
+
+    tenant, _shop, _apples, _pears, buyer = market
+    neighbour = make_user(name="李四")
+    with tenant_scope(tenant):
+        draft = agreements.open_consultation(
+            agreements.save_draft(tenant, "rules", title="交易规则", body=RULES, actor_id=None))
+        mine = agreements.add_comment(draft, user_id=buyer.id, text="退货期太短。我是张三丰，电话 13903710999。")
+        theirs = agreements.add_comment(draft, user_id=neighbour.id, text="同意。")
+        db.session.commit()
+        mine_id, theirs_id, written_at = mine.id, theirs.id, mine.at
+    closure.close_account(buyer, PASSWORD)
+    db.session.commit()
+    with tenant_scope(tenant):
+        db.session.expire_all()
+        mine, theirs = (db.session.get(agreements.DocumentComment, i) for i in (mine_id, theirs_id))
+        assert "张三丰" not in mine.body and "13903710999" not in mine.body
+        assert mine.body == "（发表者已注销账户，意见内容已删除）" and mine.at == written_at
+        assert theirs.body == "同意。"
+        assert len(agreements.comments_on(draft)) == 2  # the consultation still counts both

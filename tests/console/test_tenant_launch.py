@@ -112,6 +112,8 @@ def test_a_market_starts_with_the_halls_skeleton(world, as_role):
     ({"slug": "Bad Slug"}, "slug", "网址名只能用小写字母"),
     ({"slug": "tenant-a"}, "slug", "已被使用"),
     ({"slug": "new"}, "slug", "后台保留"),
+    ({"slug": "reports"}, "slug", "后台保留"),  # /operator/reports is the city's statistics
+    ({"slug": "audit"}, "slug", "后台保留"),
     ({"name_zh": ""}, "name_zh", "请填写中文名称"),
     ({"primary_color": "red"}, "primary_color", "颜色格式应为"),
     ({"commission_percent": "31"}, "commission_percent", "佣金比例应为"),
@@ -140,6 +142,16 @@ def test_the_launch_form_refuses_bad_input_next_to_the_field(world, as_role, cha
     block = html[html.rindex('<div class="field', 0, at):html.index("</div>", at)]
     assert message in block, block
     assert _tenant("dongda-street") is None and not _entries("tenant.created")
+
+
+def test_every_console_page_directly_under_operator_is_a_reserved_slug(app):
+    from marketplace.console.tenants import RESERVED_SLUGS
+
+    # /operator/<word>… of a page rather than of a tenant: a tenant by that name could not reach its console.
+    words = {rule.rule.split("/")[2] for rule in app.url_map.iter_rules()
+             if rule.rule.startswith("/operator/") and rule.rule.split("/")[2] and "<" not in rule.rule.split("/")[2]}
+    assert words >= {"new", "audit", "reports"}
+    assert words <= RESERVED_SLUGS
 
 
 def test_every_module_is_checked_even_after_a_refused_one(world, as_role):

@@ -90,3 +90,38 @@ def test_submitting_a_month_archives_it_and_a_second_submission_is_a_new_version
     assert saved[0].form["number"] == "SD-EC-01"
     assert saved[0].figures["tenant"]["total"]["orders"] == 11
     assert "第 2 版" in client.get(page).get_data(as_text=True)
+
+
+def test_a_month_submitted_by_someone_else_at_the_same_moment_is_a_message_not_an_error(client, city):
+    from marketplace.core.db import utcnow
+    from marketplace.reports import archive
+    from marketplace.reports.models import StatisticsReturn
+    from tests.fixtures.races import row_lands_after
+
+    _login(client, city.users["admin"])
+    page = "/operator/reports?period=2026-11"
+    stop = row_lands_after("max(statistics_returns.version)", StatisticsReturn.__table__, dict(
+        kind="statistics", period="2026-11", version=1, form={}, figures={}, submitted_at=utcnow(), note="同事报送"))
+    try:
+        response = client.submit("/operator/reports/submit?period=2026-11", {"note": ""}, page_url=page,
+                                 follow_redirects=True)
+    finally:
+        stop()
+    assert response.status_code == 200
+    assert "2026-11 的第 1 版刚刚由他人报送" in response.get_data(as_text=True)
+    assert archive.submitted("2026-11") == []  # nothing half-written is left behind
+
+
+def test_submitting_a_month_is_in_the_platform_audit_log(client, city):
+    from marketplace.core.audit import AuditEntry
+    from marketplace.extensions import db
+
+    admin = city.users["admin"]
+    _login(client, admin)
+    client.submit("/operator/reports/submit?period=2026-11", {"note": "首次"},
+                  page_url="/operator/reports?period=2026-11")
+    db.session.expire_all()
+    entry = db.session.query(AuditEntry).filter_by(action="statistics.return_submitted").one()
+    assert (entry.actor_id, entry.tenant_id, entry.target_kind) == (admin.id, None, "statisticsreturn")
+    assert entry.details == {"period": "2026-11", "version": 1, "note": "首次"}
+    assert "报送统计月报" in client.get("/operator/audit").get_data(as_text=True)

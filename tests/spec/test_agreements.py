@@ -13,6 +13,7 @@ from marketplace.extensions import db
 from marketplace.tenancy import agreements
 from marketplace.tenancy.context import tenant_scope
 from tests.fixtures.factories import PASSWORD
+from tests.fixtures.races import row_lands_after
 from tests.spec.documents import publish_document
 
 
@@ -135,3 +136,85 @@ def test_staff_cannot_take_the_shop_out(client, make_tenant, make_shop, make_use
     make_user("staff-exit@shangdu.example", role=Role.merchant_staff, shop=shop)
     client.login("staff-exit@shangdu.example", PASSWORD)
     assert client.get("/merchant/exit-staff/staff-shop/rule-changes").status_code == 403
+
+
+def test_an_effective_date_out_of_range_is_a_message_not_an_error(client, make_tenant, make_user):
+    tenant = make_tenant(slug="docs-years")
+    make_user("op-years@shangdu.example", role=Role.tenant_operator, tenant=tenant)
+    with tenant_scope(tenant):
+        draft = _draft(tenant, 8)
+        db.session.commit()
+        draft_id = draft.id
+    client.login("op-years@shangdu.example", PASSWORD)
+    page = "/operator/docs-years/documents"
+    for day in ("0001-01-01", "9999-12-31", "1999-12-31"):
+        response = client.submit(f"/operator/docs-years/documents/{draft_id}/publish",
+                                 {"effective_on": day, "urgent_reason": "法律要求"}, page_url=page)
+        assert response.status_code == 303
+        assert "生效日期须在 2000 年至 2100 年之间" in client.get(page).get_data(as_text=True)
+    with tenant_scope(tenant):
+        db.session.expire_all()
+        assert agreements.document_in_tenant(draft_id).status == "consultation"
+
+
+def test_two_operators_starting_the_same_version_get_a_message_not_an_error(client, make_tenant, make_user):
+    from marketplace.core.audit import AuditEntry
+
+    tenant = make_tenant(slug="docs-race")
+    make_user("op-race@shangdu.example", role=Role.tenant_operator, tenant=tenant)
+    client.login("op-race@shangdu.example", PASSWORD)
+    page = "/operator/docs-race/documents"
+    now = utcnow()
+    stop = row_lands_after("max(tenant_documents.version)", agreements.TenantDocument.__table__, dict(
+        tenant_id=tenant.id, kind="agreement", version=1, status="draft", title="同事的草稿", body="## 总则\n同事写的",
+        change_summary="", urgent_reason="", created_at=now, updated_at=now))
+    try:
+        response = client.submit(page, {"kind": "agreement", "title": "我的草稿", "body": "## 总则\n我写的"},
+                                 follow_redirects=True)
+    finally:
+        stop()
+    assert response.status_code == 400
+    assert "另一位运营人员刚刚起草了第 1 版" in response.get_data(as_text=True)
+    assert not db.session.query(AuditEntry).filter_by(action="document.draft_saved").count()
+
+
+def test_a_lost_race_undoes_only_the_losers_draft(make_tenant):
+    tenant = make_tenant(slug="docs-race-service")
+    now = utcnow()
+    with tenant_scope(tenant):
+        stop = row_lands_after("max(tenant_documents.version)", agreements.TenantDocument.__table__, dict(
+            tenant_id=tenant.id, kind="rules", version=1, status="draft", title="同事的草稿", body="## 总则\n同事写的",
+            change_summary="", urgent_reason="", created_at=now, updated_at=now))
+        try:
+            with pytest.raises(agreements.DocumentError, match="刚刚起草了第 1 版"):
+                agreements.save_draft(tenant, "rules", title="我的草稿", body="## 总则\n我写的", actor_id=None)
+        finally:
+            stop()
+        # Only the savepoint was undone: the session goes on, and the colleague's draft is not overwritten.
+        kept = agreements.pending("rules")
+        assert (kept.title, kept.version) == ("同事的草稿", 1)
+        again = agreements.save_draft(tenant, "rules", title="我的修改", body="## 总则\n我改的", actor_id=None)
+        assert (again.id, again.version, again.title) == (kept.id, 1, "我的修改")
+
+
+def test_drafting_consulting_and_publishing_are_in_the_audit_log(client, make_tenant, make_user):
+    from marketplace.core.audit import AuditEntry
+
+    tenant = make_tenant(slug="docs-audit")
+    operator = make_user("op-audit@shangdu.example", role=Role.tenant_operator, tenant=tenant)
+    client.login("op-audit@shangdu.example", PASSWORD)
+    page = "/operator/docs-audit/documents"
+    client.submit(page, {"kind": "rules", "title": "交易规则", "body": "## 总则\n正文"})
+    with tenant_scope(tenant):
+        draft_id = agreements.pending("rules").id
+    client.submit(f"/operator/docs-audit/documents/{draft_id}/consult", {}, page_url=page)
+    effective = utcnow().date().isoformat()
+    client.submit(f"/operator/docs-audit/documents/{draft_id}/publish",
+                  {"effective_on": effective, "urgent_reason": "法律要求的修改"}, page_url=page)
+    db.session.expire_all()
+    entries = db.session.query(AuditEntry).filter(AuditEntry.action.like("document.%")).order_by(AuditEntry.id).all()
+    assert [e.action for e in entries] == ["document.draft_saved", "document.consultation_opened",
+                                           "document.published"]
+    assert {(e.tenant_id, e.actor_id, e.target_id) for e in entries} == {(tenant.id, operator.id, str(draft_id))}
+    assert entries[2].details["urgent_reason"] == "法律要求的修改" and entries[0].details["kind"] == "rules"
+    assert "公示协议/规则" in client.get("/operator/docs-audit/audit").get_data(as_text=True)

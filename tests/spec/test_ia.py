@@ -144,6 +144,24 @@ def test_ia11_a_review_from_an_account_without_a_mobile_number_fails(street, mak
     assert finding.evidence == [f"review {made.id} (user {by_mail.id})"]
 
 
+def test_ia11_a_review_whose_author_closed_the_account_since_does_not_fail(street):
+    from marketplace.accounts import closure
+    from marketplace.trust import reviews
+    from tests.fixtures.factories import PASSWORD
+
+    tenant, _shop, apples, _pears, buyer = street
+    assert buyer.mobile  # the review was written by an identified account
+    order = place(tenant, buyer, {apples: 1}, "closing")
+    with tenant_scope(tenant):
+        reviews.create_review(tenant, order.lines[0], buyer.id,
+                              ratings={"product": 5, "described": 5, "service": 5, "delivery": 5})
+        db.session.commit()
+    closure.close_account(buyer, PASSWORD)  # empties the mobile
+    db.session.commit()
+    finding = decide(tenant, "IA-11")
+    assert finding.status == PASSED, finding.evidence
+
+
 def test_ia12_an_id_number_kept_without_its_consent_fails(street, make_merchant, make_shop):
     tenant, *_ = street
     stall = make_shop(tenant, merchant=make_merchant(kind="natural_person", legal_name="陈磊"))

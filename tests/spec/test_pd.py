@@ -281,6 +281,50 @@ def test_pd8_a_pesticide_sale_that_kept_no_maker_fails(agri_market, make_user):
     assert finding.evidence == [order.number]
 
 
+def _ledger_buyers(tenant, shop, order) -> list[str]:
+    with tenant_scope(tenant):
+        rows = pesticide_ledger.ledger_rows(shop.id, order.created_at - timedelta(days=1),
+                                            order.created_at + timedelta(days=1), tenant.timezone)
+    return [row.buyer for row in rows]
+
+
+def test_pd8_a_buyer_who_closed_the_account_is_named_from_the_legal_hold(agri_market, make_user):
+    from sqlalchemy import update
+
+    from marketplace.accounts import closure
+    from marketplace.accounts.models import User
+    from tests.fixtures.factories import PASSWORD
+
+    tenant, shop, products = agri_market
+    order = buy(tenant, make_user, {products["pesticide"]: 2}, "ledger-closed")
+    with tenant_scope(tenant):
+        record(order, OrderStatus.completed, order.created_at + timedelta(hours=1))
+        db.session.commit()
+    buyer = db.session.get(User, order.buyer_id)
+    email = buyer.email
+    assert _ledger_buyers(tenant, shop, order) == ["李大田"]
+    closure.close_account(buyer, PASSWORD)
+    db.session.commit()
+    assert _ledger_buyers(tenant, shop, order) == [f"李大田 {email}"]  # the account itself names nobody now
+    assert decided(tenant, "PD-8").status == Status.passed
+
+    with tenant_scope(tenant):  # a hold cleared too early (a purge run with a wrong date)
+        db.session.execute(update(closure.HeldOrder).where(closure.HeldOrder.order_id == order.id)
+                           .values(buyer_name="", buyer_contact=""))
+        db.session.commit()
+    finding = decided(tenant, "PD-8")
+    assert finding.status == Status.failed
+    assert finding.evidence == [order.number] and "购买人" in finding.detail
+
+
+def test_pd8_fails_when_merchants_cannot_download_the_ledger(agri_market, app, monkeypatch):
+    tenant, _shop, _products = agri_market
+    assert decided(tenant, "PD-8").status == Status.passed
+    monkeypatch.delitem(app.view_functions, pesticide_ledger.EXPORT_ENDPOINT)  # a deployment without the page
+    finding = decided(tenant, "PD-8")
+    assert finding.status == Status.failed and "导出" in finding.detail
+
+
 def test_pd9_a_restricted_pesticide_on_sale_fails(agri_market):
     tenant, _shop, products = agri_market
     change(tenant, products["pesticide"], restricted_use=True)

@@ -82,3 +82,28 @@ def test_another_tenants_operator_is_refused(client, make_tenant, make_user):
     _operator(make_user, other)
     client.login("op-conf-d@shangdu.example", PASSWORD)
     assert client.get("/operator/conf-c/conformance").status_code == 403
+
+
+def test_running_the_check_and_issuing_the_statement_are_in_the_audit_log(client, make_tenant, make_user):
+    from marketplace.core.audit import AuditEntry
+
+    tenant = make_tenant(slug="conf-audit")
+    operator = _operator(make_user, tenant)
+    client.login("op-conf-audit@shangdu.example", PASSWORD)
+    page = "/operator/conf-audit/conformance"
+    client.submit("/operator/conf-audit/conformance/run", {}, page_url=page)
+    client.submit("/operator/conf-audit/conformance/statement", {}, page_url=page)  # refused: failing musts
+    with tenant_scope(tenant):  # a run of requirements the bare tenant meets: no failing must
+        passing = reports.save(tenant, run(tenant, only={"PC-7", "PC-17", "DC-6"}))
+        db.session.commit()
+    client.submit("/operator/conf-audit/conformance/statement", {}, page_url=page)
+    client.submit("/operator/conf-audit/conformance/statement", {}, page_url=page)  # keeps the first: no new entry
+
+    db.session.expire_all()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("conformance.%"))
+                                 .order_by(AuditEntry.id)).all()
+    assert [e.action for e in entries] == ["conformance.run", "conformance.statement_issued"]
+    assert all((e.tenant_id, e.actor_id) == (tenant.id, operator.id) for e in entries)
+    assert entries[0].details["must_failures"] > 0 and entries[1].target_id == str(passing.id)
+    audit_page = client.get("/operator/conf-audit/audit").get_data(as_text=True)
+    assert "运行符合性检查" in audit_page and "签发符合性声明" in audit_page

@@ -298,6 +298,8 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("operator_ip_notices.operator_detail", "GET"): IdRoute("/operator/{tenant}/ip-notices/{ip_notice}"),
     ("operator_ip_notices.operator_review", "POST"): IdRoute("/operator/{tenant}/ip-notices/{ip_notice}/review",
                                                              "POST", {"decision": "take_down"}),
+    ("operator_ip_notices.operator_end_measure", "POST"): IdRoute("/operator/{tenant}/ip-notices/{ip_notice}/end",
+                                                                  "POST", {"reason": "越界"}),
     # Enforcement (trust.enforcement_views): A's product taken down, A's shop sanctioned or closed, from B's console.
     ("operator_enforcement.take_down", "POST"): IdRoute("/operator/{tenant}/takedowns", "POST", {
         "product_id": "{product}", "reason": "counterfeit"}),
@@ -306,6 +308,10 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("operator_enforcement.announce_closing", "POST"): IdRoute("/operator/{tenant}/closing-notices", "POST", {
         "shop_id": "{shop_id}", "last_day": "2099-01-01"}),
     ("operator_enforcement.takedowns_report", "GET"): IdRoute("/operator/{tenant}/takedowns.csv?period=2026-11"),
+    ("operator_enforcement.mark_reported", "POST"): IdRoute("/operator/{tenant}/takedowns/reported", "POST",
+                                                            {"period": "2026-11"}),
+    ("operator_enforcement.release_takedown", "POST"): IdRoute("/operator/{tenant}/takedowns/release", "POST",
+                                                               {"takedown_id": "1", "reason": "越界"}),
     ("merchant_closing.closing", "POST"): IdRoute("/merchant/{tenant}/{shop}/closing", "POST",
                                                   {"last_day": "2099-01-01"}),
 }
@@ -354,6 +360,9 @@ TENANT_WIDE |= {("operator_documents.documents", "POST"), ("operator_conformance
 TENANT_WIDE |= {("operator_enforcement.take_down", "POST"), ("operator_enforcement.impose", "POST"),
                 ("operator_enforcement.announce_closing", "POST"), ("operator_enforcement.takedowns_report", "GET"),
                 ("merchant_closing.closing", "POST")}
+#: Marking a month reported stamps B's own takedowns; B's release form answers A's takedown as not in this
+#: market (a message), never releases it (tests/trust/test_enforcement.py).
+TENANT_WIDE |= {("operator_enforcement.mark_reported", "POST"), ("operator_enforcement.release_takedown", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):

@@ -7,13 +7,17 @@ from __future__ import annotations
 import csv
 import html
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
+from marketplace.catalog import services as catalog
 from marketplace.catalog.models import ProductStatus
+from marketplace.catalog.services import CatalogError
+from marketplace.core.audit import AuditEntry
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.shops.models import Shop, ShopStatus
@@ -131,6 +135,14 @@ def test_the_operator_takes_a_listing_down_from_the_console_and_downloads_the_re
     rows = list(csv.reader(io.StringIO(report.get_data().decode("utf-8-sig"))))
     assert rows[0][:3] == ["下架编号", "下架时间", "商业街/市场"]
     assert [row[6:9] for row in rows[1:]] == [["仿冒名牌手表", "W-1", "假冒伪劣"]]
+    db.session.expire_all()
+    with tenant_scope(tenant):  # downloading only reads: looking at the report is not sending it
+        assert db.session.scalar(select(TakedownRecord)).reported_at is None
+    assert "未报告" in _page(client.get(page))
+    marked = client.submit("/operator/law-street/takedowns/reported", {"period": period}, page_url=page)
+    assert marked.status_code == 303
+    assert f"已将 {period} 的 1 条下架记录标记为已报告" in _page(client.get(page))
+    db.session.expire_all()
     with tenant_scope(tenant):
         assert db.session.scalar(select(TakedownRecord)).reported_at is not None
     bad = client.get("/operator/law-street/takedowns.csv?period=2026-13")
@@ -342,3 +354,161 @@ def test_a_closing_notice_shorter_than_30_days_is_named(street):
         notice.announced_at += timedelta(days=2)  # as if it had gone up two days late
         db.session.commit()
         assert enforcement.notices_too_short(tenant) == [f"鲜果坊 ({notice.last_day.isoformat()})"]
+
+
+# -- review fixes: odd ids, far dates, the takedown's hold, the audit log ---------------------------------------------
+
+def _audit_actions(tenant) -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.tenant_id == tenant.id)
+                                   .order_by(AuditEntry.id)))
+
+
+@pytest.mark.parametrize("raw", ["²", "99999999999", "2147483648", "-1", "１２"])
+def test_an_id_that_is_no_row_number_is_not_found_never_a_server_error(street, client, raw):
+    tenant, _other, shop, fake, _ = street
+    client.login("operator@shangdu.example", PASSWORD)
+    page = "/operator/law-street/enforcement"
+    response = client.submit("/operator/law-street/takedowns", {"product_id": raw, "reason": "counterfeit"},
+                             page_url=page)
+    assert response.status_code == 303
+    assert f"没有编号为 {raw} 的商品" in _page(client.get(page))
+    for url, form in (("/operator/law-street/sanctions", {"shop_id": raw, "measure": "termination", "violation": "x"}),
+                      ("/operator/law-street/closing-notices", {"shop_id": raw, "last_day": "2099-01-01"})):
+        assert client.submit(url, form, page_url=page).status_code == 303
+        assert "没有这家店铺" in _page(client.get(page))
+    assert client.submit("/operator/law-street/takedowns/release", {"takedown_id": raw, "reason": "x"},
+                         page_url=page).status_code == 303
+    assert "没有这条下架记录" in _page(client.get(page))
+    db.session.expire_all()
+    assert db.session.get(Shop, shop.id).status == ShopStatus.active
+
+
+def test_dates_beyond_the_years_the_forms_take_are_a_message_never_a_server_error(street, client):
+    tenant, _other, shop, *_ = street
+    with tenant_scope(tenant):
+        for period in ("0000-01", "0001-01", "9999-12", "1999-12", "2101-01"):
+            with pytest.raises(EnforcementError, match="2000 至 2100"):
+                enforcement.period_bounds(tenant, period)
+        assert enforcement.period_bounds(tenant, "2100-12")[1].year == 2101  # the last month still has an end
+        with pytest.raises(EnforcementError, match="2000 至 2100"):
+            enforcement.impose(shop, "suspension", "x", until=date(9999, 12, 31))
+        with pytest.raises(EnforcementError, match="2000 至 2100"):
+            enforcement.announce_closing(shop, date(9999, 12, 31), actor_id=None, by_operator=True)
+    client.login("operator@shangdu.example", PASSWORD)
+    page = "/operator/law-street/enforcement"
+    for url, form in (("/operator/law-street/sanctions", {"shop_id": str(shop.id), "measure": "suspension",
+                                                          "violation": "x", "until": "9999-12-31"}),
+                      ("/operator/law-street/closing-notices", {"shop_id": str(shop.id), "last_day": "9999-12-31"}),
+                      ("/operator/law-street/takedowns/reported", {"period": "0001-01"})):
+        assert client.submit(url, form, page_url=page).status_code == 303
+        assert "年份须在 2000 至 2100 之间" in _page(client.get(page))
+    for period in ("0000-01", "9999-12"):
+        assert client.get(f"/operator/law-street/takedowns.csv?period={period}").status_code == 303
+        assert "年份须在 2000 至 2100 之间" in _page(client.get(page))
+    client.login("owner@shangdu.example", PASSWORD)
+    closing = "/merchant/law-street/fruit/closing"
+    assert client.submit(closing, {"last_day": "9999-12-31"}).status_code == 303
+    assert "年份须在 2000 至 2100 之间" in _page(client.get(closing))
+    db.session.expire_all()
+    with tenant_scope(tenant):
+        assert enforcement.all_sanctions() == [] and enforcement.recent_notices() == []
+        assert db.session.get(Shop, shop.id).status == ShopStatus.active
+
+
+def test_a_taken_down_product_stays_off_sale_until_the_operator_releases_it(street, client):
+    tenant, _other, shop, fake, _ = street
+    _badge(tenant, shop)  # the merchant's platform approval, which publishing needs
+    with tenant_scope(tenant):
+        record = enforcement.take_down(fake, "counterfeit", "假冒某品牌")
+        db.session.commit()
+        with pytest.raises(CatalogError) as refused:
+            catalog.publish_product(fake)
+        assert refused.value.code == "taken_down" and "解除下架前不能重新上架" in str(refused.value)
+        db.session.rollback()
+        record_id = record.id
+    # The merchant's console says why; the product stays archived.
+    client.login("owner@shangdu.example", PASSWORD)
+    products = "/merchant/law-street/fruit/products/"
+    client.submit(f"/merchant/law-street/fruit/products/{fake.id}/publish", {}, page_url=products)
+    assert "解除下架前不能重新上架" in _page(client.get(products))
+    db.session.expire_all()
+    assert db.session.get(type(fake), fake.id).status == ProductStatus.archived
+
+    client.login("operator@shangdu.example", PASSWORD)
+    page = "/operator/law-street/enforcement"
+    assert "限制重新上架" in _page(client.get(page))
+    client.submit("/operator/law-street/takedowns/release", {"takedown_id": str(record_id), "reason": " "},
+                  page_url=page)
+    assert "请写明解除下架的理由" in _page(client.get(page))
+    client.submit("/operator/law-street/takedowns/release", {"takedown_id": str(record_id),
+                                                             "reason": "经营者提交了正品授权书"}, page_url=page)
+    listing = _page(client.get(page))
+    assert "已解除对“仿冒名牌手表”的下架" in listing and "经营者提交了正品授权书" in listing
+    client.submit("/operator/law-street/takedowns/release", {"takedown_id": str(record_id), "reason": "再来一次"},
+                  page_url=page)
+    assert "该下架已于此前解除" in _page(client.get(page))
+
+    client.login("owner@shangdu.example", PASSWORD)
+    client.submit(f"/merchant/law-street/fruit/products/{fake.id}/publish", {}, page_url=products)
+    db.session.expire_all()
+    assert db.session.get(type(fake), fake.id).status == ProductStatus.active
+    with tenant_scope(tenant):  # the record stays, released, and says what was taken down
+        record = db.session.get(TakedownRecord, record_id)
+        assert record.product_title == "仿冒名牌手表" and record.released_at is not None
+        assert record.release_reason == "经营者提交了正品授权书"
+        record.release_reason = "改写"
+        with pytest.raises(EnforcementError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_another_markets_takedown_cannot_be_released_from_this_console(street, client):
+    _tenant, other, _shop, _fake, other_product = street
+    with tenant_scope(other):
+        record = enforcement.take_down(other_product, "prohibited")
+        db.session.commit()
+        record_id = record.id
+    client.login("operator@shangdu.example", PASSWORD)
+    page = "/operator/law-street/enforcement"
+    client.submit("/operator/law-street/takedowns/release", {"takedown_id": str(record_id), "reason": "越界"},
+                  page_url=page)
+    assert "没有这条下架记录" in _page(client.get(page))
+    db.session.expire_all()
+    with tenant_scope(other):
+        assert db.session.get(TakedownRecord, record_id).released_at is None
+        assert enforcement.takedown_holds(other_product.id, other.id)
+
+
+def test_the_operators_enforcement_actions_are_in_the_audit_log(street, client):
+    tenant, _other, shop, fake, _ = street
+    client.login("operator@shangdu.example", PASSWORD)
+    page = "/operator/law-street/enforcement"
+    client.submit("/operator/law-street/takedowns", {"product_id": str(fake.id), "reason": "counterfeit"},
+                  page_url=page)
+    with tenant_scope(tenant):
+        record_id = db.session.scalar(select(TakedownRecord.id))
+    client.submit("/operator/law-street/takedowns/release", {"takedown_id": str(record_id), "reason": "误判"},
+                  page_url=page)
+    client.submit("/operator/law-street/takedowns/reported", {"period": enforcement.today(tenant).strftime("%Y-%m")},
+                  page_url=page)
+    client.submit("/operator/law-street/sanctions", {"shop_id": str(shop.id), "measure": "warning", "violation": "x",
+                                                     "until": enforcement.today(tenant).isoformat()}, page_url=page)
+    client.submit("/operator/law-street/closing-notices", {
+        "shop_id": str(shop.id), "last_day": enforcement.earliest_last_day(tenant).isoformat()}, page_url=page)
+    assert _audit_actions(tenant) == ["enforcement.takedown", "enforcement.takedown_released",
+                                      "enforcement.takedowns_reported", "enforcement.sanction",
+                                      "enforcement.closing_announced"]
+    released = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "enforcement.takedown_released"))
+    assert released.actor_name == "operator@shangdu.example" and released.details["reason"] == "误判"
+    assert released.action_label == "解除下架"
+
+
+def test_the_closing_notices_come_with_their_shops_loaded(street):
+    tenant, _other, shop, *_ = street
+    with tenant_scope(tenant):
+        enforcement.announce_closing(shop, enforcement.earliest_last_day(tenant), actor_id=None, by_operator=False)
+        db.session.commit()
+        db.session.expire_all()
+        [notice] = enforcement.recent_notices()
+        assert "shop" not in sa_inspect(notice).unloaded  # the page's n.shop costs no query per row

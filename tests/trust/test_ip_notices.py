@@ -16,6 +16,7 @@ from sqlalchemy import select
 from marketplace.accounts.models import Role
 from marketplace.catalog import services as catalog
 from marketplace.catalog.services import CatalogError
+from marketplace.core.audit import AuditEntry
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
@@ -141,6 +142,7 @@ def test_a_reported_complaint_or_lawsuit_keeps_the_measure(market, outbox):
             ip_notices.report_action(notice, actor_id=owner.id, reference="(2026)豫0105民初1号", now=t0)
         with pytest.raises(IpNoticeError, match="受理编号"):
             ip_notices.report_action(notice, actor_id=holder.id, reference=" ", now=t0)
+        outbox.mark_read()  # mails sort by a centisecond stamp: read only what this step sends
         ip_notices.report_action(notice, actor_id=holder.id, reference="(2026)豫0105民初1号",
                                  now=t0 + timedelta(days=14))
         db.session.commit()
@@ -238,7 +240,7 @@ def test_the_trail_cannot_be_rewritten(market):
         db.session.rollback()
 
 
-def test_the_measure_does_not_publish_what_the_merchant_had_taken_off_sale(market):
+def test_two_measures_on_one_product_put_it_back_on_sale_only_when_the_last_ends(market):
     tenant, _shop, bag, holder, owner, operator = market
     t0 = utcnow()
     with tenant_scope(tenant):
@@ -246,7 +248,8 @@ def test_the_measure_does_not_publish_what_the_merchant_had_taken_off_sale(marke
         second = _file(tenant, bag, holder, t0, right_kind="copyright", right_number="国作登字-2026-F-1")
         ip_notices.take_down(first, actor_id=operator.id, now=t0)
         ip_notices.take_down(second, actor_id=operator.id, now=t0)
-        assert first.product_was_active and not second.product_was_active
+        # The bag was on sale before the first measure; the second finds it off sale only because of the first.
+        assert first.product_was_active and second.product_was_active
         ip_notices.counter(first, actor_id=owner.id, statement="不侵权", photos=_evidence(), now=t0)
         db.session.commit()
         ip_notices.run_due(tenant, now=t0 + timedelta(days=16))
@@ -254,6 +257,113 @@ def test_the_measure_does_not_publish_what_the_merchant_had_taken_off_sale(marke
         # The first measure ended, but the second notice still holds the product.
         assert db.session.get(IpNotice, first.id).status == S.restored
         assert db.session.get(type(bag), bag.id).status == "draft"
+
+        ip_notices.counter(second, actor_id=owner.id, statement="不侵权", photos=_evidence(),
+                           now=t0 + timedelta(days=17))
+        db.session.commit()
+        ip_notices.run_due(tenant, now=t0 + timedelta(days=33))
+        db.session.commit()
+        assert db.session.get(IpNotice, second.id).status == S.restored
+        assert db.session.get(type(bag), bag.id).status == "active"  # the last measure ended: back on sale
+
+
+def test_a_product_the_merchant_took_off_sale_before_the_measure_stays_off_sale(market):
+    tenant, _shop, bag, holder, _owner, operator = market
+    t0 = utcnow()
+    with tenant_scope(tenant):
+        notice = _file(tenant, bag, holder, t0)
+        catalog.unpublish_product(bag)  # the merchant's own choice, before the operator acted
+        ip_notices.take_down(notice, actor_id=operator.id, now=t0)
+        assert not notice.product_was_active
+        assert ip_notices.end_measure(notice, actor_id=operator.id, reason="权利人撤回通知。", now=t0) is False
+        db.session.commit()
+        assert db.session.get(type(bag), bag.id).status == "draft"
+
+
+def _audit(action: str) -> list[AuditEntry]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def test_the_operator_ends_a_measure_held_by_a_reported_lawsuit(market, outbox):
+    tenant, _shop, bag, holder, owner, operator = market
+    t0 = utcnow()
+    with tenant_scope(tenant):
+        notice = _file(tenant, bag, holder, t0)
+        ip_notices.take_down(notice, actor_id=operator.id, now=t0)
+        ip_notices.counter(notice, actor_id=owner.id, statement="不侵权。", photos=_evidence(), now=t0)
+        ip_notices.report_action(notice, actor_id=holder.id, reference="(2026)豫0105民初1号", now=t0)
+        db.session.commit()
+        with pytest.raises(IpNoticeError, match="终止措施的理由"):
+            ip_notices.end_measure(notice, actor_id=operator.id, reason=" ", now=t0)
+        db.session.rollback()
+        assert db.session.get(IpNotice, notice.id).status == S.action_reported
+
+        later = t0 + timedelta(days=90)
+        outbox.mark_read()
+        assert ip_notices.end_measure(notice, actor_id=operator.id, reason="人民法院判决不构成侵权。", now=later)
+        db.session.commit()
+        notice = db.session.get(IpNotice, notice.id)
+        assert notice.status == S.restored and notice.restored_at == later
+        assert db.session.get(type(bag), bag.id).status == "active"
+        assert _statuses(notice)[-1] == ("action_reported", "restored")
+        assert notice.events[-1].actor_id == operator.id and notice.events[-1].note == "人民法院判决不构成侵权。"
+        [to_merchant] = outbox.mails(MERCHANT_MAIL)
+        assert "重新上架" in to_merchant.get_content()
+        [entry] = _audit("ip_notice.measure_ended")
+        assert entry.tenant_id == tenant.id and entry.target_id == str(notice.id)
+        assert entry.details["reason"] == "人民法院判决不构成侵权。" and entry.details["previous"] == "action_reported"
+        # Ended once: nothing is left to end, and a notice that never held a measure has none to end.
+        with pytest.raises(IpNoticeError, match="没有需要终止的措施"):
+            ip_notices.end_measure(notice, actor_id=operator.id, reason="再次终止", now=later)
+        fresh = _file(tenant, bag, holder, later)
+        with pytest.raises(IpNoticeError, match="没有需要终止的措施"):
+            ip_notices.end_measure(fresh, actor_id=operator.id, reason="权利人撤回通知。", now=later)
+        db.session.rollback()
+
+
+def test_the_operator_ends_the_measure_and_reviews_on_the_pages_and_both_are_audited(make_client, market):
+    tenant, _shop, bag, holder, owner, operator = market
+    t0 = utcnow()
+    with tenant_scope(tenant):
+        withdrawn = _file(tenant, bag, holder, t0)
+        doubtful = _file(tenant, bag, holder, t0, right_number="第 7654321 号")
+        db.session.commit()
+        withdrawn_number, doubtful_number = withdrawn.number, doubtful.number
+    desk = make_client()
+    desk.login(OPERATOR, PASSWORD)
+    detail = f"/operator/bag-market/ip-notices/{withdrawn_number}"
+    assert "终止措施" not in desk.get(detail).get_data(as_text=True)  # nothing holds yet
+    assert desk.submit(detail + "/review", {"decision": "take_down", "note": "证据充分。"},
+                       page_url=detail).status_code == 303
+    other = f"/operator/bag-market/ip-notices/{doubtful_number}"
+    assert desk.submit(other + "/review", {"decision": "reject", "note": "查无此号。"}, page_url=other).status_code == 303
+    with tenant_scope(tenant):
+        [taken] = _audit("ip_notice.taken_down")
+        [rejected] = _audit("ip_notice.rejected")
+        assert taken.actor_name == rejected.actor_name == OPERATOR and taken.tenant_id == tenant.id
+        assert taken.details["number"] == withdrawn_number and rejected.details["reason"] == "查无此号。"
+        assert db.session.get(type(bag), bag.id).status == "draft"
+
+    assert "终止措施的理由" in desk.get(detail).get_data(as_text=True)
+    refused = desk.submit(detail + "/end", {"reason": ""}, page_url=detail)
+    assert refused.status_code == 303 and "终止措施的理由" in desk.get(detail).get_data(as_text=True)
+    with tenant_scope(tenant):
+        db.session.expire_all()
+        assert db.session.get(IpNotice, withdrawn.id).status == S.taken_down
+    ended = desk.submit(detail + "/end", {"reason": "权利人书面撤回通知。"}, page_url=detail)
+    assert ended.status_code == 303
+    assert "商品已重新上架" in desk.get(detail).get_data(as_text=True)
+    with tenant_scope(tenant):
+        db.session.expire_all()
+        assert db.session.get(IpNotice, withdrawn.id).status == S.restored
+        assert db.session.get(type(bag), bag.id).status == "active"
+        [entry] = _audit("ip_notice.measure_ended")
+        assert entry.actor_name == OPERATOR and entry.details["reason"] == "权利人书面撤回通知。"
+    # Only the operator ends a measure: the merchant cannot.
+    merchant = make_client()
+    merchant.login("owner@bags.example", PASSWORD)
+    assert merchant.post(detail + "/end", data={"reason": "x"}).status_code in (400, 403, 404)
 
 
 def test_each_step_is_reminded_once_halfway(market, outbox):

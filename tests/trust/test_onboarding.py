@@ -387,3 +387,16 @@ def test_the_licence_page_shows_the_enterprise_facts_and_the_exempt_traders_decl
     page = _page(client.get("/t/fert-market/s/wang-stall/licence"))
     assert "个人销售自产农副产品，依法不需要办理市场主体登记" in page  # word for word
     assert "13900139000" in page and "郑州市二七区农资市场 B-12" in page
+
+
+def test_the_licence_page_keeps_the_verified_facts_while_a_reverification_waits(market, client):
+    tenant, _other, _merchant, shop, *_ = market
+    operator = db.session.scalar(select(User).where(User.email == "operator@shangdu.example"))
+    first = _submit(tenant, shop, _enterprise())
+    with tenant_scope(tenant):
+        onboarding.approve_application(db.session.get(OnboardingApplication, first.id), operator=operator,
+                                       tenant=tenant)
+        db.session.commit()
+    _submit(tenant, shop, _enterprise(business_address="郑州市金水区新地址 1 号"))  # waiting for the operator
+    page = _page(client.get("/t/fert-market/s/suifeng/licence"))
+    assert "郑州市二七区农资市场 A 区 108 号" in page and "新地址" not in page and "500 万元" in page

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 
 from marketplace.accounts import divisions
 from marketplace.accounts.addresses import Address, AddressError, AddressInput, validate
+from marketplace.accounts.closure import AccountClosure
 from marketplace.accounts.models import User
 from marketplace.accounts.services import normalise_mobile
 from marketplace.catalog import packs
@@ -27,7 +28,13 @@ from marketplace.shops import services as shops
 from marketplace.shops.models import Merchant, MerchantKind, Shop, ShopStatus
 from marketplace.spec.model import EVIDENCE, CheckContext, Finding, check, failed, not_applicable, passed
 from marketplace.tenancy.context import all_tenants, current_tenant_id
-from marketplace.trust.onboarding import ApplicationStatus, OnboardingApplication, OnboardingError, decrypt_resident_id
+from marketplace.trust.onboarding import (
+    ApplicationStatus,
+    OnboardingApplication,
+    OnboardingError,
+    approved_applications,
+    decrypt_resident_id,
+)
 from marketplace.trust.reviews import Review
 from marketplace.trust.verification import ApprovalStatus, MerchantApproval
 
@@ -168,7 +175,7 @@ def reverified_every_six_months(ctx: CheckContext) -> Finding:
 @check("IA-3")
 def identity_is_name_and_number(ctx: CheckContext) -> Finding:
     merchants = trading_merchants()
-    applications = current_applications_of([m.id for m in merchants if not is_registered(m)])
+    applications = approved_applications([m.id for m in merchants if not is_registered(m)])
     missing = []
     for merchant in merchants:
         if not (merchant.legal_name or "").strip():
@@ -266,7 +273,8 @@ def changes_verified_within_seven_working_days(ctx: CheckContext) -> Finding:
 @check("IA-8")
 def identity_report_facts_on_file(ctx: CheckContext) -> Finding:
     merchants = trading_merchants()
-    applications = current_applications_of([m.id for m in merchants])
+    # What the platform last verified counts: a re-verification waiting for the operator does not undo it.
+    applications = approved_applications([m.id for m in merchants])
     incomplete = []
     for merchant in merchants:
         application = applications.get(merchant.id)
@@ -310,9 +318,15 @@ def publishers_identified(ctx: CheckContext) -> Finding:
     sellers = _unapproved_shops_selling()
     if sellers:
         return failed(_("有未通过身份核验的经营者在发布商品。"), sellers)
+    # Closing an account empties its mobile: a review its author wrote before closing was published by an
+    # identified account, so only reviews of accounts that are still open are judged by their mobile today.
+    closed_before_writing = (select(AccountClosure.id)
+                             .where(AccountClosure.user_id == Review.buyer_id,
+                                    AccountClosure.closed_at >= Review.created_at).exists())
     anonymous = db.session.execute(
         select(Review.id, Review.buyer_id).join(User, User.id == Review.buyer_id)
-        .where(or_(User.mobile.is_(None), User.mobile == "")).order_by(Review.id).limit(EVIDENCE)).all()
+        .where(or_(User.mobile.is_(None), User.mobile == ""), ~closed_before_writing)
+        .order_by(Review.id).limit(EVIDENCE)).all()
     if anonymous:
         return failed(_("有评价的发布者账号没有登记手机号码（未提供真实身份信息）。"),
                       [f"review {rid} (user {uid})" for rid, uid in anonymous])

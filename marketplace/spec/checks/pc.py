@@ -234,7 +234,9 @@ def no_exclusivity(ctx: CheckContext) -> Finding:
 def takedowns_recorded(ctx: CheckContext) -> Finding:
     from marketplace.trust import enforcement
 
-    if not _has_endpoint("operator_enforcement.take_down", "operator_enforcement.takedowns_report"):
+    if not all(_has_endpoint(name) for name in ("operator_enforcement.take_down",
+                                                 "operator_enforcement.takedowns_report",
+                                                 "operator_enforcement.mark_reported")):
         return failed(_("平台没有违法信息处置记录（下架登记和向监管部门报告）功能。"))
     overdue = enforcement.unreported_takedowns(ctx.tenant, ctx.now)
     if overdue:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Numeric, and_, cast, exists, func, not_, or_, select, true
 
@@ -263,15 +264,16 @@ def pesticide_sales_ledger(ctx: CheckContext) -> Finding:
     lines = db.session.scalar(select(func.count()).select_from(sold)) or 0
     if not lines and (finding := _nothing_on_sale((PESTICIDE,))) is not None:
         return finding
+    # Keeping the facts is not enough: the merchant must be able to take the ledger away.
+    if pesticide_ledger.EXPORT_ENDPOINT not in current_app.view_functions:
+        return failed(_("平台还没有供商户导出农药销售台账的页面。"))
     gaps = or_(OrderLine.title == "", _empty("manufacturer", OrderLine.attributes),
-               _empty("net_content", OrderLine.attributes))
-    incomplete = (select(Order.number).join(OrderLine, OrderLine.order_id == Order.id)
-                  .where(pesticide_ledger.is_pesticide_line(), Order.created_at >= since,
-                         Order.status.not_in(pesticide_ledger.NOT_SOLD), gaps))
+               _empty("net_content", OrderLine.attributes), pesticide_ledger.without_buyer())
+    incomplete = pesticide_ledger.sales(since).with_only_columns(Order.number).order_by(None).where(gaps)
     missing = db.session.scalar(select(func.count()).select_from(incomplete.subquery())) or 0
     if missing:
         evidence = db.session.scalars(incomplete.order_by(Order.number).limit(EVIDENCE)).all()
-        return failed(_("近两年 %(lines)d 条农药销售记录中有 %(n)d 条缺少台账所需的名称、规格或生产企业。",
+        return failed(_("近两年 %(lines)d 条农药销售记录中有 %(n)d 条缺少台账所需的名称、规格、生产企业或购买人。",
                         lines=lines, n=missing), evidence=evidence)
     if not lines:
         return passed(_("近两年还没有农药销售；每笔订单行都会保存台账所需的名称、规格、数量、生产企业、购买人和日期。"))
