@@ -74,11 +74,12 @@ def can(user: User, permission: Permission, obj=None) -> bool:
 
 
 def require(permission: Permission, obj=None) -> None:
-    """Stop the request unless the current user may: signed-out users go to login, others get 403."""
+    """Stop the request unless the current user may: signed-out users go to login, others get 403 — or 404 for a
+    tenant they do not operate, whose operator pages are none of their business to know about."""
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())
     if not can(current_user, permission, obj):
-        abort(403)
+        abort(404 if permission == Permission.operate_tenant else 403)
 
 
 def permission_required(permission: Permission):

@@ -48,10 +48,11 @@ ROUTES = [
     Route("merchant.shop_profile", "POST", "/merchant/{a}/{x}/profile", (LOGIN, 403, DONE, 403, 403, DONE),
           PROFILE),
     Route("operator.tenants", "GET", "/operator/", (LOGIN, 403, 403, 403, 200, 200)),
-    Route("operator.tenant", "GET", "/operator/{a}/", (LOGIN, 403, 403, 403, 200, 200)),
-    Route("operator.tenant_status", "POST", "/operator/{a}/status", (LOGIN, 403, 403, 403, DONE, DONE),
+    # A tenant one does not operate answers 404: its operator pages are none of one's business to know about.
+    Route("operator.tenant", "GET", "/operator/{a}/", (LOGIN, 404, 404, 404, 200, 200)),
+    Route("operator.tenant_status", "POST", "/operator/{a}/status", (LOGIN, 404, 404, 404, DONE, DONE),
           {"status": "draft"}),
-    Route("operator.tenant_brand", "POST", "/operator/{a}/brand", (LOGIN, 403, 403, 403, DONE, DONE), BRAND),
+    Route("operator.tenant_brand", "POST", "/operator/{a}/brand", (LOGIN, 404, 404, 404, DONE, DONE), BRAND),
 ]
 
 #: Someone with rights on one object asking for another one.
@@ -68,9 +69,9 @@ CROSSINGS = [
     ("owner_z", "GET", "/merchant/{b}/{z}/", 200),
     ("owner", "GET", "/merchant/{a}/no-such-shop/", 404),
     ("owner", "GET", "/merchant/no-such-tenant/{x}/", 404),
-    ("operator", "GET", "/operator/{b}/", 403),
-    ("operator", "POST", "/operator/{b}/status", 403),
-    ("operator", "POST", "/operator/{b}/brand", 403),
+    ("operator", "GET", "/operator/{b}/", 404),
+    ("operator", "POST", "/operator/{b}/status", 404),
+    ("operator", "POST", "/operator/{b}/brand", 404),
     ("operator", "GET", "/merchant/{b}/{z}/", 403),
     ("admin", "GET", "/operator/{b}/", 200),
     ("admin", "GET", "/merchant/{b}/{z}/profile", 200),

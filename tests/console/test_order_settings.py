@@ -99,7 +99,7 @@ def test_a_missing_csrf_token_is_refused(world, as_role):
     assert database_rows() == before
 
 
-@pytest.mark.parametrize("role, status", [("resident", 403), ("owner", 403), ("staff", 403), ("owner_z", 403),
+@pytest.mark.parametrize("role, status", [("resident", 404), ("owner", 404), ("staff", 404), ("owner_z", 404),
                                           ("admin", 303)])
 def test_only_the_tenants_operators_may_change_the_settings(world, as_role, role, status):
     browser = as_role(role)

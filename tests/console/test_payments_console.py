@@ -76,8 +76,8 @@ def test_the_merchant_sees_its_orders_payments_and_refunds(world, paid_world, as
     ("owner_z", "/merchant/tenant-a/same-slug/payments", 403),
     ("owner", "/merchant/tenant-a/shop-y/payments", 403),
     ("owner", "/merchant/tenant-a/no-such-shop/payments", 404),
-    ("resident", "/operator/tenant-a/payments", 403),
-    ("operator", "/operator/tenant-b/payments", 403),
+    ("resident", "/operator/tenant-a/payments", 404),
+    ("operator", "/operator/tenant-b/payments", 404),
 ])
 def test_nobody_else_sees_them(world, paid_world, as_role, role, url, status):
     response = as_role(role).get(url)
@@ -113,8 +113,8 @@ def test_the_operator_confirms_a_bank_transfer_and_every_order_of_it_is_paid(wor
     assert "待确认的银行转账" in page and group_number in page and "确认到账" in page
 
     # Someone who is not the operator cannot, nor can the operator of another tenant.
-    for role, url, status in (("owner", f"/operator/tenant-a/payments/{transfer_id}/confirm-transfer", 403),
-                              ("operator", f"/operator/tenant-b/payments/{transfer_id}/confirm-transfer", 403)):
+    for role, url, status in (("owner", f"/operator/tenant-a/payments/{transfer_id}/confirm-transfer", 404),
+                              ("operator", f"/operator/tenant-b/payments/{transfer_id}/confirm-transfer", 404)):
         browser = as_role(role)
         response = browser.post(url, data={"csrf_token": browser.csrf_token("/account/login")})
         assert response.status_code == status

@@ -59,7 +59,7 @@ def test_the_tenant_page_links_to_the_log(world, as_role):
 
 
 @pytest.mark.parametrize(("role", "tenant", "expected"), [
-    ("resident", "a", 403), ("owner", "a", 403), ("staff", "a", 403), ("operator", "b", 403),
+    ("resident", "a", 404), ("owner", "a", 404), ("staff", "a", 404), ("operator", "b", 404),
     ("operator", "a", 200), ("admin", "b", 200),
 ])
 def test_only_the_tenants_operator_may_read_it(world, as_role, searched, role, tenant, expected):

@@ -100,9 +100,9 @@ def test_operators_read_their_own_tenants_log_and_admins_everything(make_client,
     operator_a = _browser(make_client, "op-a@example.com")
     html = operator_a.get("/operator/audit-a/audit").get_data(as_text=True)
     assert "甲街整改" in html and "乙市场整改" not in html
-    assert operator_a.get("/operator/audit-b/audit").status_code == 403
+    assert operator_a.get("/operator/audit-b/audit").status_code == 404
     assert operator_a.get("/operator/audit").status_code == 403
-    assert _browser(make_client, "someone@example.com").get("/operator/audit-a/audit").status_code == 403
+    assert _browser(make_client, "someone@example.com").get("/operator/audit-a/audit").status_code == 404
     assert _browser(make_client, None).get("/operator/audit").status_code == 302  # to the login page
 
     admin = _browser(make_client, "root@example.com")

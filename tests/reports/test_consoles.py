@@ -32,7 +32,7 @@ def test_the_operator_of_a_street_sees_its_own_figures_and_is_refused_the_market
     own = client.get("/operator/stat-street/reports?period=2026-11")
     assert own.status_code == 200 and "水果" in own.get_data(as_text=True)
     other = client.get("/operator/stat-market/reports?period=2026-11")
-    assert other.status_code == 403 and "种子" not in other.get_data(as_text=True)
+    assert other.status_code == 404 and "种子" not in other.get_data(as_text=True)
 
 
 def test_a_merchant_sees_its_own_shop_unsuppressed(client, city):

@@ -279,7 +279,7 @@ def test_another_markets_shop_cannot_be_sanctioned_from_this_console(street, cli
     with tenant_scope(other):
         assert db.session.get(Shop, other_shop.id).status == ShopStatus.active
         assert enforcement.all_sanctions() == []
-    assert client.get("/operator/other-street/enforcement").status_code == 403
+    assert client.get("/operator/other-street/enforcement").status_code == 404
 
 
 # -- closing notices ----------------------------------------------------------------------------------------------
