@@ -267,7 +267,7 @@ def _not_now(complaint: Complaint) -> ApiProblem:
 
 
 @resident_trust_blueprint.route(f"{order_api.MY_ORDER}/complaint", methods=["POST"])
-@resident_trust_blueprint.arguments(schemas.ComplaintIn, description="投诉类型和经过。")
+@resident_trust_blueprint.arguments(schemas.ComplaintIn, description="投诉类型、争议事实、投诉请求和通讯地址。")
 @resident_trust_blueprint.response(201, schemas.ComplaintOut, description="投诉已提交，商家须在期限（due_at）内答复。")
 @resident_trust_blueprint.alt_response(200, schema=schemas.ComplaintOut,
                                        description="同一投诉已经提交过（同一请求的重试）：回答这件投诉，不再提交。")
@@ -278,8 +278,10 @@ def file_complaint(data: dict, number: str, order_number: str):
 
     number 为订单组编号，order_number 为组里某一家店铺的订单编号。商家须在期限内（due_at，默认 48 小时）答复，
     逾期自动转交市场运营方处理。未付款的订单回答 409（code: not_paid）；这笔订单已有一件处理中的投诉回答 409
-    （code: complaint_open）。用同一个 Idempotency-Key 重试（类型和经过相同）时回答 200 和已提交的投诉。
-    证据照片（最多 6 张）以 Base64 放在 photos 里，经平台图片处理后保存；不是图片或太大回答 422。
+    （code: complaint_open）。用同一个 Idempotency-Key 重试（类型、经过和请求相同）时回答 200 和已提交的投诉。
+    claim（投诉请求）必填，选 other 时 claim_detail 必填；complainant_address（通讯地址）不填时用订单的收货地址，
+    自提的订单没有收货地址，须填写。证据照片（最多 6 张）以 Base64 放在 photos 里，经平台图片处理后保存；
+    不是图片或太大回答 422。
     """
     order = order_api._my_order(number, order_number, lock=True)
     order_api._idempotency_key()  # required (documented); the order's one open complaint makes a retry safe
@@ -287,20 +289,28 @@ def file_complaint(data: dict, number: str, order_number: str):
     existing = complaints.open_complaint_of(order)
     if existing is not None:
         if existing.category == data["category"] and existing.description == data["description"].replace(
-                "\r\n", "\n").strip():
+                "\r\n", "\n").strip() and existing.claim == data["claim"]:
             return _fresh(existing), 200
         raise ApiProblem(409, "complaint_open", _("这笔订单已有一件处理中的投诉。"))
     if order.status in complaints.UNPAID or (order.status == OrderStatus.cancelled and order.group.paid_at is None):
         raise ApiProblem(409, "not_paid", _("未付款的订单不能投诉。"))
+    address = data["complainant_address"]
+    if address is None:
+        address = complaints.shipping_address(order)
+        if not address:  # collected: no address to fall back on
+            message = _("这笔订单是自提的，没有收货地址，请填写通讯地址。")
+            raise ApiProblem(422, "validation_failed", message, {"complainant_address": message})
     try:
         photos = complaints.ingest_evidence(data["photos"])
     except ComplaintError as error:
         raise _complaint_field(error, "photos") from None
     try:
         complaint = complaints.file_complaint(_tenant(), order, buyer_id=current_user.id, category=data["category"],
-                                              description=data["description"], photos=photos)
+                                              description=data["description"], claim=data["claim"],
+                                              claim_detail=data["claim_detail"], complainant_address=address,
+                                              photos=photos)
     except ComplaintError as error:
-        raise _complaint_field(error, "description") from None
+        raise _complaint_field(error, error.field or "description") from None
     db.session.commit()
     return _fresh(complaint), 201
 

@@ -17,7 +17,7 @@ from marketplace.api.order_schemas import ShopRef
 from marketplace.api.schemas import Computed, Text, _length, _range, _string
 from marketplace.media.views import image_url
 from marketplace.trust import badges, complaints, reviews
-from marketplace.trust.complaints import ComplaintCategory, ComplaintStatus
+from marketplace.trust.complaints import ComplaintCategory, ComplaintClaim, ComplaintStatus
 from marketplace.trust.reviews import DIMENSIONS, HideReason
 
 
@@ -207,7 +207,20 @@ class ComplaintIn(Schema):
                                                       "配送, price_fraud 价格欺诈, after_sales 售后/退货, service 服务态度, "
                                                       "other 其他."})
     description = Text(required=True, validate=_length(1, complaints.MAX_DESCRIPTION),
-                       metadata={"description": "What happened.", "example": "苹果一半是烂的。"})
+                       metadata={"description": "What happened (争议事实).", "example": "苹果一半是烂的。"})
+    claim = fields.String(required=True, validate=validate.OneOf(ComplaintClaim.values(),
+                                                                 error=_l("不认识的投诉请求。")),
+                          metadata={"enum": ComplaintClaim.values(), "example": "return_refund",
+                                    "description": "What the resident asks for (具体投诉请求): return_refund 退货退款, "
+                                                   "refund 仅退款, exchange 更换, repair 修理, compensation 赔偿, "
+                                                   "other 其他 (then claim_detail is required)."})
+    claim_detail = Text(load_default="", validate=_length(maximum=complaints.MAX_CLAIM_DETAIL),
+                        metadata={"description": "The claim in the resident's words (an amount, a deadline).",
+                                  "example": "退款 29.90 元"})
+    complainant_address = Text(load_default=None, validate=_length(1, complaints.MAX_ADDRESS), metadata={
+        "description": "The resident's postal address (通讯地址), which the market regulator (12315) may write to. "
+                       "Left out: the order's shipping address; an order that was collected has none, so then it is "
+                       "required.", "example": "河南省 郑州市 二七区 德化街 8 号 3 单元 201"})
     photos = _photo_list(complaints.MAX_PHOTOS, "Evidence photos")
 
 
@@ -254,7 +267,14 @@ class ComplaintOut(Schema):
     status_label = _string(lambda c: str(ComplaintStatus.__labels__[c.status]), "In the request's language.")
     category = fields.String(metadata={"enum": ComplaintCategory.values()})
     category_label = _string(lambda c: str(ComplaintCategory.__labels__[c.category]), "In the request's language.")
-    description = fields.String()
+    description = fields.String(metadata={"description": "What happened (争议事实)."})
+    claim = fields.String(metadata={"enum": ComplaintClaim.values(),
+                                    "description": "What the resident asks for; empty on complaints filed before it "
+                                                   "was asked."})
+    claim_label = _string(lambda c: str(ComplaintClaim.__labels__[c.claim]) if c.claim else "",
+                          "In the request's language.")
+    claim_detail = fields.String()
+    complainant_address = fields.String(metadata={"description": "The resident's postal address (通讯地址)."})
     order_number = _string(lambda c: c.order.number)
     group_number = _string(lambda c: c.order.group.number)
     shop = fields.Nested(ShopRef)
@@ -282,6 +302,10 @@ class ComplaintOut(Schema):
 
 
 class ShopComplaintOut(ComplaintOut):
+    class Meta:
+        # The merchant reads what is asked, not where the resident lives once the order is over.
+        exclude = ("complainant_address",)
+
     actions = fields.Function(lambda c: ["answer"] if c.status == ComplaintStatus.filed else [],
                               metadata={"type": "array", "items": {"type": "string", "enum": ["answer"]},
                                         "description": "What the merchant may do now."})

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import DataRequired, Length
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.authz import Permission, can, permission_required, require
@@ -35,10 +35,12 @@ from marketplace.console.forms import ConfirmForm, OperatorGrantForm, ShopLocati
 from marketplace.console.order_settings import COMMISSION_BP, percent_to_bp
 from marketplace.core import audit
 from marketplace.core.forms import add_form_error
+from marketplace.core.text import plain_text
 from marketplace.core.views import page_arg
 from marketplace.extensions import db
 from marketplace.orders.services import order_settings
 from marketplace.shops.models import STREET_SIDES, Shop, ShopStatus
+from marketplace.shops.services import normalise_identifier, uscc_problem
 from marketplace.tenancy import services as tenancy
 from marketplace.tenancy.context import current_tenant, tenant_scope
 from marketplace.tenancy.manifests import DOMAIN
@@ -197,7 +199,11 @@ def launch_form(kind: str) -> TenantLaunchForm:
     template = TEMPLATES.get(kind) or TEMPLATES[TenantKind.street]
 
     class LaunchForm(TenantLaunchForm):
-        pass
+        # Who runs the tenant: a platform operator must be a registered organisation (ECL Art. 9(2); PC-21).
+        operator_name = StringField(_l("运营机构名称"), validators=[
+            DataRequired(_l("请填写运营机构的名称（与营业执照一致）。")), Length(max=200), plain_text])
+        operator_uscc = StringField(_l("运营机构统一社会信用代码"), validators=[
+            DataRequired(_l("请填写运营机构的统一社会信用代码。")), Length(max=40)])
 
     option_fields: dict[str, dict[str, dict[str, str]]] = {}
     for module in MODULE_KINDS:
@@ -301,6 +307,9 @@ def launch_tenant(form) -> Tenant | None:
     street_length = int(length_text) if length_text.isascii() and length_text.isdigit() and len(length_text) < 7 else 0
     if form.kind.data == TenantKind.street and not 1 <= street_length <= MAX_STREET_M:
         form.street_length_m.errors.append(_("街道长度应为 1 到 10000 之间的整数（米）。"))
+    operator_uscc = normalise_identifier(form.operator_uscc.data)
+    if not form.operator_uscc.errors and (problem := uscc_problem(operator_uscc)):
+        form.operator_uscc.errors.append(problem)
     modules = _chosen_modules(form)
     domains = _domains(form)
     if not ok or modules is None or domains is None or any(f.errors for f in form):
@@ -315,6 +324,8 @@ def launch_tenant(form) -> Tenant | None:
         return None
     tenant.address_zh = (form.address_zh.data or "").strip()
     tenant.address_en = (form.address_en.data or "").strip()
+    tenant.operator_name = form.operator_name.data.strip()
+    tenant.operator_uscc = operator_uscc
     tenant.brand = {key: form[key].data.lower() for key in ("primary_color", "accent_color") if form[key].data}
     tenant.layout = TEMPLATES[kind].layout(kind, name_zh=tenant.name_zh, name_en=tenant.name_en,
                                           street_length_m=street_length)
@@ -325,6 +336,7 @@ def launch_tenant(form) -> Tenant | None:
     order_settings.set(tenant, "commission_bp", commission_bp)
     db.session.flush()
     audit.record("tenant.created", target=tenant, slug=slug, kind=kind, theme=tenant.theme, domains=domains,
+                 operator_name=tenant.operator_name, operator_uscc=operator_uscc,
                  commission_bp=commission_bp, modules={m: {"provider": p, "settings": s} for m, (p, s) in modules.items()})
     return tenant
 

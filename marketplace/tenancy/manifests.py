@@ -20,6 +20,7 @@ from sqlalchemy import select
 from marketplace.catalog.models import EXCLUSIONS, Category
 from marketplace.core.config import is_time_zone
 from marketplace.extensions import db
+from marketplace.shops.services import normalise_identifier, uscc_problem
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantKind, TenantStatus
 from marketplace.tenancy.settings import MODULE_KINDS, module_settings
@@ -68,6 +69,9 @@ class Manifest:
     modules: dict[str, dict[str, Any]]
     layout: dict[str, Any]
     categories: list[CategorySpec]
+    #: ``[operator]``: name and uscc of the organisation that runs the tenant; None: not in the manifest, so what
+    #: the console recorded stands.
+    operator: dict[str, str] | None = None
 
 
 def _text_pair(data: dict, key: str, problems: list[str], *, required: bool) -> dict[str, str]:
@@ -79,6 +83,27 @@ def _text_pair(data: dict, key: str, problems: list[str], *, required: bool) -> 
     if required and not (pair["zh"] and pair["en"]):
         problems.append(f"[{key}] needs both zh and en")
     return pair
+
+
+def _operator(data: dict, problems: list[str]) -> dict[str, str] | None:
+    """The ``[operator]`` table: a legal name and a valid 统一社会信用代码 (ECL Art. 9(2)), or None when absent."""
+    if "operator" not in data:
+        return None
+    table = data["operator"]
+    if not isinstance(table, dict):
+        problems.append("[operator] must be a table with name and uscc")
+        return None
+    unknown = set(table) - {"name", "uscc"}
+    if unknown:
+        problems.append(f"[operator] has unknown keys: {', '.join(sorted(unknown))}")
+    name = str(table.get("name", "")).strip()
+    if not name or len(name) > 200:
+        problems.append("operator.name must be the organisation's registered name (1 to 200 characters)")
+    uscc = normalise_identifier(str(table.get("uscc", "")))
+    problem = uscc_problem(uscc)
+    if problem:
+        problems.append(f"operator.uscc {uscc!r} is not a valid unified social credit code (GB 32100): {problem}")
+    return {"name": name, "uscc": uscc}
 
 
 def _categories(items: Any, where: str, problems: list[str], seen: set[str]) -> list[CategorySpec]:
@@ -195,12 +220,13 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
     district = _text_pair(data, "district", problems, required=False)
     address = _text_pair(data, "address", problems, required=False)
     categories = _categories(data.get("categories", []), "categories", problems, set())
+    operator = _operator(data, problems)
     if problems:
         raise ManifestError(path, problems)
     return Manifest(path=path, slug=slug, kind=kind, status=status, theme=theme, timezone=timezone,
                     currency=currency, domains=sorted({d.lower() for d in domains}), names=names,
                     district=district, address=address, brand={k: str(v) for k, v in brand.items()},
-                    modules=modules, layout=layout, categories=categories)
+                    modules=modules, layout=layout, categories=categories, operator=operator)
 
 
 def discover_manifests(root: Path) -> list[Path]:
@@ -259,6 +285,9 @@ def sync_manifest(manifest: Manifest) -> tuple[Tenant, str, list[str]]:
     }
     if manifest.status is not None:
         values["status"] = manifest.status
+    if manifest.operator is not None:
+        values["operator_name"] = manifest.operator["name"]
+        values["operator_uscc"] = manifest.operator["uscc"]
     _assign(tenant, values, changes, "")
 
     current_domains = {d.domain for d in tenant.domains}

@@ -45,6 +45,10 @@ class Tenant(TimestampMixin, db.Model):
     district_en: Mapped[str] = mapped_column(String(100), default="")
     address_zh: Mapped[str] = mapped_column(String(300), default="")
     address_en: Mapped[str] = mapped_column(String(300), default="")
+    #: The organisation that runs the street or market, as registered (ECL Art. 9(2): a platform operator is a
+    #: legal person or unincorporated organisation): its legal name and 统一社会信用代码 (GB 32100).
+    operator_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    operator_uscc: Mapped[str] = mapped_column(String(18), default="", server_default="")
     theme: Mapped[str] = mapped_column(String(63), default="base")
     timezone: Mapped[str] = mapped_column(String(63), default="Asia/Shanghai")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")

@@ -36,7 +36,13 @@ from marketplace.shops.models import Shop
 from marketplace.tenancy.context import all_tenants, current_tenant
 from marketplace.tenancy.models import Tenant
 from marketplace.trust import complaints
-from marketplace.trust.complaints import Complaint, ComplaintCategory, ComplaintError, ComplaintStatus
+from marketplace.trust.complaints import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintClaim,
+    ComplaintError,
+    ComplaintStatus,
+)
 
 resident_blueprint = Blueprint("complaints", __name__, url_prefix="/t/<slug:tenant_slug>")
 account_blueprint = Blueprint("account_complaints", __name__, url_prefix="/account")
@@ -53,8 +59,8 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _labels() -> dict:
-    return {"labels": S.__labels__, "categories": ComplaintCategory.__labels__, "now": utcnow(),
-            "reminder_at": complaints.reminder_at}
+    return {"labels": S.__labels__, "categories": ComplaintCategory.__labels__, "claims": ComplaintClaim.__labels__,
+            "now": utcnow(), "reminder_at": complaints.reminder_at}
 
 
 def _complaint(*conditions) -> Complaint:
@@ -109,15 +115,20 @@ def new(number: str, order_number: str):
     if existing is not None:
         flash(_("这笔订单已有一件处理中的投诉。"), "info")
         return redirect(url_for("complaints.detail", complaint_number=existing.number)), 303
-    form = {"category": request.form.get("category", ""), "description": request.form.get("description", "")}
+    fields = ("category", "description", "claim", "claim_detail", "complainant_address")
+    form = {name: request.form.get(name, "") for name in fields}
+    if request.method == "GET":  # where the goods went is usually where the post goes; the resident may change it
+        form["complainant_address"] = complaints.shipping_address(order)
+    error = None
     if request.method == "POST":
         try:
             photos = _ingest_photos()
             complaint = complaints.file_complaint(tenant, order, buyer_id=current_user.id, photos=photos, **form)
             db.session.flush()
-        except ComplaintError as error:
+        except ComplaintError as refused:
             db.session.rollback()
-            flash(str(error), "error")
+            flash(str(refused), "error")
+            error = refused
         except IntegrityError:  # the same form sent twice at once: the first one is the complaint
             db.session.rollback()
             existing = complaints.open_complaint_of(order)
@@ -132,7 +143,9 @@ def new(number: str, order_number: str):
     hours = complaints.complaint_settings.get(tenant, "merchant_hours")
     return render_themed("complaints/new.html", order=order, form=form, merchant_hours=hours,
                          may_complain=complaints.may_complain(order), max_photos=complaints.MAX_PHOTOS,
-                         max_description=complaints.MAX_DESCRIPTION, **_labels()), \
+                         max_description=complaints.MAX_DESCRIPTION, max_address=complaints.MAX_ADDRESS,
+                         max_claim_detail=complaints.MAX_CLAIM_DETAIL, error_field=error.field if error else "",
+                         **_labels()), \
         400 if request.method == "POST" else 200
 
 
@@ -252,8 +265,11 @@ def queue():
 def operator_detail(complaint_number: str):
     require(Permission.operate_tenant, current_tenant)
     complaint = _complaint()
+    merchant = complaint.shop.merchant
     return render_template("console/complaints/operator_detail.html", complaint=complaint,
                            outcomes=complaints.OUTCOMES, people=_people(e.actor_id for e in complaint.events),
+                           complainant=db.session.get(User, complaint.buyer_id),
+                           respondent_address=complaints.respondent_addresses([merchant.id]).get(merchant.id, ""),
                            **_labels())
 
 

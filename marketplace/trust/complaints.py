@@ -20,6 +20,12 @@ Each move appends a ``ComplaintEvent`` (actor, time, from, to, note) that nothin
 shown on every complaint page and kept for the regulator. One order has at most one open complaint: the database
 holds it (``open_order_id`` is the order's id while the complaint is open, unique, and NULL once it is closed).
 
+What 12315 needs (市场监督管理投诉举报处理暂行办法 Art. 9) is on the complaint or one step from it: the complainant's
+name and phone (their account), their postal address (``complainant_address``, by default the order's shipping
+address), the respondent's name and address (the shop's merchant and the business address of its approved
+application, ``respondent_addresses``), the claim (``claim``, a kind, with ``claim_detail`` in their own words) and
+the facts (``description``).
+
 Evidence photos go through the media pipeline's ``ingest_image`` (checked, cleaned of EXIF/GPS, stored by SHA-256);
 a complaint keeps their hashes.
 
@@ -62,6 +68,8 @@ complaint_settings = SettingsGroup("complaints", merchant_hours=Setting(int, 48)
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 2000
 MAX_PHOTOS = 6
+MAX_ADDRESS = 300
+MAX_CLAIM_DETAIL = 500
 
 
 @labelled({"quality": _l("商品质量"), "not_as_described": _l("描述不符"), "delivery": _l("未按约定发货/配送"),
@@ -74,6 +82,19 @@ class ComplaintCategory(LabelledEnum):
     price_fraud = "price_fraud"
     after_sales = "after_sales"
     service = "service"
+    other = "other"
+
+
+@labelled({"return_refund": _l("退货退款"), "refund": _l("仅退款"), "exchange": _l("更换"), "repair": _l("修理"),
+           "compensation": _l("赔偿"), "other": _l("其他")})
+class ComplaintClaim(LabelledEnum):
+    """What the complainant asks for (具体投诉请求)."""
+
+    return_refund = "return_refund"
+    refund = "refund"
+    exchange = "exchange"
+    repair = "repair"
+    compensation = "compensation"
     other = "other"
 
 
@@ -105,7 +126,12 @@ UNPAID = (OrderStatus.pending_payment,)
 
 
 class ComplaintError(ValueError):
-    """A move that is not allowed now, or bad input; the message is for people."""
+    """A move that is not allowed now, or bad input; the message is for people, ``field`` names the input at fault
+    ("" when it is no one input)."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 class Complaint(TenantScoped, TimestampMixin, db.Model):
@@ -129,7 +155,13 @@ class Complaint(TenantScoped, TimestampMixin, db.Model):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="RESTRICT"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     category: Mapped[str] = mapped_column(String(32))
+    #: The facts (争议事实): what happened, in the complainant's words.
     description: Mapped[str] = mapped_column(Text)
+    #: Where the complainant takes post (通讯地址); "" on complaints filed before it was asked.
+    complainant_address: Mapped[str] = mapped_column(String(MAX_ADDRESS), default="", server_default="")
+    #: What the complainant asks for (a ``ComplaintClaim``), and in their own words; "" before it was asked.
+    claim: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    claim_detail: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: SHA-256 names of the evidence photos in media storage.
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default=S.filed)
@@ -159,6 +191,12 @@ class Complaint(TenantScoped, TimestampMixin, db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @property
+    def claim_text(self) -> str:
+        """The claim as one line: its kind, then the complainant's words ("" when none was recorded)."""
+        kind = str(ComplaintClaim.__labels__[self.claim]) if self.claim in ComplaintClaim.values() else ""
+        return "：".join(part for part in (kind, self.claim_detail) if part)
 
     def overdue(self, now: datetime | None = None) -> bool:
         return self.due_at is not None and self.due_at <= (now or utcnow())
@@ -191,14 +229,14 @@ def _refuse_rewriting_history(_mapper, _connection, target) -> None:
 
 # -- moves --------------------------------------------------------------------------------------------------------
 
-def _clean(text: str | None, limit: int, *, required: bool, what: str) -> str:
+def _clean(text: str | None, limit: int, *, required: bool, what: str, field: str = "") -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if any(ord(c) < 32 and c not in "\n\t" or ord(c) == 127 for c in text):
-        raise ComplaintError(_("%(what)s含有无法识别的字符，请修改后重试。", what=what))
+        raise ComplaintError(_("%(what)s含有无法识别的字符，请修改后重试。", what=what), field)
     if required and not text:
-        raise ComplaintError(_("请填写%(what)s。", what=what))
+        raise ComplaintError(_("请填写%(what)s。", what=what), field)
     if len(text) > limit:
-        raise ComplaintError(_("%(what)s不能超过 %(limit)d 个字。", what=what, limit=limit))
+        raise ComplaintError(_("%(what)s不能超过 %(limit)d 个字。", what=what, limit=limit), field)
     return text
 
 
@@ -238,6 +276,25 @@ def may_complain(order: Order) -> bool:
     return open_complaint_of(order) is None
 
 
+def shipping_address(order: Order) -> str:
+    """Where ``order`` was sent, on one line (region and street, no name or phone); "" when it was collected."""
+    from marketplace.delivery.express import address_text
+    from marketplace.delivery.models import Shipment
+
+    address = db.session.scalar(select(Shipment.address).where(Shipment.order_id == order.id))
+    return address_text(address) if address else ""
+
+
+def respondent_addresses(merchant_ids) -> dict[int, str]:
+    """Merchant id → the business address of its approved application (what the platform verified): the
+    respondent's address a complaint names. A merchant never approved, or approved without one, is missing."""
+    from marketplace.trust.onboarding import approved_applications
+
+    found = approved_applications(merchant_ids)
+    return {merchant_id: address for merchant_id, application in found.items()
+            if (address := (application.business_address or "").strip())}
+
+
 def _number(now: datetime) -> str:
     for _attempt in range(10):
         number = f"TS{now:%Y%m%d}{secrets.randbelow(10**8):08d}"
@@ -264,25 +321,39 @@ def ingest_evidence(photos: list[bytes]) -> list[str]:
 
 
 def file_complaint(tenant: Tenant, order: Order, *, buyer_id: int, category: str, description: str,
+                   claim: str | None = None, claim_detail: str = "", complainant_address: str | None = None,
                    photos: list[str] | tuple[str, ...] = (), now: datetime | None = None) -> Complaint:
-    """The buyer of ``order`` complains about it; the merchant's clock starts. ``photos``: SHA-256 names of images
-    already stored through ``media.images.ingest_image``. Refuses someone else's order, an unpaid one, a second open
-    complaint, an unknown category, an empty or too long description."""
+    """The buyer of ``order`` complains about it; the merchant's clock starts. ``claim`` is what they ask for (a
+    ``ComplaintClaim``; ``claim_detail`` says it in their words, required for "other"); None only from callers that
+    do not ask (the complaint then lacks it, and CH-2 names it). ``complainant_address`` None takes the order's
+    shipping address. ``photos``: SHA-256 names of images already stored through ``media.images.ingest_image``.
+    Refuses someone else's order, an unpaid one, a second open complaint, an unknown category or claim, an empty or
+    too long description or address."""
     now = now or utcnow()
     if order.buyer_id != buyer_id or order.tenant_id != tenant.id:
         raise ComplaintError(_("只能投诉自己的订单。"))
     if category not in ComplaintCategory.values():
-        raise ComplaintError(_("请选择投诉类型。"))
-    description = _clean(description, MAX_DESCRIPTION, required=True, what=_("投诉内容"))
+        raise ComplaintError(_("请选择投诉类型。"), "category")
+    description = _clean(description, MAX_DESCRIPTION, required=True, what=_("投诉内容"), field="description")
+    if claim is not None and claim not in ComplaintClaim.values():
+        raise ComplaintError(_("请选择投诉请求。"), "claim")
+    claim_detail = _clean(claim_detail, MAX_CLAIM_DETAIL, required=claim == ComplaintClaim.other,
+                          what=_("具体要求"), field="claim_detail")
+    if complainant_address is None:
+        complainant_address = shipping_address(order)
+    else:  # one line, as an envelope has it
+        complainant_address = " ".join(_clean(complainant_address, MAX_ADDRESS, required=True, what=_("通讯地址"),
+                                              field="complainant_address").split())
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:
-        raise ComplaintError(_("最多上传 %(n)d 张图片。", n=MAX_PHOTOS))
+        raise ComplaintError(_("最多上传 %(n)d 张图片。", n=MAX_PHOTOS), "photos")
     if order.status in UNPAID or (order.status == OrderStatus.cancelled and order.group.paid_at is None):
         raise ComplaintError(_("未付款的订单不能投诉。"))
     if open_complaint_of(order) is not None:
         raise ComplaintError(_("这笔订单已有一件处理中的投诉。"))
     complaint = Complaint(tenant_id=tenant.id, number=_number(now), order_id=order.id, open_order_id=order.id,
                           shop_id=order.shop_id, buyer_id=buyer_id, category=category, description=description,
+                          complainant_address=complainant_address, claim=claim or "", claim_detail=claim_detail,
                           photos=photos, status=S.filed, filed_at=now, step_started_at=now, reminded_for="",
                           answer_due=now + timedelta(hours=complaint_settings.get(tenant, "merchant_hours")))
     complaint.due_at = complaint.answer_due
@@ -477,26 +548,35 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def export_rows(tenant: Tenant, complaints: list[Complaint]) -> tuple[list[str], list[list[str]]]:
-    """The header and one row per complaint, times on the tenant's calendar, for the regulator's export."""
+    """The header and one row per complaint, times on the tenant's calendar, for the regulator's export. The
+    columns 12315 asks for (complainant, respondent's address, claim, facts) come after the older ones, so that a
+    sheet read by position keeps working."""
+    from marketplace.accounts.models import User
     from marketplace.catalog.exporting import neutralise
 
     zone = ZoneInfo(tenant.timezone)
+    buyer_ids = {c.buyer_id for c in complaints}
+    buyers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(buyer_ids)))} if buyer_ids else {}
+    addresses = respondent_addresses({c.shop.merchant_id for c in complaints})
 
     def when(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
     header = [_("投诉编号"), _("投诉时间"), _("订单号"), _("店铺"), _("经营者名称"), _("统一社会信用代码/注册号"),
               _("投诉类型"), _("状态"), _("商家答复期限"), _("商家答复时间"), _("平台处理期限"), _("办结时间"),
-              _("处理结果"), _("处理说明")]
+              _("处理结果"), _("处理说明"), _("投诉人"), _("投诉人电话"), _("投诉人通讯地址"), _("被投诉人地址"),
+              _("投诉请求"), _("争议事实")]
     rows = []
     for c in complaints:
         merchant = c.shop.merchant
+        buyer = buyers.get(c.buyer_id)
         outcome = str(S.__labels__[c.status]) if not c.is_open else ""
         rows.append([neutralise(str(v)) for v in (
             c.number, when(c.filed_at), c.order.number, c.shop.name_zh, merchant.legal_name,
             merchant.registration_number, str(ComplaintCategory.__labels__[c.category]), str(S.__labels__[c.status]),
             when(c.answer_due), when(c.answered_at), when(c.decide_due), when(c.closed_at), outcome,
-            c.decision_note)])
+            c.decision_note, buyer.display_name if buyer else "", (buyer.mobile or "") if buyer else "",
+            c.complainant_address, addresses.get(merchant.id, ""), c.claim_text, c.description)])
     return header, rows
 
 

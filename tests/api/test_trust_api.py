@@ -14,6 +14,9 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
+from marketplace.delivery.models import Shipment
+from marketplace.delivery.providers import Address
+from marketplace.delivery.services import address_record
 from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.tenancy.context import tenant_scope
@@ -27,6 +30,8 @@ from tests.media.samples import encode, picture
 from tests.orders.test_place_order import fill
 
 TO_COMPLETED = ("paid", "accepted", "ready_for_pickup", "picked_up", "completed")
+#: What a complaint asks beside the category and the facts; these orders are collected, so the address is given.
+ASKED = {"claim": "exchange", "complainant_address": "郑州市二七区 大学路 18 号 3 单元 502"}
 STARS = {"product": 5, "described": 4, "service": 3, "delivery": 2}
 
 
@@ -209,7 +214,7 @@ def complaint_url(street, group, order):
 
 def test_a_resident_files_a_complaint_once_and_follows_it(resident, street, make_user):
     group, order, _line = place(street, "c", steps=("paid", "accepted"))
-    body = {"category": "quality", "description": "苹果一半是烂的。"}
+    body = {**ASKED, "category": "quality", "description": "苹果一半是烂的。"}
     assert_problem(resident.post(complaint_url(street, group, order), json=body, headers=resident.headers), 400,
                    "missing_idempotency_key")
     made = post(resident, complaint_url(street, group, order), body, "c-1")
@@ -217,10 +222,14 @@ def test_a_resident_files_a_complaint_once_and_follows_it(resident, street, make
     complaint = made.get_json()
     assert complaint["status"] == "filed" and complaint["order_number"] == order and complaint["due_at"]
     assert complaint["shop"]["slug"] == "laowang" and complaint["actions"] == []
+    assert (complaint["claim"], complaint["claim_label"], complaint["claim_detail"]) == ("exchange", "更换", "")
+    assert complaint["complainant_address"] == ASKED["complainant_address"]
     assert [e["by"] for e in complaint["events"]] == ["buyer"]
     again = post(resident, complaint_url(street, group, order), body, "c-1")
     assert again.status_code == 200 and again.get_json()["number"] == complaint["number"]
     assert_problem(post(resident, complaint_url(street, group, order), {**body, "description": "另一件事"}, "c-2"),
+                   409, "complaint_open")
+    assert_problem(post(resident, complaint_url(street, group, order), {**body, "claim": "refund"}, "c-3"),
                    409, "complaint_open")
     assert count(Complaint, street.tenant) == 1
 
@@ -237,21 +246,53 @@ def test_a_resident_files_a_complaint_once_and_follows_it(resident, street, make
 
 def test_complaint_refusals(resident, street):
     group, order, _line = place(street, "unpaid", steps=())
-    assert_problem(post(resident, complaint_url(street, group, order), {"category": "quality", "description": "x"}),
+    assert_problem(post(resident, complaint_url(street, group, order), {**ASKED, "category": "quality", "description": "x"}),
                    409, "not_paid")
     group, order, _line = place(street, "paid", steps=("paid",))
     url = complaint_url(street, group, order)
-    assert "category" in assert_problem(post(resident, url, {"category": "anger", "description": "x"}), 422,
+    assert "category" in assert_problem(post(resident, url, {**ASKED, "category": "anger", "description": "x"}), 422,
                                         "validation_failed")["errors"]
-    assert "description" in post(resident, url, {"category": "quality", "description": ""}).get_json()["errors"]
-    assert "description" in post(resident, url, {"category": "quality", "description": "好" * 2001}).get_json()[
+    assert "description" in post(resident, url, {**ASKED, "category": "quality", "description": ""}).get_json()["errors"]
+    assert "description" in post(resident, url, {**ASKED, "category": "quality", "description": "好" * 2001}).get_json()[
         "errors"]
-    assert "description" in post(resident, url, {"category": "quality"}).get_json()["errors"]
-    assert_problem(post(resident, complaint_url(street, group, "NOPE"), {"category": "quality", "description": "x"}),
+    assert "description" in post(resident, url, {**ASKED, "category": "quality"}).get_json()["errors"]
+    assert_problem(post(resident, complaint_url(street, group, "NOPE"), {**ASKED, "category": "quality", "description": "x"}),
                    404, "not_found")
     assert count(Complaint, street.tenant) == 0
     assert_problem(resident.get(f"{street.base}/complaints/TS2024"), 404, "not_found")
     assert_problem(resident.get(f"{street.base}/complaints?page=0"), 422, "validation_failed")
+
+
+def test_a_complaint_must_say_what_it_asks_for_and_where_to_write(resident, street):
+    group, order, _line = place(street, "asked", steps=("paid",))
+    url = complaint_url(street, group, order)
+    facts = {"category": "quality", "description": "苹果一半是烂的。"}
+    assert "claim" in assert_problem(post(resident, url, {**facts, "complainant_address": "大学路 18 号"}), 422,
+                                     "validation_failed")["errors"]
+    assert "claim" in post(resident, url, {**ASKED, **facts, "claim": "revenge"}).get_json()["errors"]
+    assert "claim_detail" in post(resident, url, {**ASKED, **facts, "claim": "other"}).get_json()["errors"]
+    assert "claim_detail" in post(resident, url, {**ASKED, **facts, "claim_detail": "好" * 501}).get_json()["errors"]
+    # Collected at the shop: no shipping address to fall back on, so the resident gives one.
+    collected = assert_problem(post(resident, url, {**facts, "claim": "refund"}), 422, "validation_failed")
+    assert "自提" in collected["errors"]["complainant_address"]
+    assert "complainant_address" in post(resident, url, {**ASKED, **facts, "complainant_address": " "}).get_json()[
+        "errors"]
+    assert count(Complaint, street.tenant) == 0
+    other = post(resident, url, {**ASKED, **facts, "claim": "other", "claim_detail": "当面道歉"}, "asked")
+    assert other.status_code == 201, other.get_data(as_text=True)
+    assert other.get_json()["claim_label"] == "其他" and other.get_json()["claim_detail"] == "当面道歉"
+
+    # Sent home: left out, the address is the order's shipping address (its place, no name or mobile).
+    group, order, _line = place(street, "sent", steps=("paid",))
+    with tenant_scope(street.tenant):
+        shipment = db.session.scalar(select(Shipment).where(Shipment.order.has(number=order)))
+        shipment.address = address_record(Address(recipient="张三丰", mobile="13812341234", province_code="410000",
+                                                  city_code="410100", district_code="410103", street="大学路 18 号"),
+                                          "河南省 郑州市 二七区 大学路 18 号")
+        db.session.commit()
+    sent = post(resident, complaint_url(street, group, order), {**facts, "claim": "return_refund"}, "sent")
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    assert sent.get_json()["complainant_address"] == "河南省 郑州市 二七区 大学路 18 号"
 
 
 def test_the_merchant_answers_with_its_token_and_the_resident_accepts_or_escalates(client, resident, street):
@@ -259,7 +300,7 @@ def test_the_merchant_answers_with_its_token_and_the_resident_accepts_or_escalat
     for key in ("one", "two"):
         group, order, _line = place(street, key, steps=("paid", "accepted"))
         numbers.append(post(resident, complaint_url(street, group, order),
-                            {"category": "delivery", "description": f"没有按时送到（{key}）"}, key).get_json()["number"])
+                            {**ASKED, "category": "delivery", "description": f"没有按时送到（{key}）"}, key).get_json()["number"])
     shop = f"{street.base}/shops/laowang/complaints"
     auth = {"Authorization": f"Bearer {street.token}"}
     assert_problem(client.get(shop), 401, "token_missing")
@@ -268,6 +309,8 @@ def test_the_merchant_answers_with_its_token_and_the_resident_accepts_or_escalat
     listed = client.get(shop, headers=auth).get_json()
     assert listed["total"] == 2 and {c["number"] for c in listed["items"]} == set(numbers)
     assert all(c["actions"] == ["answer"] for c in listed["items"])
+    # The merchant reads the claim, not where the resident lives.
+    assert all(c["claim"] == "exchange" and "complainant_address" not in c for c in listed["items"])
     assert client.get(f"{shop}?status=answered", headers=auth).get_json()["total"] == 0
     assert_problem(client.get(f"{shop}?status=happy", headers=auth), 422, "validation_failed")
     # The other shop's token sees none of them, and cannot answer them under its own path.
@@ -310,7 +353,7 @@ def test_the_merchant_answers_with_its_token_and_the_resident_accepts_or_escalat
 
 def test_an_answer_after_its_deadline_and_an_escalation_after_the_reply_window_are_refused(client, resident, street):
     group, order, _line = place(street, "late", steps=("paid", "accepted"))
-    number = post(resident, complaint_url(street, group, order), {"category": "service", "description": "态度差"},
+    number = post(resident, complaint_url(street, group, order), {**ASKED, "category": "service", "description": "态度差"},
                   "late").get_json()["number"]
     with tenant_scope(street.tenant):
         row = db.session.scalar(select(Complaint).where(Complaint.number == number))
@@ -334,14 +377,14 @@ def test_an_answer_after_its_deadline_and_an_escalation_after_the_reply_window_a
 def test_someone_elses_and_another_tenants_complaints_are_not_found(client, resident, street, make_tenant,
                                                                      make_user):
     group, order, line = place(street, "mine", steps=("paid", "accepted"))
-    number = post(resident, complaint_url(street, group, order), {"category": "quality", "description": "坏了"},
+    number = post(resident, complaint_url(street, group, order), {**ASKED, "category": "quality", "description": "坏了"},
                   "m").get_json()["number"]
     other = make_tenant(slug="xinjie")
     for url in (f"/api/v1/tenants/xinjie/complaints/{number}",):
         assert_problem(resident.get(url), 404, "not_found")
     for url, body in ((f"/api/v1/tenants/xinjie/complaints/{number}/accept", None),
                       (f"/api/v1/tenants/xinjie/orders/{group}/orders/{order}/complaint",
-                       {"category": "quality", "description": "坏了"}),
+                       {**ASKED, "category": "quality", "description": "坏了"}),
                       (f"/api/v1/tenants/xinjie/orders/{group}/orders/{order}/lines/{line}/review", {"ratings": STARS})):
         assert_problem(post(resident, url, body, "x"), 404, "not_found")
     assert resident.get("/api/v1/tenants/xinjie/complaints").get_json()["total"] == 0
@@ -421,11 +464,11 @@ def test_a_review_carries_photos_through_the_image_pipeline(client, resident, st
 def test_a_complaint_carries_evidence_photos(resident, street):
     group, order, _line = place(street, "evidence", steps=("paid",))
     url = complaint_url(street, group, order)
-    refused = post(resident, url, {"category": "quality", "description": "烂了", "photos": [
+    refused = post(resident, url, {**ASKED, "category": "quality", "description": "烂了", "photos": [
         base64.b64encode(b"not an image").decode()]}, "e-1")
     assert "photos" in assert_problem(refused, 422, "validation_failed")["errors"]
     assert count(Complaint, street.tenant) == 0
-    made = post(resident, url, {"category": "quality", "description": "烂了", "photos": [_photo()]}, "e-2")
+    made = post(resident, url, {**ASKED, "category": "quality", "description": "烂了", "photos": [_photo()]}, "e-2")
     assert made.status_code == 201, made.get_data(as_text=True)
     [photo] = made.get_json()["photos"]
     assert photo["url"].startswith("http://localhost/") and photo["thumbnail"]

@@ -14,17 +14,22 @@ from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.orders.services import order_settings
 from marketplace.shops.models import Shop
+from marketplace.shops.services import uscc_check_character
 from marketplace.tenancy import agreements
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant, TenantDomain
 from marketplace.tenancy.settings import module_settings
+
+#: A made-up 统一社会信用代码 whose check character (GB 32100) is right.
+OPERATOR_USCC = "91410104MA47F3K5Q" + uscc_check_character("91410104MA47F3K5Q")
 
 
 def _launch(**changes) -> dict:
     """What an admin types into /operator/new for a new street (the template's module settings as shown)."""
     return {"kind": "street", "slug": "dongda-street", "name_zh": "东大街", "name_en": "Dongda Street",
             "district_zh": "管城区", "district_en": "Guancheng District", "address_zh": "郑州市管城区东大街",
-            "address_en": "Dongda Street, Zhengzhou", "domains": "", "theme": "street", "primary_color": "#9e2a2b",
+            "address_en": "Dongda Street, Zhengzhou", "operator_name": "郑州东大街商业管理有限公司",
+            "operator_uscc": OPERATOR_USCC.lower(), "domains": "", "theme": "street", "primary_color": "#9e2a2b",
             "accent_color": "", "commission_percent": "1.50", "street_length_m": "800",
             "provider_catalog": "general", "provider_search": "embedded", "provider_payment": "offline",
             "provider_delivery": "pickup",
@@ -88,6 +93,7 @@ def test_admin_launches_a_street_in_draft_from_the_template(world, as_role):
     assert module_settings["delivery"].all(tenant) == {"provider": "pickup", "options": {"pickup": {"hold_days": 5}}}
     assert module_settings["payment"].all(tenant) == {"provider": "offline", "options": {}}
     assert order_settings.get(tenant, "commission_bp") == 150
+    assert (tenant.operator_name, tenant.operator_uscc) == ("郑州东大街商业管理有限公司", OPERATOR_USCC)
 
     [entry] = _entries("tenant.created")
     assert entry.tenant_id == tenant.id and entry.actor_name == "admin@example.com"
@@ -96,6 +102,7 @@ def test_admin_launches_a_street_in_draft_from_the_template(world, as_role):
     # The draft is visible to admins and its operators only; the tenant page links the preview.
     page = admin.get("/operator/dongda-street/").get_data(as_text=True)
     assert "预览前台" in page and "上线前还需要" in page
+    assert f"运营机构：郑州东大街商业管理有限公司 · 统一社会信用代码 {OPERATOR_USCC}" in page
     assert admin.get("/t/dongda-street/").status_code == 200
     assert as_role("anonymous").get("/t/dongda-street/").status_code == 404
     assert as_role("operator").get("/t/dongda-street/").status_code == 404
@@ -115,6 +122,10 @@ def test_a_market_starts_with_the_halls_skeleton(world, as_role):
     ({"slug": "reports"}, "slug", "后台保留"),  # /operator/reports is the city's statistics
     ({"slug": "audit"}, "slug", "后台保留"),
     ({"name_zh": ""}, "name_zh", "请填写中文名称"),
+    ({"operator_name": " "}, "operator_name", "请填写运营机构的名称"),
+    ({"operator_uscc": ""}, "operator_uscc", "请填写运营机构的统一社会信用代码"),
+    ({"operator_uscc": OPERATOR_USCC[:-1] + "0"}, "operator_uscc", "校验码"),
+    ({"operator_uscc": "91410104IO47F3K5Q0"}, "operator_uscc", "18 位数字或大写字母"),
     ({"primary_color": "red"}, "primary_color", "颜色格式应为"),
     ({"commission_percent": "31"}, "commission_percent", "佣金比例应为"),
     ({"street_length_m": "0"}, "street_length_m", "街道长度应为"),

@@ -89,7 +89,8 @@ def test_an_approved_merchants_badge_verifies_and_a_review_and_a_complaint_move_
     assert "肥效好" in _text(resident.get(f"/t/{MARKET}/s/{SHOP}/"))
 
     complaint_url = f"/t/{MARKET}/orders/{group.number}/{order.number}/complaint"
-    response = resident.submit(complaint_url, {"category": "quality", "description": "有两袋结块。"},
+    response = resident.submit(complaint_url, {"category": "quality", "description": "有两袋结块。",
+                                               "claim": "exchange", "complainant_address": "郑州市惠济区 花园口镇 八堡村"},
                                page_url=complaint_url)
     assert response.status_code == 303, _text(response)
     number = response.headers["Location"].rsplit("/", 1)[-1]

@@ -16,7 +16,7 @@ from marketplace.trust import complaints, ip_notices
 from tests.media.samples import encode, picture
 from tests.spec import trust_world
 from tests.spec.documents import with_documents
-from tests.spec.trust_world import decide, place, status
+from tests.spec.trust_world import application, decide, place, status
 
 street = trust_world.street  # the shared fixture
 PASSED, FAILED = Status.passed, Status.failed
@@ -29,14 +29,14 @@ def _sent_here(app, monkeypatch):
     monkeypatch.setitem(app.config["MARKETPLACE"], "REDIS_URL", None)
 
 
-def _complaint(tenant, buyer, product, key, *, category="quality", escalated_at=None):
+def _complaint(tenant, buyer, product, key, *, category="quality", escalated_at=None, **asked):
     """A complaint on a collected order; with ``escalated_at`` the merchant stayed silent and the deadline job
-    took it to the operator at that time."""
+    took it to the operator at that time. ``asked``: the claim and the address, as the form asks them."""
     order = place(tenant, buyer, {product: 1}, key, steps=PICKED_UP)
     filed = utcnow() if escalated_at is None else escalated_at - timedelta(hours=49)
     with tenant_scope(tenant):
         complaint = complaints.file_complaint(tenant, order, buyer_id=buyer.id, category=category,
-                                              description="收到的苹果一半是烂的。", now=filed)
+                                              description="收到的苹果一半是烂的。", now=filed, **asked)
         db.session.commit()
         if escalated_at is not None:
             complaints.run_due(tenant, now=escalated_at)
@@ -56,15 +56,39 @@ def test_ch1_the_channel_must_be_published_and_complaints_decided_in_time(street
     assert finding.evidence == [complaint.number]
 
 
-def test_ch2_the_complaint_lacks_the_complainants_address_and_a_separate_claim(street, make_user):
-    tenant, _shop, apples, _pears, buyer = street
-    _complaint(tenant, buyer, apples, "schema")
+ASKED = {"claim": "return_refund", "complainant_address": "郑州市二七区 大学路 18 号 3 单元 502"}
+
+
+def test_ch2_every_complaint_states_both_parties_the_claim_and_the_facts(street):
+    tenant, shop, apples, _pears, buyer = street
+    application(shop)  # approved, with the business address the respondent's address comes from
+    complete = _complaint(tenant, buyer, apples, "asked", **ASKED)
+    finding = decide(tenant, "CH-2")
+    assert finding.status == PASSED, finding.evidence
+    assert complete.claim_text == "退货退款" and "1 件投诉" in finding.detail
+
+
+def test_ch2_a_complaint_missing_what_12315_needs_is_named_with_what_it_lacks(street, make_user):
+    tenant, shop, apples, pears, buyer = street
+    assert status(tenant, "CH-2") == PASSED  # nothing to hand over yet
+    # Filed by a caller that did not ask (no claim) about a collected order (no address to fall back on), against a
+    # merchant the operator never approved (no verified address).
+    unasked = _complaint(tenant, buyer, apples, "unasked")
     finding = decide(tenant, "CH-2")
     assert finding.status == FAILED
-    assert finding.evidence == ["投诉人通讯地址", "具体投诉请求"]
-    by_mail = make_user("mail@spec.example")
-    no_phone = _complaint(tenant, by_mail, apples, "mail")
-    assert decide(tenant, "CH-2").evidence == [no_phone.number]
+    assert finding.evidence == [f"{unasked.number}: 投诉人通讯地址、被投诉人地址、投诉请求"]
+    application(shop)
+    by_mail = _complaint(tenant, make_user("mail@spec.example"), pears, "mail", **ASKED)
+    assert decide(tenant, "CH-2").evidence == [f"{unasked.number}: 投诉人通讯地址、投诉请求",
+                                               f"{by_mail.number}: 投诉人电话"]
+    with tenant_scope(tenant):
+        db.session.execute(text("UPDATE complaints SET claim = 'other', claim_detail = '', description = ' ' "
+                                "WHERE id = :id"), {"id": by_mail.id})
+        shop.merchant.legal_name = ""
+        db.session.commit()
+    assert decide(tenant, "CH-2").evidence == [
+        f"{unasked.number}: 投诉人通讯地址、被投诉人名称、投诉请求",
+        f"{by_mail.number}: 投诉人电话、被投诉人名称、投诉请求、争议事实"]
 
 
 def test_ch3_a_seller_with_no_working_contact_is_named(street):

@@ -145,11 +145,21 @@ def test_pc20_deposit_clause_must_settle_all_four_terms(make_tenant):
 
 
 def test_features_the_platform_lacks_fail_honestly(make_tenant):
-    """PC-8 (a hash chain on orders) and PC-21 (the tenant's organisation code) are not built yet: they say so."""
+    """PC-8 (a hash chain on orders) is not built yet: it says so."""
     tenant = make_tenant()
-    for requirement_id in ("PC-8", "PC-21"):
-        assert status(tenant, requirement_id) == Status.failed, requirement_id
+    assert status(tenant, "PC-8") == Status.failed
     assert status(tenant, "PC-11") == Status.passed
+
+
+def test_pc21_passes_only_for_a_named_operator_with_a_code_that_checks(make_tenant):
+    recorded = make_tenant(operator_name="郑州东大街运营管理有限公司", operator_uscc="91410103MA46E5P2WA")
+    result = finding(recorded, "PC-21")
+    assert result.status == Status.passed and "91410103MA46E5P2WA" in result.detail
+    assert status(make_tenant(), "PC-21") == Status.failed  # nothing recorded
+    assert status(make_tenant(operator_uscc="91410103MA46E5P2WA"), "PC-21") == Status.failed  # no name
+    assert status(make_tenant(operator_name="郑州东大街运营管理有限公司"), "PC-21") == Status.failed  # no code
+    wrong = finding(make_tenant(operator_name="某公司", operator_uscc="91410103MA46E5P2WB"), "PC-21")
+    assert wrong.status == Status.failed and "校验码" in wrong.evidence[0]
 
 
 def test_pc13_fails_for_a_takedown_not_reported_within_a_month(make_tenant, make_shop, make_product):

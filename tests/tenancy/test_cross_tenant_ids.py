@@ -237,7 +237,7 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
         {"ratings": {"product": 5, "described": 5, "service": 5, "delivery": 5}, "text": "越界评价"}, api=True),
     ("api_resident_trust.file_complaint", "POST"): IdRoute(
         "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/complaint", "POST",
-        {"category": "quality", "description": "越界投诉"}, api=True),
+        {"category": "quality", "description": "越界投诉", "claim": "refund", "complainant_address": "越界地址"}, api=True),
     ("api_resident_trust.list_my_complaints", "GET"): IdRoute("/api/v1/tenants/{tenant}/complaints"),
     ("api_resident_trust.get_my_complaint", "GET"): IdRoute("/api/v1/tenants/{tenant}/complaints/{complaint}"),
     ("api_resident_trust.accept_answer", "POST"): IdRoute("/api/v1/tenants/{tenant}/complaints/{complaint}/accept",

@@ -306,6 +306,36 @@ def test_each_kind_of_problem_is_refused(cli, tmp_path, old, new, problem):
     assert tenant("nongzi") is None
 
 
+OPERATOR = '[operator]\nname = "郑州中原农资市场管理有限公司"\nuscc = "{uscc}"\n[modules.catalog]'
+
+
+def test_the_operating_organisation_is_recorded_and_a_manifest_without_it_keeps_the_consoles(cli, tmp_path):
+    path = write(tmp_path, "nongzi")
+    edit(path, "[modules.catalog]", OPERATOR.format(uscc="９１４１０１２２ma45d8k3nx"))  # as typed by an IME
+    assert sync(cli, tmp_path).exit_code == 0
+    market = tenant("nongzi")
+    assert (market.operator_name, market.operator_uscc) == ("郑州中原农资市场管理有限公司", "91410122MA45D8K3NX")
+
+    edit(path, OPERATOR.format(uscc="９１４１０１２２ma45d8k3nx"), "[modules.catalog]")
+    assert "unchanged nongzi" in sync(cli, tmp_path).output
+    assert tenant("nongzi").operator_uscc == "91410122MA45D8K3NX"
+
+
+@pytest.mark.parametrize(("operator", "problem"), [
+    ('name = "某公司"\nuscc = "91410122MA45D8K3NY"', "operator.uscc '91410122MA45D8K3NY' is not a valid"),
+    ('name = "某公司"\nuscc = "91410122MA45D8K3"', "operator.uscc '91410122MA45D8K3' is not a valid"),
+    ('name = "某公司"', "operator.uscc '' is not a valid"),
+    ('uscc = "91410122MA45D8K3NX"', "operator.name must be the organisation's registered name"),
+    ('name = "某公司"\nuscc = "91410122MA45D8K3NX"\ncode = "x"', "[operator] has unknown keys: code"),
+])
+def test_a_bad_operating_organisation_is_a_manifest_error_naming_the_field(cli, tmp_path, operator, problem):
+    path = write(tmp_path, "nongzi")
+    edit(path, "[modules.catalog]", f"[operator]\n{operator}\n[modules.catalog]")
+    result = sync(cli, tmp_path)
+    assert result.exit_code != 0 and problem in result.output, result.output
+    assert tenant("nongzi") is None
+
+
 def test_domain_of_another_tenant_is_refused(cli, tmp_path, make_tenant):
     owner = make_tenant(slug="dehua", name_zh="德化步行街")
     db.session.add(TenantDomain(tenant_id=owner.id, domain="www.nongzi.example.cn"))
@@ -329,6 +359,7 @@ def test_shipped_manifests_are_valid(app):
         manifest = manifests.load_manifest(path, set(app.extensions["themes"]))
         assert manifest.slug == path.parent.name
         assert manifest.categories, f"{path} has no categories"
+        assert manifest.operator and manifest.operator["name"], f"{path} names no operating organisation (PC-21)"
 
 
 def test_shipped_manifests_sync(cli):

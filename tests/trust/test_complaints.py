@@ -15,6 +15,9 @@ from sqlalchemy import select
 
 from marketplace.accounts.models import Role
 from marketplace.core.db import utcnow
+from marketplace.delivery.models import Shipment
+from marketplace.delivery.providers import Address
+from marketplace.delivery.services import address_record
 from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.tenancy.context import tenant_scope
@@ -25,11 +28,14 @@ from tests.fixtures.factories import PASSWORD
 from tests.media.samples import encode, picture
 from tests.orders.test_notifications import Outbox
 from tests.orders.test_place_order import fill
+from tests.spec.trust_world import application
 
 S = complaints.ComplaintStatus
 BUYER = "buyer@complaints.example"
 MERCHANT_MAIL = "owner@seed-shop.example"
 OPERATOR = "operator@complaints.example"
+HOME = Address(recipient="张三丰", mobile="13812341234", province_code="410000", city_code="410100",
+               district_code="410102", street="大学路 18 号 3 单元 502")
 
 
 @pytest.fixture(autouse=True)
@@ -69,9 +75,21 @@ def _complaint_url(tenant, order) -> str:
         return f"/t/{tenant.slug}/orders/{order.group.number}/{order.number}/complaint"
 
 
+#: What the complaint form asks beside the category and the facts.
+CLAIM = {"claim": "compensation", "claim_detail": "赔偿种子款 90 元", "complainant_address": "郑州市惠济区 花园口镇 八堡村 3 号"}
+
+
 def _file(tenant, order, buyer, now, **kw):
-    values = {"category": "quality", "description": "发芽率不到三成，和包装上写的 85% 相差太远。", **kw}
+    values = {"category": "quality", "description": "发芽率不到三成，和包装上写的 85% 相差太远。", **CLAIM, **kw}
     return complaints.file_complaint(tenant, order, buyer_id=buyer.id, now=now, **values)
+
+
+def _sent_home(tenant, order) -> None:
+    """The order as if the buyer had it sent home: its shipment keeps the address the way checkout does."""
+    with tenant_scope(tenant):
+        shipment = db.session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+        shipment.address = address_record(HOME, "河南省 郑州市 中原区 大学路 18 号 3 单元 502")
+        db.session.commit()
 
 
 def test_filed_answered_accepted_with_every_step_on_the_clock_and_in_the_trail(market):
@@ -108,7 +126,11 @@ def test_every_move_out_of_turn_or_with_bad_input_is_refused_and_changes_nothing
     with tenant_scope(tenant):
         for kw, message in (({"category": "fraud"}, "请选择投诉类型"), ({"description": "  "}, "请填写"),
                             ({"description": "字" * 2001}, "2000"), ({"description": "坏\x00"}, "无法识别"),
-                            ({"photos": ["0" * 64] * 7}, "最多")):
+                            ({"photos": ["0" * 64] * 7}, "最多"), ({"claim": "everything"}, "请选择投诉请求"),
+                            ({"claim": ""}, "请选择投诉请求"),
+                            ({"claim": "other", "claim_detail": " "}, "请填写具体要求"),
+                            ({"claim_detail": "字" * 501}, "500"), ({"complainant_address": "  "}, "请填写通讯地址"),
+                            ({"complainant_address": "路" * 301}, "300")):
             with pytest.raises(ComplaintError, match=message):
                 _file(tenant, order, buyer, t0, **kw)
         with pytest.raises(ComplaintError, match="自己的订单"):
@@ -144,6 +166,32 @@ def test_every_move_out_of_turn_or_with_bad_input_is_refused_and_changes_nothing
         db.session.expire_all()
         assert [e.to_status for e in db.session.get(Complaint, complaint.id).events] == [S.filed, S.answered,
                                                                                          S.escalated]
+
+
+def test_a_complaint_records_the_claim_and_where_the_complainant_takes_post(market):
+    tenant, _shop, buyer, order, _unpaid, _owner, _operator = market
+    t0 = utcnow()
+    with tenant_scope(tenant):
+        with pytest.raises(ComplaintError) as refused:
+            _file(tenant, order, buyer, t0, complainant_address=" ")
+        assert refused.value.field == "complainant_address"  # the API names the field
+        with pytest.raises(ComplaintError) as refused:
+            _file(tenant, order, buyer, t0, claim="other", claim_detail="")
+        assert refused.value.field == "claim_detail"
+        written = _file(tenant, order, buyer, t0, claim="other", claim_detail="公开道歉并退一半货款",
+                        complainant_address="  郑州市惠济区\n花园口镇 八堡村 3 号 ")
+        assert (written.claim, written.claim_text) == ("other", "其他：公开道歉并退一半货款")
+        assert written.complainant_address == "郑州市惠济区 花园口镇 八堡村 3 号"  # one line, as on an envelope
+        db.session.rollback()
+        collected = _file(tenant, order, buyer, t0, claim="refund", claim_detail="", complainant_address=None)
+        assert collected.complainant_address == "" and collected.claim_text == "仅退款"  # nothing to fall back on
+        db.session.rollback()
+    # Sent home: no address given takes the shipping address — the place, not the recipient's name or mobile.
+    _sent_home(tenant, order)
+    with tenant_scope(tenant):
+        sent = _file(tenant, order, buyer, t0, claim="return_refund", claim_detail="", complainant_address=None)
+        assert sent.complainant_address == "河南省 郑州市 中原区 大学路 18 号 3 单元 502"
+        assert sent.claim_text == "退货退款"
 
 
 def test_the_operator_decides_and_the_outcome_feeds_the_credit_score_and_the_trail_cannot_be_rewritten(market):
@@ -236,17 +284,28 @@ def test_a_resident_files_from_the_order_and_follows_it_in_the_account(client, m
     tenant, _shop, buyer, order, _unpaid, owner, operator = market
     client.login(BUYER, PASSWORD)
     url = _complaint_url(tenant, order)
+    _sent_home(tenant, order)
     page = client.get(url)
     assert page.status_code == 200 and "商品质量" in page.get_data(as_text=True)
-    refused = client.submit(url, {"category": "quality", "description": ""})
+    assert "退货退款" in page.get_data(as_text=True)
+    assert 'value="河南省 郑州市 中原区 大学路 18 号 3 单元 502"' in page.get_data(as_text=True)  # changeable
+    refused = client.submit(url, {"category": "quality", "description": "", **CLAIM})
     assert refused.status_code == 400 and "请填写" in refused.get_data(as_text=True)
-    sent = client.submit(url, {"category": "not_as_described", "description": "包装写 85% 发芽率"})
+    no_claim = client.submit(url, {"category": "quality", "description": "发芽率低", "claim_detail": "退钱",
+                                   "complainant_address": "八堡村 3 号"})
+    assert no_claim.status_code == 400 and "请选择投诉请求" in no_claim.get_data(as_text=True)
+    assert "退钱" in no_claim.get_data(as_text=True)  # what was typed is kept
+    no_address = client.submit(url, {"category": "quality", "description": "发芽率低", "claim": "refund"})
+    assert no_address.status_code == 400 and "请填写通讯地址" in no_address.get_data(as_text=True)
+    sent = client.submit(url, {"category": "not_as_described", "description": "包装写 85% 发芽率", **CLAIM})
     assert sent.status_code == 303
     with tenant_scope(tenant):
         complaint = db.session.scalar(select(Complaint))
+    assert complaint.claim == "compensation" and complaint.complainant_address == CLAIM["complainant_address"]
     assert sent.headers["Location"].endswith(f"/t/seed-street/complaints/{complaint.number}")
     detail = client.get(f"/t/seed-street/complaints/{complaint.number}").get_data(as_text=True)
     assert "描述不符" in detail and "待商家答复" in detail and "商家答复期限" in detail
+    assert "赔偿：赔偿种子款 90 元" in detail and CLAIM["complainant_address"] in detail
     assert client.get(url).status_code == 303  # the open one, not a second form
     mine = client.get("/account/complaints").get_data(as_text=True)
     assert complaint.number in mine
@@ -260,7 +319,7 @@ def test_evidence_photos_go_through_the_media_pipeline(client, market):
     tenant, _shop, _buyer, order, _unpaid, _owner, _operator = market
     client.login(BUYER, PASSWORD)
     url = _complaint_url(tenant, order)
-    form = {"category": "quality", "description": "见照片"}
+    form = {"category": "quality", "description": "见照片", **CLAIM}
     bad = client.submit(url, {**form, "photos": (io.BytesIO(b"not an image"), "a.png")},
                         content_type="multipart/form-data")
     assert bad.status_code == 400
@@ -300,6 +359,9 @@ def test_the_merchant_answers_and_the_resident_escalates_through_the_pages(clien
     listing = client.get("/merchant/seed-street/harvest/complaints").get_data(as_text=True)
     assert complaint.number in listing
     page = f"/merchant/seed-street/harvest/complaints/{complaint.number}"
+    shown = client.get(page).get_data(as_text=True)
+    # The merchant reads what the resident asks for, not where they live.
+    assert "赔偿种子款 90 元" in shown and CLAIM["complainant_address"] not in shown
     assert client.submit(page + "/answer", {"answer": ""}, page_url=page).status_code == 303
     answered = client.submit(page + "/answer", {"answer": "请寄回剩余种子，我们检测后退款。"}, page_url=page)
     assert answered.status_code == 303
@@ -316,6 +378,9 @@ def test_the_merchant_answers_and_the_resident_escalates_through_the_pages(clien
 def test_the_operator_queue_puts_overdue_first_decides_and_exports_for_the_regulator(client, market, make_user,
                                                                                     make_tenant):
     tenant, shop, buyer, order, _unpaid, owner, operator = market
+    application(shop, business_address="郑州市惠济区 丰收路 1 号")  # what the operator verified: the respondent's address
+    buyer.display_name, buyer.mobile = "张三丰", "13812341234"
+    db.session.commit()
     now = utcnow()
     with tenant_scope(tenant):
         late = _file(tenant, order, buyer, now - timedelta(days=3))  # the merchant's 48 hours are gone
@@ -327,7 +392,9 @@ def test_the_operator_queue_puts_overdue_first_decides_and_exports_for_the_regul
     queue = client.get("/operator/seed-street/complaints").get_data(as_text=True)
     assert late.number in queue and "已逾期" in queue
     page = f"/operator/seed-street/complaints/{late.number}"
-    assert "92410108MA9F00001X" in client.get(page).get_data(as_text=True)
+    shown = client.get(page).get_data(as_text=True)
+    assert "92410108MA9F00001X" in shown and CLAIM["complainant_address"] in shown and "赔偿种子款 90 元" in shown
+    assert "被投诉人地址" in shown and "郑州市惠济区 丰收路 1 号" in shown
     refused = client.submit(page + "/decide", {"outcome": "partly_upheld", "note": ""}, page_url=page)
     assert refused.status_code == 303
     decided = client.submit(page + "/decide", {"outcome": "upheld", "note": "发芽率不达标。"}, page_url=page)
@@ -345,6 +412,10 @@ def test_the_operator_queue_puts_overdue_first_decides_and_exports_for_the_regul
     assert row["投诉编号"] == late.number and row["经营者名称"] == "郑州市惠济区丰收种子店"
     assert row["统一社会信用代码/注册号"] == "92410108MA9F00001X" and row["投诉类型"] == "商品质量"
     assert row["处理结果"] == "投诉成立" and row["处理说明"] == "发芽率不达标。" and row["商家答复期限"]
+    # What 12315 asks for: the complainant, the respondent's address, the claim and the facts.
+    assert (row["投诉人"], row["投诉人电话"]) == ("张三丰", "13812341234")
+    assert row["投诉人通讯地址"] == CLAIM["complainant_address"] and row["被投诉人地址"] == "郑州市惠济区 丰收路 1 号"
+    assert row["投诉请求"] == "赔偿：赔偿种子款 90 元" and row["争议事实"].startswith("发芽率不到三成")
 
     xlsx = client.get("/operator/seed-street/complaints/export.xlsx")
     assert xlsx.status_code == 200

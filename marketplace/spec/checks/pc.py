@@ -368,6 +368,12 @@ def deposit_terms(ctx: CheckContext) -> Finding:
 
 @check("PC-21")
 def tenant_organisation_code(ctx: CheckContext) -> Finding:
-    if not getattr(ctx.tenant, "uscc", ""):  # the tenant model has no such column yet
-        return failed(_("租户记录中没有运营机构的统一社会信用代码。"))
-    return passed(_("租户记录了运营机构的统一社会信用代码。"))
+    from marketplace.shops.services import uscc_problem
+
+    name, code = (ctx.tenant.operator_name or "").strip(), ctx.tenant.operator_uscc or ""
+    if not name or not code:
+        return failed(_("租户记录中没有运营机构的名称和统一社会信用代码。"))
+    problem = uscc_problem(code)  # a code stored before it was checked, or edited in the database
+    if problem:
+        return failed(_("运营机构的统一社会信用代码未通过校验。"), evidence=[problem])
+    return passed(_("租户记录了运营机构 %(name)s 及其统一社会信用代码 %(code)s。", name=name, code=code))
