@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import JSON, ForeignKey, Index, String, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
-from marketplace.core.db import UTCDateTime, utcnow
+from marketplace.core.db import AppendOnly, UTCDateTime, append_only, utcnow
 from marketplace.core.views import Page
 from marketplace.extensions import db
 from marketplace.tenancy.context import current_tenant
@@ -55,10 +55,6 @@ ACTION_LABELS = {
 }
 
 
-class AppendOnly(RuntimeError):
-    """The audit log is never rewritten."""
-
-
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
     __table_args__ = (
@@ -89,10 +85,7 @@ class AuditEntry(db.Model):
         return json.dumps(self.details or {}, ensure_ascii=False, sort_keys=True)
 
 
-@event.listens_for(AuditEntry, "before_update")
-@event.listens_for(AuditEntry, "before_delete")
-def _refuse_rewriting(_mapper, _connection, target) -> None:
-    raise AppendOnly(f"audit entry {target.id} cannot be changed or deleted")
+append_only(AuditEntry, "audit entry")
 
 
 @event.listens_for(Session, "do_orm_execute")

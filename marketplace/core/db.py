@@ -57,6 +57,20 @@ class TimestampMixin:
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("marketplace_write_intent", default=False)
 
 
+class AppendOnly(RuntimeError):
+    """A history kept append-only (order, shipment, complaint and IP-notice events, the audit log) was about to be
+    rewritten."""
+
+
+def append_only(model, what: str) -> None:
+    """Refuse in the ORM any change to or deletion of ``model``'s rows; ``what`` names one in the message."""
+    def refuse(_mapper, _connection, target) -> None:
+        raise AppendOnly(f"{what} {target.id} cannot be changed or deleted")
+
+    event.listen(model, "before_update", refuse)
+    event.listen(model, "before_delete", refuse)
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for write transactions.
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
+from marketplace.core.db import TimestampMixin, UTCDateTime, append_only, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.delivery.providers import ShipmentStatus
 from marketplace.extensions import db
@@ -138,11 +138,4 @@ class FreightQuote(TenantScoped, TimestampMixin, db.Model):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class AppendOnly(RuntimeError):
-    """A shipment's timeline is never rewritten."""
-
-
-@event.listens_for(ShipmentEvent, "before_update")
-@event.listens_for(ShipmentEvent, "before_delete")
-def _refuse_rewriting_history(_mapper, _connection, target) -> None:
-    raise AppendOnly(f"shipment event {target.id} cannot be changed or deleted")
+append_only(ShipmentEvent, "shipment event")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
+from marketplace.core.db import TimestampMixin, UTCDateTime, append_only, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.tenancy.models import TenantScoped
@@ -184,11 +184,4 @@ class OrderEvent(TenantScoped, db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
 
-class AppendOnly(RuntimeError):
-    """The order history is never rewritten."""
-
-
-@event.listens_for(OrderEvent, "before_update")
-@event.listens_for(OrderEvent, "before_delete")
-def _refuse_rewriting_history(_mapper, _connection, target) -> None:
-    raise AppendOnly(f"order event {target.id} cannot be changed or deleted")
+append_only(OrderEvent, "order event")

@@ -46,10 +46,10 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, func, select
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
+from marketplace.core.db import TimestampMixin, UTCDateTime, append_only, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderStatus
@@ -217,14 +217,7 @@ class ComplaintEvent(TenantScoped, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class AppendOnly(RuntimeError):
-    """The complaint history is never rewritten."""
-
-
-@event.listens_for(ComplaintEvent, "before_update")
-@event.listens_for(ComplaintEvent, "before_delete")
-def _refuse_rewriting_history(_mapper, _connection, target) -> None:
-    raise AppendOnly(f"complaint event {target.id} cannot be changed or deleted")
+append_only(ComplaintEvent, "complaint event")
 
 
 # -- moves --------------------------------------------------------------------------------------------------------

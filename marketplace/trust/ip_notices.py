@@ -45,7 +45,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.core import audit
-from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
+from marketplace.core.db import TimestampMixin, UTCDateTime, append_only, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
@@ -202,14 +202,7 @@ class IpNoticeEvent(TenantScoped, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class AppendOnly(RuntimeError):
-    """The notice history is never rewritten."""
-
-
-@event.listens_for(IpNoticeEvent, "before_update")
-@event.listens_for(IpNoticeEvent, "before_delete")
-def _refuse_rewriting_history(_mapper, _connection, target) -> None:
-    raise AppendOnly(f"ip notice event {target.id} cannot be changed or deleted")
+append_only(IpNoticeEvent, "ip notice event")
 
 
 # -- the measure holds the product off sale -----------------------------------------------------------------------

@@ -11,7 +11,8 @@ from sqlalchemy import delete, select, update
 
 from marketplace.accounts.models import Role
 from marketplace.core import audit
-from marketplace.core.audit import AppendOnly, AuditEntry
+from marketplace.core.audit import AuditEntry
+from marketplace.core.db import AppendOnly
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
 from tests.fixtures.factories import PASSWORD

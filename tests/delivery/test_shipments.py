@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.core.db import utcnow
+from marketplace.core.db import AppendOnly, utcnow
 from marketplace.delivery import services as delivery
-from marketplace.delivery.models import AppendOnly, Shipment, ShipmentEvent
+from marketplace.delivery.models import Shipment, ShipmentEvent
 from marketplace.delivery.providers import DeliveryError, ShipmentStatus
 from marketplace.extensions import db
 from marketplace.orders import handling

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Variant
-from marketplace.core.db import utcnow
+from marketplace.core.db import AppendOnly, utcnow
 from marketplace.extensions import db
 from marketplace.orders import services as orders
-from marketplace.orders.models import AppendOnly, Order, OrderEvent, OrderGroup, OrderStatus
+from marketplace.orders.models import Order, OrderEvent, OrderGroup, OrderStatus
 from marketplace.tenancy.context import tenant_scope
 from tests.search.test_indexing import purge
 

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from marketplace.accounts.models import Role
-from marketplace.core.db import utcnow
+from marketplace.core.db import AppendOnly, utcnow
 from marketplace.delivery.models import Shipment
 from marketplace.delivery.providers import Address
 from marketplace.delivery.services import address_record
@@ -23,7 +23,7 @@ from marketplace.orders import services as orders
 from marketplace.tenancy.context import tenant_scope
 from marketplace.trust import cli as trust_cli
 from marketplace.trust import complaints
-from marketplace.trust.complaints import AppendOnly, Complaint, ComplaintError, ComplaintEvent
+from marketplace.trust.complaints import Complaint, ComplaintError, ComplaintEvent
 from tests.fixtures.factories import PASSWORD
 from tests.media.samples import encode, picture
 from tests.orders.test_notifications import Outbox

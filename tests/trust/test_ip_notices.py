@@ -17,12 +17,12 @@ from marketplace.accounts.models import Role
 from marketplace.catalog import services as catalog
 from marketplace.catalog.services import CatalogError
 from marketplace.core.audit import AuditEntry
-from marketplace.core.db import utcnow
+from marketplace.core.db import AppendOnly, utcnow
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
 from marketplace.trust import cli as trust_cli
 from marketplace.trust import ip_notices
-from marketplace.trust.ip_notices import AppendOnly, IpNotice, IpNoticeError, IpNoticeEvent, NoticeInput
+from marketplace.trust.ip_notices import IpNotice, IpNoticeError, IpNoticeEvent, NoticeInput
 from tests.fixtures.factories import PASSWORD
 from tests.media.samples import encode, picture
 from tests.orders.test_notifications import Outbox
