@@ -9,6 +9,7 @@ from marketplace.core.audit import AuditEntry  # noqa: F401
 from marketplace.delivery.models import DeliverySlot, FreightQuote, Shipment, ShipmentEvent  # noqa: F401
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine
 from marketplace.orders.returns import Refund, ReturnLine, ReturnRequest  # noqa: F401
+from marketplace.orders.seals import OrderSeal  # noqa: F401
 from marketplace.payments.models import Payment, PaymentEvent  # noqa: F401
 from marketplace.payments.settlement import SettlementStatement  # noqa: F401
 from marketplace.search.models import SearchJournal, SearchQueryStat
@@ -24,6 +25,7 @@ from marketplace.trust.credit import ShopCredit  # noqa: F401
 from marketplace.trust.enforcement import ClosingNotice, Sanction, TakedownRecord  # noqa: F401
 from marketplace.trust.ip_notices import IpNotice, IpNoticeEvent  # noqa: F401
 from marketplace.trust.onboarding import OnboardingApplication, OnboardingEvent  # noqa: F401
+from marketplace.trust.public_records import PublicRecord  # noqa: F401
 from marketplace.trust.reviews import Review, ReviewLog  # noqa: F401
 from marketplace.trust.verification import ApprovalEvent, MerchantApproval  # noqa: F401
 

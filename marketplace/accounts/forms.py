@@ -30,6 +30,15 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致。"))])
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请填写当前密码。")), Length(max=200)],
+                                     render_kw={"autocomplete": "current-password"})
+    password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请设置新密码。")), Length(max=200)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致。"))],
+                            render_kw={"autocomplete": "new-password"})
+
+
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("称呼"), validators=[DataRequired(_l("请填写称呼。")), Length(max=100), plain_text])
     locale = SelectField(_l("语言"), choices=[SelectChoice(code, name) for code, name in LOCALES.items()])

@@ -1,4 +1,4 @@
-"""Accounts: sign-up, login with throttling, password reset. Callable from views, CLI and tests."""
+"""Accounts: sign-up, login with throttling, password change and reset. Callable from views, CLI and tests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from marketplace.accounts.models import LoginAttempt, Role, RoleGrant, User
 from marketplace.core.db import utcnow
@@ -19,6 +19,8 @@ from marketplace.core.mail import send_mail
 from marketplace.extensions import db
 
 MIN_PASSWORD_LENGTH = 8
+#: The roles of people who run a shop (what an operator may help with, see ``assisted_reset_token``).
+MERCHANT_ROLES = (Role.merchant_owner, Role.merchant_staff)
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
@@ -131,11 +133,30 @@ def authenticate(identifier: str, password: str, *, remote_addr: str = "") -> Us
         _kind, key = parse_identifier(identifier)
     except AccountError:
         raise AccountError(_("账号或密码不正确。"), code="invalid_credentials") from None
+    _refuse_if_throttled([key])
+    user = find_user(identifier)
+    ok = user is not None and user.active and verify_password(user, password)
+    _record_attempt(key, ok, remote_addr)
+    if not ok:
+        db.session.flush()
+        raise AccountError(_("账号或密码不正确。"), code="invalid_credentials")
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def _failure_window_start():
+    return utcnow() - timedelta(seconds=current_app.config["MARKETPLACE"]["LOGIN_FAILURE_WINDOW_S"])
+
+
+def _refuse_if_throttled(keys: list[str]) -> None:
+    """Raise ``LoginThrottled`` once the account named by ``keys`` (its email and/or mobile) has had too many
+    failed attempts in the window."""
     settings = current_app.config["MARKETPLACE"]
-    since = utcnow() - timedelta(seconds=settings["LOGIN_FAILURE_WINDOW_S"])
     failures = db.session.scalar(
         select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.identifier == key, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since
+            LoginAttempt.identifier.in_(keys), LoginAttempt.succeeded.is_(False),
+            LoginAttempt.created_at >= _failure_window_start(),
         )
     )
     if failures >= settings["LOGIN_MAX_FAILURES"]:
@@ -145,26 +166,37 @@ def authenticate(identifier: str, password: str, *, remote_addr: str = "") -> Us
               minutes=minutes),
             code="login_throttled",
         )
-    user = find_user(identifier)
-    ok = user is not None and user.active and verify_password(user, password)
-    db.session.add(LoginAttempt(identifier=key, succeeded=ok, remote_addr=remote_addr[:64]))
-    _prune_attempts(since)
-    if not ok:
-        db.session.flush()
-        raise AccountError(_("账号或密码不正确。"), code="invalid_credentials")
-    user.last_login_at = utcnow()
-    db.session.flush()
-    return user
+
+
+def _record_attempt(key: str, ok: bool, remote_addr: str) -> None:
+    db.session.add(LoginAttempt(identifier=key, succeeded=ok, remote_addr=(remote_addr or "")[:64]))
+    _prune_attempts(_failure_window_start())
 
 
 def _prune_attempts(since) -> None:
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < since - timedelta(days=1)))
 
 
+def _login_names(user: User) -> list[str]:
+    return [name for name in (user.email, user.mobile) if name]
+
+
 # -- password reset -----------------------------------------------------------------------------------
 
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def reset_token(user: User) -> str:
+    """The signed token of a password-reset link for ``user``: the mailed link and the one an operator hands over
+    (``assisted_reset_token``) carry the same. It works for ``PASSWORD_RESET_MAX_AGE_S`` and only until the password
+    changes, since it carries the credentials fingerprint: using it once spends it, and so does any other change."""
+    return _reset_serializer().dumps({"user": user.id, "fp": user.credentials_fingerprint})
+
+
+def reset_link_minutes() -> int:
+    """How long a reset link works, in whole minutes (what the mail and the operator's page say)."""
+    return current_app.config["MARKETPLACE"]["PASSWORD_RESET_MAX_AGE_S"] // 60
 
 
 def request_password_reset(identifier: str, reset_url_for) -> User | None:
@@ -177,8 +209,8 @@ def request_password_reset(identifier: str, reset_url_for) -> User | None:
     user = find_user(identifier)
     if user is None or not user.active or not user.email:
         return user
-    token = _reset_serializer().dumps({"user": user.id, "fp": user.credentials_fingerprint})
-    minutes = current_app.config["MARKETPLACE"]["PASSWORD_RESET_MAX_AGE_S"] // 60
+    token = reset_token(user)
+    minutes = reset_link_minutes()
     send_mail(
         user.email,
         _("重设您在网上商都的密码"),
@@ -202,15 +234,63 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
-def reset_password(token: str, new_password: str) -> User:
-    user = user_for_reset_token(token)
+def _set_password(user: User, new_password: str) -> None:
+    """Give ``user`` a new password: every other session, remember-me cookie and reset link stops working (they
+    carry the fingerprint of the old one) and the login lock is lifted. Flushes."""
     check_password_strength(new_password)
     user.password_hash = hash_password(new_password)
-    db.session.execute(delete(LoginAttempt).where(
-        or_(LoginAttempt.identifier == (user.email or ""), LoginAttempt.identifier == (user.mobile or ""))
-    ))
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.identifier.in_(_login_names(user))))
     db.session.flush()
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset_token(token)
+    _set_password(user, new_password)
     return user
+
+
+def change_password(user: User, current: str, new: str, *, remote_addr: str = "") -> None:
+    """A signed-in user replaces their password, e.g. because someone may know it.
+
+    A wrong ``current`` password counts as a failed login, so a session left open cannot be used to guess it
+    faster than the login form allows; once the account is locked this refuses with ``LoginThrottled`` too.
+    Every other session of the account ends (the caller signs this one in again). Flushes; the caller commits,
+    also on failure, so the failed attempt is kept.
+    """
+    _refuse_if_throttled(_login_names(user))
+    if not current or not verify_password(user, current):
+        _record_attempt(user.login_name, False, remote_addr)
+        db.session.flush()
+        raise AccountError(_("当前密码不正确。"), field="current_password", code="wrong_password")
+    _set_password(user, new)
+
+
+def assisted_reset_token(tenant, mobile: str, *, any_account: bool) -> tuple[User, str]:
+    """A reset link's token for someone who cannot get the mail (most merchants sign in with a mobile only), handed
+    over by the market's operator after checking their identity card in person.
+
+    A tenant operator may help only the merchants of this tenant's shops, and only when the account holds no role
+    beyond them: a password is the key to everything an account may do, so an operator of one market must not be
+    able to take over an account that also runs another market's shop, operates a market or administers the
+    platform. Platform admins (``any_account``) may help any active account. Every refusal of someone outside this
+    tenant's staff reads the same, so the form tells nothing about who else has an account. Nothing is written.
+    """
+    number = normalise_mobile(mobile)
+    if number is None:
+        raise AccountError(_("请输入有效的中国大陆手机号（11 位，以 1 开头）。"), field="mobile")
+    user = db.session.scalar(select(User).where(User.mobile == number, User.active.is_(True)))
+    if any_account:
+        if user is None:
+            raise AccountError(_("没有使用这个手机号的有效账号。"), field="mobile", code="unknown")
+        return user, reset_token(user)
+    grants = list(db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id))) if user else []
+    merchant_here = [g for g in grants if g.role in MERCHANT_ROLES and g.tenant_id == tenant.id]
+    if not merchant_here:
+        raise AccountError(_("本市场的商户中没有使用这个手机号的账号。"), field="mobile", code="unknown")
+    if len(merchant_here) != len(grants):
+        raise AccountError(_("这个账号还有本市场商户以外的权限，请联系平台管理员协助重设。"), field="mobile",
+                           code="beyond_tenant")
+    return user, reset_token(user)
 
 
 # -- roles --------------------------------------------------------------------------------------------

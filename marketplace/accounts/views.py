@@ -1,4 +1,4 @@
-"""Sign-up, login, logout, password reset and the resident's account page."""
+"""Sign-up, login, logout, password change and reset, and the resident's account page."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.accounts import address_views, closure, services
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.forms import (
+    ChangePasswordForm,
     CloseAccountForm,
     LoginForm,
     ProfileForm,
@@ -154,7 +155,8 @@ def reset_request():
         else:
             db.session.commit()
             if user is not None and not user.email:
-                flash(_("该账号只绑定了手机号。短信重设暂未开通，请联系所在市场的运营方协助重设。"), "info")
+                flash(_("该账号只绑定了手机号，无法通过邮件重设。请带上本人有效身份证件到所在商业街或市场的服务台，"
+                        "由运营方当面核验后为您生成重设链接。"), "info")
             else:
                 flash(_("如果该账号存在，我们已发送重设密码的邮件，请查收。"), "info")
             return redirect(url_for("accounts.login"))
@@ -200,6 +202,34 @@ def account():
             return redirect(url_for("accounts.account"))
     return render_themed("accounts/account.html", form=form, grants=grants_of(current_user)), \
         400 if form.errors else 200
+
+
+@blueprint.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Replace the password, e.g. because someone may know it: every other browser is signed out, this one stays."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(user, form.current_password.data, form.password.data,
+                                     remote_addr=request.remote_addr or "")
+        except services.AccountError as error:
+            db.session.commit()  # only a failed attempt is pending: kept for throttling, as at login
+            add_form_error(form, str(error), error.field)
+            status = 429 if isinstance(error, services.LoginThrottled) else 400
+        else:
+            db.session.commit()
+            # The session still names the old password's fingerprint: sign this browser in again under the new
+            # one, and renew its remember-me cookie if it had one (the old cookie no longer loads the account).
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(user, remember=remembered)
+            flash(_("密码已修改。其他设备上的登录已全部退出。"), "success")
+            return redirect(url_for("accounts.account"))
+    elif form.errors:
+        status = 400
+    return render_themed("accounts/password.html", form=form), status
 
 
 @blueprint.route("/close", methods=["GET", "POST"])

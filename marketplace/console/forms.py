@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from marketplace.core.text import plain_text
@@ -95,3 +95,13 @@ class ShopLocationForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only needs its CSRF token (take live, revoke)."""
+
+
+class AssistedResetForm(FlaskForm):
+    """An operator makes a password-reset link for a merchant who came to the service desk in person."""
+
+    mobile = StringField(_l("手机号"), validators=[DataRequired(_l("请填写对方登录用的手机号。")), Length(max=32)])
+    #: Unticked by default: the operator states each time that they saw the person's identity document.
+    identity_checked = BooleanField(_l("已当面核验本人有效身份证件"),
+                                    validators=[DataRequired(_l("请先当面核验本人有效身份证件，并勾选确认。"))])
+    note = StringField(_l("备注"), validators=[Length(max=200), plain_text])

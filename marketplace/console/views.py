@@ -126,7 +126,8 @@ OPTIONAL_PAGES = (("operator_documents.documents", _l("服务协议与交易规�
                   ("operator_conformance.conformance", _l("规范自检")),
                   ("operator_reports.tenant_reports", _l("统计报表")),
                   ("operator_enforcement.enforcement", _l("违法处置与公示")),
-                  ("operator_ip_notices.queue", _l("知识产权通知")))
+                  ("operator_ip_notices.queue", _l("知识产权通知")),
+                  ("operator_public_records.records", _l("公示信用记录")))
 
 
 def _pages_of_other_modules() -> list[tuple[str, str]]:
@@ -197,6 +198,7 @@ def tenant_brand():
 
 def register(app) -> None:
     from marketplace.console import (
+        account_help,
         catalog_admin,
         freight_quotes,
         imports,
@@ -217,7 +219,7 @@ def register(app) -> None:
     app.register_blueprint(operator)
     app.register_blueprint(tenants_console.blueprint)
     for module in (products, imports, catalog_admin, quotes, freight_quotes, licences, search_log,
-                   order_settings_console, placements, ledgers):
+                   order_settings_console, placements, ledgers, account_help):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)

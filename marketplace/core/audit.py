@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "tenant.operator_granted": _l("授予运营方权限"),
     "tenant.operator_revoked": _l("撤销运营方权限"),
     "shop.location_changed": _l("更改店铺位置"),
+    "account.reset_link": _l("协助重设密码（生成重设链接）"),
     "document.draft_saved": _l("保存协议/规则草稿"),
     "document.consultation_opened": _l("协议/规则公开征求意见"),
     "document.published": _l("公示协议/规则"),
@@ -52,6 +53,9 @@ ACTION_LABELS = {
     "enforcement.takedowns_reported": _l("下架记录标记为已报告"),
     "enforcement.sanction": _l("对店铺采取处理措施"),
     "enforcement.closing_announced": _l("公示店铺终止经营"),
+    "orders.sealed": _l("封存订单记录"),
+    "public_record.recorded": _l("录入公示信用记录"),
+    "public_record.removed": _l("记录公示信用记录移出"),
 }
 
 

@@ -66,16 +66,21 @@ def init_app(app) -> None:
     settings = app.config["MARKETPLACE"]
     themes = discover(Path(settings["THEMES_PATH"]))
     loaders = {name: FileSystemLoader(theme.path / "templates") for name, theme in themes.items()}
-    tenants_root = Path(settings["TENANTS_PATH"])
-    overrides = {path.parent.name for path in tenants_root.glob("*/templates") if path.is_dir()}
-    for slug in overrides:
-        loaders[f"@{slug}"] = FileSystemLoader(tenants_root / slug / "templates")
     app.extensions["themes"] = themes
-    app.extensions["theme_overrides"] = overrides
+    app.extensions["theme_overrides"] = set()
     app.jinja_loader = ChoiceLoader([FileSystemLoader(Path(app.root_path) / "templates"), PrefixLoader(loaders)])
+    for folder in Path(settings["TENANTS_PATH"]).glob("*/templates"):
+        if folder.is_dir():
+            add_tenant_templates(app, folder.parent.name, folder)
     app.register_blueprint(_static_blueprint())
     # Inside theme templates: {% include themed("tenant/_location.html") %} follows the theme chain too.
     app.jinja_env.globals["themed"] = themed
+
+
+def add_tenant_templates(app, slug: str, folder: Path) -> None:
+    """Serve the templates in ``folder`` before the theme's for tenant ``slug`` (``tenants/<slug>/templates``)."""
+    app.jinja_loader.loaders[-1].mapping[f"@{slug}"] = FileSystemLoader(folder)
+    app.extensions["theme_overrides"].add(slug)
 
 
 def themed(template: str):

@@ -3,7 +3,11 @@
 * ``flask orders release-holds``: cancel unpaid orders past their payment deadline and put their stock back
   (every few minutes);
 * ``flask orders auto-approve-returns``: approve return requests the merchant left unanswered past their
-  deadline, giving the shop's own address for the goods (hourly).
+  deadline, giving the shop's own address for the goods (hourly);
+* ``flask orders seal [--tenant SLUG]``: seal the order records written since the last seal into the tenant's
+  signed hash chain (hourly; ``orders.seals``);
+* ``flask orders verify-seals [--tenant SLUG]``: recompute every seal from the records as they are now; exits 1
+  naming the first break (daily).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy import select
 
 from marketplace.core.db import writing
 from marketplace.extensions import db
-from marketplace.orders import returns, services
+from marketplace.orders import returns, seals, services
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 
@@ -52,6 +56,56 @@ def auto_approve_returns_command():
             click.echo(_("%(tenant)s：自动同意了 %(n)d 个商家逾期未处理的退货申请。", tenant=tenant.slug, n=approved))
         total += approved
     click.echo(_("共自动同意 %(n)d 个退货申请。", n=total))
+
+
+def _tenants(slug: str | None) -> list[Tenant]:
+    with all_tenants():
+        query = select(Tenant).order_by(Tenant.id)
+        if slug is not None:
+            query = query.where(Tenant.slug == slug)
+        tenants = list(db.session.scalars(query))
+    if slug is not None and not tenants:
+        raise click.ClickException(_("没有这个市场：%(slug)s", slug=slug))
+    return tenants
+
+
+@orders.command("seal")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant (its slug); every tenant by default.")
+def seal_command(tenant_slug: str | None):
+    """Seal the order records written since the last seal into each tenant's signed hash chain (run hourly)."""
+    for tenant in _tenants(tenant_slug):
+        said = []
+        with tenant_scope(tenant), writing():
+            # A backlog comes in several seals of at most seals.MAX_RECORDS records each, committed one by one.
+            while (sealed := seals.seal(tenant)) is not None:
+                said.append(_("%(tenant)s：第 %(seq)d 次封存，%(events)d 条订单状态记录、%(orders)d 个新订单。",
+                              tenant=tenant.slug, seq=sealed.seq, events=sealed.events, orders=sealed.orders))
+                db.session.commit()
+            db.session.commit()
+        for line in said or [_("%(tenant)s：没有需要封存的新订单记录。", tenant=tenant.slug)]:
+            click.echo(line)
+
+
+@orders.command("verify-seals")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant (its slug); every tenant by default.")
+def verify_seals_command(tenant_slug: str | None):
+    """Recompute each tenant's order seals from the records as stored now (run daily).
+
+    Exits 1 naming the first break (the seal, and the order when one is concerned), 0 when every chain holds.
+    """
+    broken = 0
+    for tenant in _tenants(tenant_slug):
+        with tenant_scope(tenant):
+            report = seals.verify(tenant)
+            db.session.rollback()
+        if report.intact:
+            click.echo(_("%(tenant)s：订单封存链完整，%(seals)d 次封存，共 %(events)d 条订单状态记录、%(orders)d 个订单。",
+                         tenant=tenant.slug, seals=report.seals, events=report.events, orders=report.orders))
+        else:
+            broken += 1
+            click.echo(_("%(tenant)s：订单记录被篡改，%(where)s", tenant=tenant.slug, where=str(report.broken)), err=True)
+    if broken:
+        raise SystemExit(1)
 
 
 def register(app) -> None:

@@ -110,6 +110,8 @@ class Order(TenantScoped, TimestampMixin, db.Model):
                         name="amounts"),
         CheckConstraint("refunded <= total", name="refunded"),
         Index("ix_orders_tenant_id_shop_id_status_created_at", "tenant_id", "shop_id", "status", "created_at"),
+        # The orders of a time window (what ``orders.seals`` seals and verifies).
+        Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,7 +172,11 @@ class OrderEvent(TenantScoped, db.Model):
     and why. Kept at least three years (no code path deletes them)."""
 
     __tablename__ = "order_events"
-    __table_args__ = (UniqueConstraint("order_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "idempotency_key"),
+        # The events of a time window (what ``orders.seals`` seals and verifies, the ledgers read).
+        Index("ix_order_events_tenant_id_at", "tenant_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), index=True)

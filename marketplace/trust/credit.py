@@ -15,13 +15,21 @@ Four parts, 100 points in all (docs/credit.md explains them to merchants and res
   ``20 × max(0, 1 − 10k)`` — one in ten upheld leaves none. Complaints the buyer settled with the merchant, or the
   operator rejected, cost nothing.
 
-The score is the sum rounded half up; its level: A 优秀 (90+), B 良好 (80+), C 一般 (65+), D 待改进. A shop with
-fewer than ten orders and fewer than five reviews in the window is 新店: its score is shown as provisional. Nothing
-paid for enters the score.
+Then **public regulatory records** (国家企业信用信息公示系统, ``trust.public_records``) of the shop's merchant that
+are in force at the moment of computing (recorded by then, not removed, their listed period not over) take points
+off: each listing in the abnormal-operations list (经营异常名录) −10, each administrative penalty (行政处罚) −5, each
+failed spot check (抽查检查不合格) −3, and a listing as a serious violator (严重违法失信名单) −20; at most −20 in all.
+The window does not apply: a record counts for as long as the regulator lists it.
+
+The score is the sum less that deduction, rounded half up (never below 0); its level: A 优秀 (90+), B 良好 (80+),
+C 一般 (65+), D 待改进 — and D whatever the points while the merchant is on the serious-violation list. A shop with
+fewer than ten orders and fewer than five reviews in the window is 新店: its score is shown as provisional (unless
+the merchant is on the serious-violation list: that standing is no guess). Nothing paid for enters the score.
 
 Pages compute the score live. Search cannot (it ranks thousands of products at once), so each shop's standing is
 also stored (``ShopCredit``) and copied into its products' search documents: ``refresh_credit`` recomputes it at once
-after a review or a complaint decision, and ``flask trust credit`` every day for the rest (the window moves on).
+after a review, a complaint decision or a public record entered or removed, and ``flask trust credit`` every day for
+the rest (the window moves on, a record's listed period ends).
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ GRACE = timedelta(hours=1)
 LEVELS = ((90, "A", _l("优秀")), (80, "B", _l("良好")), (65, "C", _l("一般")), (0, "D", _l("待改进")))
 NEW_SHOP_ORDERS, NEW_SHOP_REVIEWS = 10, 5
 NEW_SHOP_LABEL = _l("新店")
+#: Points each public record in force takes off, by kind (``public_records.PublicRecordKind``), and the most in all.
+RECORD_DEDUCTIONS = {"abnormal_operations": 10, "administrative_penalty": 5, "failed_inspection": 3,
+                     "serious_violation": 20}
+MAX_RECORD_DEDUCTION = 20
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,11 @@ class CreditInputs:
     on_time: int = 0
     upheld: int = 0
     partly_upheld: int = 0
+    #: The merchant's public regulatory records in force at the moment of computing, by kind (not windowed).
+    abnormal_operations: int = 0
+    administrative_penalties: int = 0
+    failed_inspections: int = 0
+    serious_violations: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,8 @@ class CreditScore:
     parts: dict[str, Decimal]
     inputs: CreditInputs
     provisional: bool
+    #: Points the public records in force take off the parts' sum (0 to ``MAX_RECORD_DEDUCTION``).
+    deduction: Decimal = Decimal(0)
 
 
 def _points(value: Decimal) -> Decimal:
@@ -93,15 +112,25 @@ def score(inputs: CreditInputs) -> CreditScore:
         "cancellations": _points(15 * max(Decimal(0), 1 - 5 * cancelled)),
         "complaints": _points(20 * max(Decimal(0), 1 - 10 * upheld)),
     }
-    total = int(sum(parts.values()).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    _floor, level, label = next(entry for entry in LEVELS if total >= entry[0])
-    provisional = inputs.orders < NEW_SHOP_ORDERS and inputs.reviews < NEW_SHOP_REVIEWS
-    return CreditScore(total, level, str(label), parts, inputs, provisional)
+    deduction = Decimal(min(MAX_RECORD_DEDUCTION, sum(RECORD_DEDUCTIONS[kind] * count
+                                                      for kind, count in record_counts(inputs).items())))
+    total = max(0, int((sum(parts.values()) - deduction).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    blacklisted = inputs.serious_violations > 0
+    _floor, level, label = LEVELS[-1] if blacklisted else next(entry for entry in LEVELS if total >= entry[0])
+    provisional = inputs.orders < NEW_SHOP_ORDERS and inputs.reviews < NEW_SHOP_REVIEWS and not blacklisted
+    return CreditScore(total, level, str(label), parts, inputs, provisional, deduction)
+
+
+def record_counts(inputs: CreditInputs) -> dict[str, int]:
+    """The inputs' public records in force, by kind (``public_records.PublicRecordKind`` values)."""
+    return {"abnormal_operations": inputs.abnormal_operations, "administrative_penalty": inputs.administrative_penalties,
+            "failed_inspection": inputs.failed_inspections, "serious_violation": inputs.serious_violations}
 
 
 def credit_inputs(shop, now: datetime | None = None) -> CreditInputs:
     """Count the shop's window (the current tenant's rows: call inside its tenant scope)."""
     from marketplace.trust.complaints import complaint_outcomes
+    from marketplace.trust.public_records import counts_in_force
     from marketplace.trust.reviews import Review
 
     now = now or utcnow()
@@ -125,9 +154,14 @@ def credit_inputs(shop, now: datetime | None = None) -> CreditInputs:
                                   .join(Order, Order.id == Shipment.order_id).where(Order.shop_id == shop.id, due)).all()
     on_time = sum(1 for promised, received in promises if received is not None and received <= promised + GRACE)
     outcomes = complaint_outcomes(shop, since)
+    records = counts_in_force(shop.merchant_id, now)
     return CreditInputs(reviews=reviews, rating_sum=Decimal(int(rating_sum)) / 4, orders=orders, rejected=rejected,
                         promises_due=len(promises), on_time=on_time, upheld=outcomes.get("upheld", 0),
-                        partly_upheld=outcomes.get("partly_upheld", 0))
+                        partly_upheld=outcomes.get("partly_upheld", 0),
+                        abnormal_operations=records.get("abnormal_operations", 0),
+                        administrative_penalties=records.get("administrative_penalty", 0),
+                        failed_inspections=records.get("failed_inspection", 0),
+                        serious_violations=records.get("serious_violation", 0))
 
 
 def shop_credit(shop, now: datetime | None = None) -> CreditScore:

@@ -23,14 +23,27 @@ from marketplace.trust.publishing import approved_business_address
 
 blueprint = Blueprint("merchant_premises", __name__, url_prefix="/merchant/<slug:tenant_slug>/<slug:shop_slug>")
 
-PAYLOAD_VERSION = 1
+#: 2: the issuer (the organisation operating the tenant) is named and signed too.
+PAYLOAD_VERSION = 2
+
+
+def issuer_problem(tenant) -> str | None:
+    """Why the tenant cannot issue the certificate: it must name the organisation that vouches for the address."""
+    from marketplace.shops.services import uscc_problem
+
+    if not (tenant.operator_name or "").strip() or not tenant.operator_uscc:
+        return _("本市场尚未登记运营机构的名称和统一社会信用代码，暂不能出具证明，请联系市场运营方。")
+    if uscc_problem(tenant.operator_uscc):
+        return _("本市场登记的运营机构统一社会信用代码有误，暂不能出具证明，请联系市场运营方。")
+    return None
 
 
 def premises_payload(shop, shop_url: str, issued) -> dict:
-    merchant = shop.merchant
-    return {"v": PAYLOAD_VERSION, "kind": "network-premises", "tenant": shop.tenant.slug, "shop": shop.name_zh,
+    merchant, tenant = shop.merchant, shop.tenant
+    return {"v": PAYLOAD_VERSION, "kind": "network-premises", "tenant": tenant.slug, "shop": shop.name_zh,
             "url": shop_url, "legal_name": merchant.legal_name,
-            "registration_number": merchant.registration_number or "", "issued": badges.timestamp(issued)}
+            "registration_number": merchant.registration_number or "", "issuer": tenant.operator_name.strip(),
+            "issuer_uscc": tenant.operator_uscc, "issued": badges.timestamp(issued)}
 
 
 @blueprint.route("/premises")
@@ -46,6 +59,9 @@ def premises(shop_slug: str):
                                refusal=_("网店已暂停营业，恢复营业后才能出具网络经营场所证明。")), 409
     if not verification.is_approved(shop.merchant):
         return render_template("console/trust/premises.html", shop=shop, approved=False), 409
+    refusal = issuer_problem(current_tenant)
+    if refusal:
+        return render_template("console/trust/premises.html", shop=shop, approved=False, refusal=refusal), 409
     issued = utcnow().replace(microsecond=0)
     # The signed address is the platform's, from configuration: a request's Host header is the caller's to choose.
     facts = premises_payload(shop, shop_url(current_tenant.slug, shop.slug), issued)

@@ -25,11 +25,10 @@ now (``flask trust verify-reviews``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -50,6 +49,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from marketplace.core.chain import GENESIS, canonical, chain_hash
+from marketplace.core.chain import moment as _moment
 from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
@@ -63,7 +64,6 @@ MAX_PHOTOS = 6
 DIMENSIONS = ("product", "described", "service", "delivery")
 DIMENSION_LABELS = {"product": _l("商品评分"), "described": _l("描述相符"), "service": _l("服务态度"),
                     "delivery": _l("物流/取货体验")}
-GENESIS = "0" * 64
 
 
 @labelled({"illegal": _l("违法信息"), "privacy": _l("侵犯他人隐私或个人信息"), "insult": _l("侮辱、诽谤他人"),
@@ -390,18 +390,6 @@ def latest_reviews(*, shop=None, product=None, limit: int = 20, offset: int = 0)
 
 # -- the hash chain ------------------------------------------------------------------------------------------
 
-def canonical(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def chain_hash(prev_hash: str, payload: str) -> str:
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
-
-
-def _moment(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="microseconds") if value is not None else None
-
-
 def payload_for(review: Review, kind: str) -> dict[str, Any]:
     """What an entry of ``kind`` says about ``review``, from the row as it is now."""
     base = {"kind": str(kind), "review_id": review.id, "tenant_id": review.tenant_id}
@@ -418,8 +406,10 @@ def payload_for(review: Review, kind: str) -> dict[str, Any]:
 
 
 def lock_chain(tenant: Tenant) -> None:
-    """Appends of one tenant's chain take turns (the tenant row's lock on PostgreSQL; SQLite writers queue)."""
-    db.session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+    """Appends of one tenant's chain take turns (the tenant row's lock on PostgreSQL; SQLite writers queue).
+
+    FOR NO KEY UPDATE: the rows a checkout inserts only share the tenant row's key, so they do not wait for it."""
+    db.session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update(key_share=True))
 
 
 def _append(tenant: Tenant, review: Review, kind: str) -> ReviewLog:

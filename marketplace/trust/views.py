@@ -21,3 +21,6 @@ def register(app) -> None:
     from marketplace.trust import enforcement_views  # takedowns, public sanctions and closing notices
 
     enforcement_views.register(app)
+    from marketplace.trust import public_record_views  # public regulatory records, as the credit score takes them in
+
+    public_record_views.register(app)

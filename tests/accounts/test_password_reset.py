@@ -13,7 +13,8 @@ from marketplace.extensions import db
 from tests.fixtures.factories import PASSWORD
 
 NEUTRAL = "如果该账号存在，我们已发送重设密码的邮件，请查收。"
-MOBILE_ONLY = "该账号只绑定了手机号。短信重设暂未开通，请联系所在市场的运营方协助重设。"
+MOBILE_ONLY = ("该账号只绑定了手机号，无法通过邮件重设。请带上本人有效身份证件到所在商业街或市场的服务台，"
+               "由运营方当面核验后为您生成重设链接。")
 NEW_PASSWORD = "new-battery-staple-7"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import text
 
 from marketplace.accounts.models import Role
@@ -10,7 +12,8 @@ from marketplace.extensions import db
 from marketplace.spec.model import Status
 from marketplace.tenancy import agreements
 from marketplace.tenancy.context import tenant_scope
-from marketplace.trust import credit, reviews
+from marketplace.trust import credit, public_records, reviews
+from marketplace.trust.public_records import PublicRecord
 from tests.spec import trust_world
 from tests.spec.trust_world import decide, place, status
 
@@ -97,9 +100,57 @@ def test_ce6_search_sorts_by_credit_and_labels_ads(street):
     assert status(tenant, "CE-6") == PASSED
 
 
-def test_ce7_public_regulatory_records_are_not_an_input_yet(street):
+#: A decision date a month back (the forms refuse future ones).
+DECIDED = date.today() - timedelta(days=30)
+
+
+def _penalty(tenant, shop, **kw):
+    """An administrative penalty of the shop's merchant entered through the service (which refreshes credit)."""
+    with tenant_scope(tenant):
+        row = public_records.record(tenant, shop.merchant, public_records.RecordInput(
+            kind=kw.pop("kind", "administrative_penalty"), authority="郑州市二七区市场监督管理局",
+            document_number=kw.pop("document_number", "二七市监罚〔2026〕12号"), decided_on=DECIDED, **kw))
+        db.session.commit()
+        return row
+
+
+def test_ce7_a_fresh_tenant_passes_the_formula_takes_public_records_in(street):
     tenant, *_ = street
-    assert status(tenant, "CE-7") == FAILED
+    finding = decide(tenant, "CE-7")
+    assert finding.status == PASSED, finding.evidence
+    assert "0 条在公示中" in finding.detail
+
+
+def test_ce7_records_entered_and_removed_through_the_service_keep_the_standings_current(street):
+    tenant, shop, apples, _pears, buyer = street
+    _review(tenant, buyer, apples, "before")  # a stored standing from before the record
+    row = _penalty(tenant, shop)
+    assert status(tenant, "CE-7") == PASSED
+    assert status(tenant, "CE-9") == PASSED  # the standing stored with the record recomputes to itself
+    with tenant_scope(tenant):
+        public_records.remove(tenant, row, DECIDED + timedelta(days=20), "已履行处罚决定")
+        db.session.commit()
+    assert status(tenant, "CE-7") == PASSED
+    assert status(tenant, "CE-9") == PASSED
+
+
+def test_ce7_a_record_inserted_without_refreshing_credit_names_the_shop(street):
+    tenant, shop, apples, _pears, buyer = street
+    _review(tenant, buyer, apples, "scored")
+    with tenant_scope(tenant):  # written past the service: the stored standing (search's) still lacks it
+        row = PublicRecord(tenant_id=tenant.id, merchant_id=shop.merchant_id, kind="abnormal_operations",
+                           authority="郑州市二七区市场监督管理局", document_number="二七市监异〔2026〕3号",
+                           decided_on=DECIDED, recorded_at=utcnow())
+        db.session.add(row)
+        db.session.commit()
+    finding = decide(tenant, "CE-7")
+    assert finding.status == FAILED
+    assert len(finding.evidence) == 1 and finding.evidence[0].startswith(f"shop {shop.id}: ")
+    assert f"public record {row.id} (abnormal_operations)" in finding.evidence[0]
+    with tenant_scope(tenant):  # the daily refresh (or any refresh of the shop) puts it right
+        credit.refresh_credit([shop])
+        db.session.commit()
+    assert status(tenant, "CE-7") == PASSED
 
 
 def test_ce8_and_ce10_say_why_no_check_decides_them(street):
@@ -120,3 +171,14 @@ def test_ce9_a_stored_score_that_does_not_recompute_is_named(street):
     finding = decide(tenant, "CE-9")
     assert finding.status == FAILED
     assert finding.evidence == [f"shop {shop.id}: 100/{row.level} → {honest}/{row.level}"]
+
+
+def test_ce7_a_removal_stamped_without_refreshing_credit_names_the_shop(street):
+    tenant, shop, *_ = street
+    row = _penalty(tenant, shop)
+    with tenant_scope(tenant):  # removed past the service: search still ranks the shop with the penalty
+        row.removed_on, row.removed_at = DECIDED + timedelta(days=1), utcnow()
+        db.session.commit()
+    finding = decide(tenant, "CE-7")
+    assert finding.status == FAILED
+    assert finding.evidence[0].startswith(f"shop {shop.id}: ") and f"public record {row.id}" in finding.evidence[0]

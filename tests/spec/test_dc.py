@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.spec.model import Status
 from marketplace.spec.runner import run
@@ -44,6 +46,35 @@ def test_dc4_fails_when_a_signed_record_lost_its_signed_bytes(make_tenant, make_
 
 def test_dc6_passes_with_password_reset_and_badge_suspension(make_tenant):
     assert _finding(make_tenant(), "DC-6").status == Status.passed
+
+
+def test_dc6_passes_when_the_tenant_has_an_operator_to_help_phone_only_merchants(make_tenant, make_shop, make_user):
+    tenant = make_tenant()
+    make_user("13903710111", role=Role.merchant_owner, shop=make_shop(tenant))
+    make_user("operator@example.com", role=Role.tenant_operator, tenant=tenant)
+    assert _finding(tenant, "DC-6").status == Status.passed
+
+
+def test_dc6_fails_naming_phone_only_merchants_nobody_can_help_until_an_operator_is_granted(
+        make_tenant, make_shop, make_user):
+    tenant, elsewhere = make_tenant(), make_tenant()
+    shop = make_shop(tenant, slug="fruit")
+    make_user("13903710111", role=Role.merchant_owner, shop=shop)
+    make_user("staff@example.com", role=Role.merchant_staff, shop=shop)  # can reset by mail: not named
+    make_user("13903710112", role=Role.merchant_staff, shop=make_shop(elsewhere))  # another tenant's
+    gone = make_user("operator-gone@example.com", role=Role.tenant_operator, tenant=tenant)
+    gone.active = False  # a deactivated operator helps nobody
+    make_user("operator-elsewhere@example.com", role=Role.tenant_operator, tenant=elsewhere)
+    db.session.commit()
+
+    result = _finding(tenant, "DC-6")
+    assert result.status == Status.failed
+    assert result.evidence == ["fruit:139****0111"]
+    assert "运营方" in result.detail
+
+    accounts.grant_role(make_user("operator@example.com"), Role.tenant_operator, tenant=tenant)
+    db.session.commit()
+    assert _finding(tenant, "DC-6").status == Status.passed
 
 
 def test_dc_requirements_no_software_decides_say_why(make_tenant):

@@ -173,12 +173,16 @@ def test_ia12_an_id_number_kept_without_its_consent_fails(street, make_merchant,
     assert decide(tenant, "IA-12").evidence == [f"#{row.id} 陈磊"]
 
 
-def test_ia13_merchants_can_obtain_the_network_premises_certificate(street):
-    # A capability check: it fails only on an installation without the certificate page (tests/trust/test_premises.py
-    # shows the page itself at work).
+def test_ia13_the_certificate_needs_a_recorded_operating_organisation_to_sign_it(street):
+    # tests/trust/test_premises.py shows the certificate page itself at work.
     tenant, *_ = street
     finding = decide(tenant, "IA-13")
-    assert finding.status == PASSED and "网络经营场所证明" in finding.detail
+    assert finding.status == FAILED and "尚未登记运营机构" in finding.evidence[0]
+    with tenant_scope(tenant):
+        tenant.operator_name, tenant.operator_uscc = "郑州德化街商业管理有限公司", "91410103MA46E5P2WA"
+        db.session.commit()
+    finding = decide(tenant, "IA-13")
+    assert finding.status == PASSED and "郑州德化街商业管理有限公司" in finding.detail
 
 
 def test_ia14_a_malformed_contact_phone_is_named(street, make_merchant, make_shop):

@@ -259,6 +259,17 @@ def test_ld15_cash_on_delivery_is_reported_when_offered(parcel):
     assert decided(tenant, "LD-15").status == Status.passed
 
 
+def test_ld15_cash_on_delivery_with_nobody_delivering_fails(parcel):
+    tenant = parcel[0]
+    with tenant_scope(tenant):  # goods are only ever collected at the stall
+        module_settings["payment"].set(tenant, "options", {"methods": ["cash_on_delivery"]})
+        module_settings["delivery"].set(tenant, "provider", "pickup")
+        module_settings["delivery"].set(tenant, "options", {"pickup": {}})
+        db.session.commit()
+    finding = decided(tenant, "LD-15")
+    assert finding.status == Status.failed and "无人代收" in finding.detail
+
+
 def test_ld16_the_state_machine_only_moves_forward(parcel):
     assert decided(parcel[0], "LD-16").status == Status.passed
 

@@ -124,17 +124,35 @@ def test_ot3_checkout_has_a_review_step(street):
     assert decided(street[0], "OT-3").status == Status.passed
 
 
-def test_ot3_a_checkout_placing_without_the_review_submission_fails(street, monkeypatch):
-    monkeypatch.delattr(CheckoutForm, "idempotency_key")
+#: A tenant's own checkout page that turns the review into a one-click order: no lines, no total, no way back.
+ONE_CLICK = """{% extends layout %}{% block content %}
+<form method="post" action="{{ url_for('cart.checkout') }}">{{ form.csrf_token }}{{ form.idempotency_key() }}
+<button type="submit">立即购买</button></form>{% endblock %}"""
+
+
+def test_ot3_a_tenant_checkout_page_without_the_review_fails(street, tenant_templates):
+    tenant_templates(street[0], {"cart/checkout.html": ONE_CLICK})
     finding = decided(street[0], "OT-3")
-    assert finding.status == Status.failed and "CheckoutForm.idempotency_key" in finding.evidence
+    assert finding.status == Status.failed
+    assert finding.evidence == ["cart/checkout.html: 逐项列出所购商品", "cart/checkout.html: 显示应付总额",
+                                "cart/checkout.html: 可以返回购物车修改"]
 
 
 def test_ot4_no_box_is_ticked_by_default(street):
     assert decided(street[0], "OT-4").status == Status.passed
 
 
-def test_ot4_an_add_on_ticked_by_default_fails(street, monkeypatch):
+def test_ot4_an_add_on_the_tenant_page_ticks_by_default_fails(street, tenant_templates):
+    insurance = '<label><input type="checkbox" name="shipping_insurance" value="1" checked> 运费险 ¥1</label>'
+    page = ('{% extends "base/cart/checkout.html" %}{% block content %}' + insurance
+            + "{{ super() }}{% endblock %}")
+    tenant_templates(street[0], {"cart/checkout.html": page})
+    finding = decided(street[0], "OT-4")
+    assert finding.status == Status.failed
+    assert finding.evidence == ['<input type="checkbox" name="shipping_insurance" value="1" checked>']
+
+
+def test_ot4_an_add_on_ticked_by_default_in_the_form_fails(street, monkeypatch):
     monkeypatch.setattr(CheckoutForm, "shipping_insurance", BooleanField("运费险", default=True), raising=False)
     finding = decided(street[0], "OT-4")
     assert finding.status == Status.failed and finding.evidence == ["shipping_insurance"]

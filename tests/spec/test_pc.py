@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
 
 from marketplace.core.db import utcnow
@@ -145,9 +146,7 @@ def test_pc20_deposit_clause_must_settle_all_four_terms(make_tenant):
 
 
 def test_features_the_platform_lacks_fail_honestly(make_tenant):
-    """PC-8 (a hash chain on orders) is not built yet: it says so."""
     tenant = make_tenant()
-    assert status(tenant, "PC-8") == Status.failed
     assert status(tenant, "PC-11") == Status.passed
 
 
@@ -259,6 +258,12 @@ def test_pc4_fails_for_an_exit_held_to_the_refused_version(make_tenant, make_sho
     assert result.status == Status.failed and result.evidence[0].endswith("v1 → v1")
 
 
+def test_pc18_needs_the_district_the_figures_by_area_count_the_tenant_in(make_tenant):
+    assert "二七区" in finding(make_tenant(district_zh="二七区"), "PC-18").detail
+    unplaced = finding(make_tenant(district_zh=" "), "PC-18")
+    assert unplaced.status == Status.failed and "所在区县" in unplaced.detail
+
+
 def test_the_demo_city_meets_the_pc_musts_it_can(app, monkeypatch):
     """`flask demo` gives every tenant an agreement and rules, so every PC "must" passes there."""
     from sqlalchemy import select
@@ -277,3 +282,58 @@ def test_the_demo_city_meets_the_pc_musts_it_can(app, monkeypatch):
     for tenant in tenants:
         failing = {r.requirement.id for r in run(tenant, only=pc).must_failures}
         assert failing == set(), tenant.slug
+        assert status(tenant, "PC-8") == Status.passed, tenant.slug  # `flask demo` seals its order records
+
+
+def _pc8(tenant, now=None):
+    return run(tenant, now=now, only={"PC-8"}).results[0].finding
+
+
+@pytest.fixture
+def seal_street(app_ctx, make_tenant, make_shop, make_category, make_product, make_user):
+    """A street shop with one kettle on sale and a buyer."""
+    tenant = make_tenant(slug="pc8-street")
+    shop = make_shop(tenant)
+    kettle = make_product(shop, category=make_category(tenant), title="电水壶", price=8900, stock=10)
+    return tenant, kettle, make_user()
+
+
+def test_pc8_passes_with_no_orders_and_once_the_orders_are_sealed(seal_street):
+    from tests.orders.test_seals import place, seal
+
+    tenant, kettle, buyer = seal_street
+    result = _pc8(tenant)
+    assert result.status == Status.passed and "尚无订单" in result.detail
+    place(tenant, buyer, {kettle: 1}, "pc8-1", steps=("paid",))
+    assert _pc8(tenant).status == Status.passed  # placed just now: the hourly seal has two days to catch up
+    seal(tenant)
+    result = _pc8(tenant, now=utcnow() + timedelta(days=3))
+    assert result.status == Status.passed and "1 次封存" in result.detail
+
+
+def test_pc8_fails_for_an_order_left_unsealed_more_than_two_days(seal_street):
+    from tests.orders.test_seals import place, seal
+
+    tenant, kettle, buyer = seal_street
+    order = place(tenant, buyer, {kettle: 1}, "pc8-2")
+    result = _pc8(tenant, now=utcnow() + timedelta(days=3))
+    assert result.status == Status.failed and result.evidence == [order.number]
+    assert "flask orders seal" in result.detail
+    seal(tenant)
+    assert _pc8(tenant, now=utcnow() + timedelta(days=3)).status == Status.passed
+
+
+def test_pc8_fails_naming_the_order_when_a_sealed_record_was_edited(seal_street):
+    from sqlalchemy import text
+
+    from tests.orders.test_seals import place, seal
+
+    tenant, kettle, buyer = seal_street
+    order = place(tenant, buyer, {kettle: 1}, "pc8-3", steps=("paid",))
+    seal(tenant)
+    db.session.execute(text("UPDATE orders SET total = 1, items_total = 1 WHERE id = :id"), {"id": order.id})
+    db.session.commit()
+    db.session.expire_all()
+    result = _pc8(tenant)
+    assert result.status == Status.failed
+    assert result.evidence == ["#1", order.number] and order.number in result.detail

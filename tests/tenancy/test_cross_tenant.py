@@ -96,6 +96,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_enforcement.enforcement", "GET"): Route("/operator/{tenant}/enforcement", login=True),
     ("merchant_closing.closing", "GET"): Route("/merchant/{tenant}/{shop}/closing", login=True),
     ("sanctions.public_sanctions", "GET"): Route("/t/{tenant}/sanctions", login=False),
+    ("operator_public_records.records", "GET"): Route("/operator/{tenant}/public-records", login=True),
+    # The operator's assisted password reset (console.account_help); its POST is in test_cross_tenant_ids.
+    ("operator_accounts.assisted_reset", "GET"): Route("/operator/{tenant}/accounts/reset", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py
@@ -133,7 +136,7 @@ class World:
 
 @pytest.fixture
 def world(make_tenant, make_merchant, make_shop, make_user) -> World:
-    a = make_tenant(slug="tenant-a", name_zh="甲街")
+    a = make_tenant(slug="tenant-a", name_zh="甲街", operator_name="甲街运营管理有限公司", operator_uscc="91410103MA46E5P2WA")
     b = make_tenant(slug="tenant-b", name_zh="乙市场", kind="market")
     a_shop = make_shop(a, slug="a-fruit", name_zh="甲街鲜果坊")
     b_shop = make_shop(b, slug="b-cloth", name_zh="乙市场布行")

@@ -37,6 +37,7 @@ from marketplace.trust import badges as trust_badges
 from marketplace.trust import complaints as trust_complaints
 from marketplace.trust import ip_notices as trust_ip_notices
 from marketplace.trust import onboarding as trust_onboarding
+from marketplace.trust import public_records as trust_public_records
 from marketplace.trust import reviews as trust_reviews
 from marketplace.trust import verification as trust_verification
 from tests.media.samples import encode, picture
@@ -314,6 +315,16 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
                                                                {"takedown_id": "1", "reason": "越界"}),
     ("merchant_closing.closing", "POST"): IdRoute("/merchant/{tenant}/{shop}/closing", "POST",
                                                   {"last_day": "2099-01-01"}),
+    # Public regulatory records (trust.public_record_views): one for A's merchant entered, or A's record removed,
+    # from B's console.
+    ("operator_public_records.records", "POST"): IdRoute("/operator/{tenant}/public-records", "POST", {
+        "merchant_id": "{merchant}", "kind": "administrative_penalty", "authority": "越界", "document_number": "越界",
+        "decided_on": "2020-01-01"}),
+    ("operator_public_records.remove", "POST"): IdRoute("/operator/{tenant}/public-records/{public_record}/remove",
+                                                        "POST", {"removed_on": "2020-01-02"}),
+    # Assisted password reset (console.account_help): B's form with the mobile of A's merchant.
+    ("operator_accounts.assisted_reset", "POST"): IdRoute("/operator/{tenant}/accounts/reset", "POST", {
+        "mobile": "{merchant_mobile}", "identity_checked": "y"}),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -363,6 +374,12 @@ TENANT_WIDE |= {("operator_enforcement.take_down", "POST"), ("operator_enforceme
 #: Marking a month reported stamps B's own takedowns; B's release form answers A's takedown as not in this
 #: market (a message), never releases it (tests/trust/test_enforcement.py).
 TENANT_WIDE |= {("operator_enforcement.mark_reported", "POST"), ("operator_enforcement.release_takedown", "POST")}
+#: Public records: B's form answers A's merchant as not trading in this market (a 400 field error), never records it
+#: (tests/trust/test_public_records.py).
+TENANT_WIDE |= {("operator_public_records.records", "POST")}
+#: Assisted reset: B's operator gets the same "no merchant of this market" message for A's merchant, never a link;
+#: admins may help any account from any tenant's page (tests/console/test_assisted_reset.py).
+TENANT_WIDE |= {("operator_accounts.assisted_reset", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -463,6 +480,7 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         ids["today"] = today.isoformat()
         db.session.commit()
     ids["grant"] = a_operator.grants[0].id
+    ids["merchant_mobile"] = make_user("13903710901", role=Role.merchant_owner, shop=a_shop).mobile
     with tenant_scope(a):  # A's published trading rules (v1) and a draft of its agreement
         rules = agreements.save_draft(a, "rules", title="甲规则", body="## 基本规则", actor_id=admin.id)
         agreements.publish(rules, effective_at=utcnow(), actor_id=admin.id, urgent_reason="首次公示")
@@ -474,6 +492,10 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         ids["ip_notice"] = trust_ip_notices.file_notice(a, product, trust_ip_notices.NoticeInput(
             right_kind="trademark", right_number="第 1 号", holder_name="甲品牌", description="越界", contact="越界",
             warned=True), holder_id=admin.id, photos=trust_ip_notices.ingest_evidence([encode(picture(), "PNG")])).number
+        db.session.commit()
+    with tenant_scope(a):  # a public regulatory record of A's merchant, in force (trust: public records)
+        ids["public_record"] = trust_public_records.record(a, a_shop.merchant, trust_public_records.RecordInput(
+            "administrative_penalty", "甲区市场监管局", "甲罚〔2020〕1号", date(2020, 1, 1)), actor=admin).id
         db.session.commit()
     return World(ids=ids, token=token)
 

@@ -8,6 +8,7 @@ import html
 import json
 import re
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from marketplace.accounts.models import Role
@@ -17,6 +18,17 @@ from marketplace.trust import badges
 from tests.fixtures.factories import PASSWORD
 
 PAGE = "/merchant/review-street/fruit/premises"
+OPERATOR, OPERATOR_USCC = "郑州德化街商业管理有限公司", "91410103MA46E5P2WA"
+
+
+@pytest.fixture
+def market(market):
+    """The shared street, run by a recorded organisation: the certificate's issuer."""
+    tenant = market[0]
+    with tenant_scope(tenant):
+        tenant.operator_name, tenant.operator_uscc = OPERATOR, OPERATOR_USCC
+        db.session.commit()
+    return market
 
 
 def _page(response) -> str:
@@ -36,6 +48,19 @@ def test_the_owner_prints_a_signed_certificate_naming_the_shops_address(market, 
     key.verify(base64.b64decode(signature), payload.encode())
     facts = json.loads(payload)
     assert facts["kind"] == "network-premises" and facts["url"] == "https://review-street.shangdu.test/s/fruit/"
+    assert (facts["issuer"], facts["issuer_uscc"]) == (OPERATOR, OPERATOR_USCC) and OPERATOR in page
+
+
+def test_a_market_without_a_recorded_operator_issues_no_certificate(market, client, make_user):
+    tenant, shop, *_ = market
+    make_user("owner@shangdu.example", role=Role.merchant_owner, shop=shop)
+    with tenant_scope(tenant):
+        tenant.operator_uscc = ""
+        db.session.commit()
+    client.login("owner@shangdu.example", PASSWORD)
+    response = client.get(PAGE)
+    assert response.status_code == 409 and "尚未登记运营机构" in _page(response)
+    assert 'class="signature"' not in _page(response)
 
 
 def test_a_forged_host_header_does_not_change_the_signed_address(market, make_client, make_user):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from flask import current_app
@@ -12,9 +13,10 @@ from sqlalchemy import event, func, select, text
 from marketplace.accounts.models import RoleGrant
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderLine, OrderStatus
-from marketplace.spec.checks.ia import has_blueprint, themed_source
 from marketplace.spec.model import EVIDENCE, CheckContext, Finding, check, failed, passed
-from marketplace.trust import credit, reviews
+from marketplace.spec.probes import has_blueprint, search_disorder, template_source
+from marketplace.trust import credit, public_records, reviews
+from marketplace.trust.public_records import PublicRecord
 from marketplace.trust.reviews import HideReason, LogKind, Review, ReviewLog
 
 #: The worked examples docs/credit.md publishes: inputs → (score, level, provisional).
@@ -24,6 +26,10 @@ PUBLISHED_EXAMPLES = (
                          upheld=1, partly_upheld=1), (93, "A", False)),
     (credit.CreditInputs(reviews=30, rating_sum=Decimal(30), orders=50, rejected=10, promises_due=20, on_time=10,
                          upheld=5), (20, "D", False)),
+    (credit.CreditInputs(reviews=40, rating_sum=Decimal(190), orders=200, rejected=2, promises_due=100, on_time=96,
+                         upheld=1, partly_upheld=1, abnormal_operations=1, administrative_penalties=1),
+     (78, "C", False)),
+    (credit.CreditInputs(serious_violations=1), (68, "D", False)),
 )
 #: How many stored standings CE-9 recomputes (the most recently computed).
 RECOMPUTE_SAMPLE = 20
@@ -144,20 +150,68 @@ def credit_sort_and_labelled_ads(ctx: CheckContext) -> Finding:
         problems.append(_("搜索不能按信用排序"))
     if not backend.CREDIT_LEVELS:
         problems.append(_("搜索不能按信用等级筛选"))
-    if "广告" not in themed_source("search/_ads.html"):  # the block beside the results
+    if "广告" not in template_source(ctx.tenant, "search/_ads.html"):  # the block beside the results
         problems.append(_("推广商品没有标注“广告”"))
+    if not problems:  # the tenant's own search answers, compared with each shop's stored standing now
+        problems += search_disorder(ctx.tenant, "credit")
+        for level in backend.CREDIT_LEVELS:
+            problems += search_disorder(ctx.tenant, "credit", (level,))
     if problems:
-        return failed(_("搜索的信用排序或广告标注不符合要求。"), problems)
-    return passed(_("搜索可按信用排序和筛选；推广商品在结果之外单独展示，并标注“广告”。"))
+        return failed(_("搜索的信用排序、信用筛选或广告标注不符合要求。"), problems)
+    return passed(_("搜索可按信用排序和筛选，结果与各店铺现在的信用等级一致；推广商品在结果之外单独展示，并标注“广告”。"))
 
 
 @check("CE-7")
 def public_records_feed_credit(ctx: CheckContext) -> Finding:
-    fields = set(credit.CreditInputs.__dataclass_fields__)
-    if fields & {"public_records", "abnormal_operations", "penalties", "blacklisted"}:
-        return passed(_("信用分吸收国家企业信用信息公示系统的公开记录。"))
-    return failed(_("信用分只由平台内的评价、履约、取消和投诉计算，尚未吸收国家企业信用信息公示系统的公开记录。"),
-                  sorted(fields))
+    wrong = _records_ignored()
+    if wrong:
+        return failed(_("信用分只由平台内的评价、履约、取消和投诉计算，尚未吸收国家企业信用信息公示系统的公开记录。"),
+                      wrong)
+    stale = _stale_standings(ctx.now)
+    if stale:
+        return failed(_("有店铺保存的信用分算在其经营者的公示记录录入或移出之前，搜索仍按旧的信用排序。"), stale)
+    count = db.session.scalar(select(func.count(PublicRecord.id)).where(public_records.in_force(ctx.now))) or 0
+    return passed(_("信用分吸收国家企业信用信息公示系统的公开记录（%(n)d 条在公示中），店铺保存的信用分都算在记录录入之后。",
+                    n=count))
+
+
+def _records_ignored() -> list[str]:
+    """What the formula does not do with public records: a penalty in force must lower a sample shop's score, and a
+    listing as a serious violator must make it D. Empty when it does both."""
+    base = credit.CreditInputs()
+    try:
+        penalised = replace(base, administrative_penalties=1)
+        blacklisted = replace(base, serious_violations=1)
+    except TypeError as error:  # the inputs have no place for public records at all
+        return [str(error)]
+    wrong = []
+    before, after = credit.score(base), credit.score(penalised)
+    if after.score >= before.score:
+        wrong.append(f"administrative penalty: {before.score} → {after.score}")
+    if credit.score(blacklisted).level != "D":
+        wrong.append(f"serious violation: level {credit.score(blacklisted).level}")
+    return wrong
+
+
+def _stale_standings(now) -> list[str]:
+    """Stored standings (what search ranks by) computed before a record of the shop's merchant that is in force was
+    entered, or before an entered removal of one while it counted."""
+    from marketplace.shops.models import Shop
+
+    rows = db.session.execute(
+        select(credit.ShopCredit, PublicRecord).join(Shop, Shop.id == credit.ShopCredit.shop_id)
+        .join(PublicRecord, PublicRecord.merchant_id == Shop.merchant_id)
+        .where(PublicRecord.recorded_at <= now).order_by(credit.ShopCredit.shop_id, PublicRecord.id)).all()
+    stale = []
+    for standing, record in rows:
+        at = standing.computed_at
+        if record.in_force(now) and at < record.recorded_at:
+            stale.append(f"shop {standing.shop_id}: credit of {at:%Y-%m-%d %H:%M} UTC before public record "
+                         f"{record.id} ({record.kind}) entered {record.recorded_at:%Y-%m-%d %H:%M} UTC")
+        elif record.removed_at is not None and record.removed_at <= now and record.in_force(at):
+            stale.append(f"shop {standing.shop_id}: credit of {at:%Y-%m-%d %H:%M} UTC counts public record "
+                         f"{record.id} ({record.kind}) removed {record.removed_at:%Y-%m-%d %H:%M} UTC")
+    return stale[:EVIDENCE]
 
 
 @check("CE-9")

@@ -13,8 +13,9 @@ from marketplace.accounts.models import User
 from marketplace.extensions import db
 from marketplace.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from marketplace.shops.models import Merchant, Shop
-from marketplace.spec.checks.ia import current_applications_of, has_blueprint, has_route
+from marketplace.spec.checks.ia import current_applications_of
 from marketplace.spec.model import EVIDENCE, CheckContext, Finding, check, failed, not_applicable, passed
+from marketplace.spec.probes import has_blueprint, has_route
 from marketplace.trust import badges
 from marketplace.trust.complaints import (
     TRANSITIONS,

@@ -12,16 +12,14 @@ from marketplace.extensions import db
 from marketplace.shops.models import Merchant, MerchantKind, Shop, ShopStatus
 from marketplace.spec.checks.ia import (
     REGISTERED_KINDS,
-    has_blueprint,
-    has_route,
     is_registered,
     licensed_goods_on_sale,
     tenant_today,
-    themed_source,
     trading_merchants,
     working_days_before,
 )
 from marketplace.spec.model import CheckContext, Finding, check, failed, not_applicable, passed
+from marketplace.spec.probes import has_blueprint, has_route, template_source
 from marketplace.trust import badges
 from marketplace.trust.badges import Badge, BadgeStatus
 from marketplace.trust.onboarding import EXEMPTIONS
@@ -47,7 +45,7 @@ def _licence_page_served() -> bool:
 def licence_facts_shown(ctx: CheckContext) -> Finding:
     if not _licence_page_served():
         return failed(_("店铺没有公示经营者信息的亮照页面。"))
-    if "shop_licence." not in themed_source("tenant/shop.html"):
+    if "shop_licence." not in template_source(ctx.tenant, "tenant/shop.html"):
         return failed(_("店铺首页没有链接到亮照页面。"))
     missing = [f"{m.legal_name or m.id}" for m in trading_merchants()
                if not (m.legal_name or "").strip() or (m.kind in REGISTERED_KINDS and not m.registration_number)]
@@ -163,8 +161,8 @@ def sanction_states_on_badges(ctx: CheckContext) -> Finding:
     missing = [state for state in ("warning", "suspended", "closing") if state not in badges.BadgeState.values()]
     if missing:
         return failed(_("电子标识缺少以下状态，无法显示处理措施或终止经营。"), missing)
-    if not has_blueprint("sanctions") or "_shop_standing" not in themed_source("badges/_shop_badge.html") \
-            or "_shop_badge" not in themed_source("tenant/shop.html"):
+    if not has_blueprint("sanctions") or "_shop_standing" not in template_source(ctx.tenant, "badges/_shop_badge.html") \
+            or "_shop_badge" not in template_source(ctx.tenant, "tenant/shop.html"):
         return failed(_("店铺页没有显示处理措施和终止经营公示，或没有处理措施公示页。"))
     trading = enforcement.suspensions_not_enforced(ctx.now)
     if trading:

@@ -11,7 +11,6 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
@@ -27,6 +26,7 @@ from marketplace.orders.models import Order, OrderEvent, OrderStatus
 from marketplace.shops import services as shops
 from marketplace.shops.models import Merchant, MerchantKind, Shop, ShopStatus
 from marketplace.spec.model import EVIDENCE, CheckContext, Finding, check, failed, not_applicable, passed
+from marketplace.spec.probes import has_route
 from marketplace.tenancy.context import all_tenants, current_tenant_id
 from marketplace.trust.onboarding import (
     ApplicationStatus,
@@ -84,30 +84,6 @@ def working_days_before(moment: datetime, days: int) -> datetime:
         if moment.weekday() < 5:
             days -= 1
     return moment
-
-
-def has_route(*words: str) -> bool:
-    """Whether the application serves a URL whose endpoint or path holds one of ``words`` as whole words
-    ("live_stream" matches /live-stream/ but not /go-live or "delivery")."""
-    for rule in current_app.url_map.iter_rules():
-        joined = "_" + "_".join(re.split(r"[^a-z0-9]+", f"{rule.endpoint} {rule.rule}".lower())) + "_"
-        if any(f"_{word}_" in joined for word in words):
-            return True
-    return False
-
-
-def has_blueprint(name: str) -> bool:
-    """Whether the pages of blueprint ``name`` are served."""
-    return name in current_app.blueprints
-
-
-def themed_source(template: str) -> str:
-    """The source of ``template`` as the current tenant's theme serves it (a tenant override first)."""
-    from marketplace.core.themes import template_chain
-
-    environment = current_app.jinja_env
-    chosen = environment.select_template(template_chain(template))
-    return environment.loader.get_source(environment, chosen.name)[0]
 
 
 def gated_types() -> dict[str, list[str]]:
@@ -348,9 +324,15 @@ def id_numbers_only_with_consent(ctx: CheckContext) -> Finding:
 
 @check("IA-13")
 def premises_document_offered(ctx: CheckContext) -> Finding:
-    if has_route("premises", "business_premises"):
-        return passed(_("平台提供网络经营场所证明的页面。"))
-    return failed(_("平台还不能为经营者出具网络经营场所相关材料（没有相应页面）。"))
+    from marketplace.trust.premises import issuer_problem
+
+    if not has_route("premises", "business_premises"):
+        return failed(_("平台还不能为经营者出具网络经营场所相关材料（没有相应页面）。"))
+    problem = issuer_problem(ctx.tenant)
+    if problem:
+        return failed(_("本租户没有登记可以署名出具网络经营场所证明的运营机构。"), [problem])
+    return passed(_("经营者可在商户后台打印网络经营场所证明，由运营机构 %(issuer)s 署名并经平台签名。",
+                    issuer=ctx.tenant.operator_name))
 
 
 MOBILE_GOOD = ("13800138000", "+86 139 0371 0107")

@@ -242,12 +242,24 @@ def public_tracking_hides_the_recipient(ctx: CheckContext) -> Finding:
 
 @check("LD-15")
 def cash_on_delivery_offered(ctx: CheckContext) -> Finding:
+    from marketplace.delivery.providers import ProviderLoadError
+    from marketplace.delivery.services import shop_providers, tenant_delivery
     from marketplace.payments.services import tenant_payments
+    from marketplace.shops.models import Shop, ShopStatus
 
     methods = tenant_payments(ctx.tenant).offline_options.get("methods") or []
-    if "cash_on_delivery" in methods:
-        return passed(_("买家可选择货到付款，由送货人代收货款。"))
-    return not_applicable(_("本租户未提供货到付款。"))
+    if "cash_on_delivery" not in methods:
+        return not_applicable(_("本租户未提供货到付款。"))
+    try:
+        config = tenant_delivery(ctx.tenant)
+    except ProviderLoadError as error:
+        return failed(_("配送设置有误，无法确定谁代收货款：%(e)s", e=str(error)))
+    delivering = [shop.slug for shop in db.session.scalars(select(Shop).where(Shop.status == ShopStatus.active)
+                                                            .order_by(Shop.id).limit(SHOPS))
+                  if any(name != "pickup" for name in shop_providers(ctx.tenant, shop, config))]
+    if not delivering:  # goods only ever collected at the stall: nobody brings them, nobody collects the money
+        return failed(_("本租户开通了货到付款，但没有店铺提供送货，货款无人代收。"))
+    return passed(_("买家可选择货到付款，由 %(n)d 家店铺的送货人代收货款。", n=len(delivering)))
 
 
 @check("LD-16")

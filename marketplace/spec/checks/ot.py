@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
-from jinja2 import TemplateNotFound
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -23,6 +22,7 @@ from marketplace.payments.models import Payment
 from marketplace.payments.providers import PaymentProvider, PaymentStatus, provider_class
 from marketplace.shops.models import Shop, ShopStatus
 from marketplace.spec.model import EVIDENCE, CheckContext, Finding, check, failed, not_applicable, passed
+from marketplace.spec.probes import has_endpoint, template_source
 
 # -- shared helpers ---------------------------------------------------------------------------------------------------
 
@@ -97,39 +97,6 @@ def lint_texts(ctx: CheckContext, phrases) -> list[str]:
     return hits[:EVIDENCE]
 
 
-def _endpoints() -> set[str]:
-    return {rule.endpoint for rule in current_app.url_map.iter_rules()}
-
-
-def template_source(ctx: CheckContext, template: str) -> str:
-    """The tenant's template ``template`` as its theme chain finds it, with every template it extends after it
-    (the text a page is built from); "" when none exists."""
-    from marketplace.core.themes import chain
-
-    themes = current_app.extensions["themes"]
-    names = [f"{theme}/{template}" for theme in chain(themes, ctx.tenant.theme)]
-    if ctx.tenant.slug in current_app.extensions.get("theme_overrides", ()):
-        names.insert(0, f"@{ctx.tenant.slug}/{template}")
-    env = current_app.jinja_env
-    sources = []
-    for name in names:
-        try:
-            source = env.loader.get_source(env, name)[0]
-        except TemplateNotFound:
-            continue
-        sources.append(source)
-        parent = re.search(r"{%-?\s*extends\s+[\"']([^\"']+)[\"']", source)
-        while parent and len(sources) < 10:  # follow the extends chain, as Jinja would
-            try:
-                source = env.loader.get_source(env, parent.group(1))[0]
-            except TemplateNotFound:
-                break
-            sources.append(source)
-            parent = re.search(r"{%-?\s*extends\s+[\"']([^\"']+)[\"']", source)
-        break
-    return "\n".join(sources)
-
-
 # -- the checks -------------------------------------------------------------------------------------------------------
 
 @check("OT-1")
@@ -164,15 +131,32 @@ def paid_orders_stay_contracts(ctx: CheckContext) -> Finding:
     return passed(_("已付款后取消的订单都已全额退款，协议、规则和商品文字中没有“合同不成立”之类的条款。"))
 
 
+#: What the checkout page (with the templates it extends) must show before the final submit, as template text.
+REVIEW_PARTS = {
+    "group.lines": _l("逐项列出所购商品"),
+    "view.total": _l("显示应付总额"),
+    "url_for('cart.view')": _l("可以返回购物车修改"),
+    "form.idempotency_key": _l("提交时带上确认页的提交编号"),
+}
+#: A tick box the template itself ticks, whatever the buyer did: a checkbox <input> marked checked with no
+#: condition around it, or a field rendered with checked=True.
+TICKED = re.compile(r"<input\b(?=[^>]*type=[\"']?checkbox)(?![^>]*{%-?\s*if)[^>]*\bchecked\b[^>]*>"
+                    r"|\(\s*[^()]*\bchecked\s*=\s*(?:True|[\"']checked[\"'])[^()]*\)")
+
+
 @check("OT-3")
 def checkout_can_be_reviewed(ctx: CheckContext) -> Finding:
     from marketplace.storefront.cart import CheckoutForm
 
-    missing = [name for name in ("cart.view", "cart.update", "cart.checkout") if name not in _endpoints()]
+    missing = [name for name in ("cart.view", "cart.update", "cart.checkout") if not has_endpoint(name)]
     if not hasattr(CheckoutForm, "idempotency_key"):  # the review page's submission id: no order without it
         missing.append("CheckoutForm.idempotency_key")
-    if not template_source(ctx, "cart/checkout.html"):
+    page = template_source(ctx.tenant, "cart/checkout.html")
+    if not page:
         missing.append("cart/checkout.html")
+    else:  # a tenant's own checkout page may not turn the review into a one-click order
+        missing += [f"cart/checkout.html: {label}" for marker, label in REVIEW_PARTS.items()
+                    if marker not in page.replace('"', "'")]
     if missing:
         return failed(_("下单流程缺少可修改的购物车或提交前的确认页。"), missing)
     return passed(_("买家先在购物车修改商品和数量，结算页列出商品、配送和费用供核对，确认提交后才下单。"))
@@ -188,6 +172,8 @@ def nothing_ticked_by_default(ctx: CheckContext) -> Finding:
               if getattr(getattr(CheckoutForm, name), "field_class", None) is not None
               and issubclass(getattr(CheckoutForm, name).field_class, BooleanField)
               and getattr(CheckoutForm, name).kwargs.get("default")]
+    ticked += [" ".join(match.split())[:120] for match in TICKED.findall(template_source(ctx.tenant,
+                                                                                         "cart/checkout.html"))]
     if ticked:
         return failed(_("结算页有默认勾选的选项。"), ticked)
     return passed(_("结算页的勾选项（同意代收、确认不适用无理由退货等）默认都不勾选，也不沿用以往订单的选择。"))
@@ -221,9 +207,9 @@ def every_order_has_a_receipt(ctx: CheckContext) -> Finding:
     from marketplace.storefront.cart import CheckoutForm
 
     missing = []
-    if "cart.receipt" not in _endpoints():
+    if not has_endpoint("cart.receipt"):
         missing.append("cart.receipt")
-    if not template_source(ctx, "cart/receipt.html"):
+    if not template_source(ctx.tenant, "cart/receipt.html"):
         missing.append("cart/receipt.html")
     if not hasattr(CheckoutForm, "invoice"):
         missing.append("CheckoutForm.invoice")
@@ -288,9 +274,9 @@ def exclusions_not_widened(ctx: CheckContext) -> Finding:
 @check("OT-11")
 def exclusions_are_shown(ctx: CheckContext) -> Finding:
     missing = []
-    if "return_exclusion" not in template_source(ctx, "catalog/product.html"):
+    if "return_exclusion" not in template_source(ctx.tenant, "catalog/product.html"):
         missing.append("catalog/product.html")
-    if "confirm_exclusions" not in template_source(ctx, "cart/checkout.html"):
+    if "confirm_exclusions" not in template_source(ctx.tenant, "cart/checkout.html"):
         missing.append("cart/checkout.html")
     if missing:
         return failed(_("商品页或结算页没有显示“不适用七日无理由退货”的标注或确认。"), missing)

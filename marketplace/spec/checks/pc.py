@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from marketplace.extensions import db
 from marketplace.spec.model import CheckContext, Finding, check, failed, not_applicable, passed
+from marketplace.spec.probes import has_endpoint, search_disorder, template_source
 from marketplace.tenancy import agreements
 from marketplace.tenancy.agreements import DocumentKind, DocumentStatus, RuleChangeExit, TenantDocument
 from marketplace.tenancy.models import TenantSetting, TenantStatus
@@ -39,6 +40,8 @@ RETAINED_TABLES = ("order_groups", "orders", "order_lines", "order_events", "pay
 REPORT_WITHIN = timedelta(days=31)
 #: How long before closing a shop's or tenant's closing notice shows (ECL Art. 16).
 CLOSING_NOTICE = timedelta(days=30)
+#: Order records older than this must be sealed (``flask orders seal`` runs hourly; this leaves room for an outage).
+SEAL_WITHIN = timedelta(days=2)
 #: Module settings that would be centralised trading (ECL Art. 46).
 EXCHANGE_MODULES = ("exchange", "auction", "contracts")
 
@@ -51,17 +54,13 @@ def _body_of(documents) -> str:
     return "\n".join(d.body for d in documents if d is not None)
 
 
-def _has_endpoint(*prefixes: str) -> bool:
-    return any(rule.endpoint.startswith(prefixes) for rule in current_app.url_map.iter_rules())
-
-
 @check("PC-1")
 def agreement_and_rules_shown(ctx: CheckContext) -> Finding:
     documents = _in_force(ctx)
     missing = [str(DocumentKind(kind).label) for kind, document in documents.items() if document is None]
     if missing:
         return failed(_("尚无生效的%(what)s：首页页脚的链接打开后没有内容可读。", what="、".join(missing)))
-    if not _has_endpoint("agreements.agreement", "agreements.rules"):
+    if not has_endpoint("agreements.agreement", "agreements.rules"):
         return failed(_("协议和规则的公开页面未注册。"))
     return passed(_("服务协议第 %(a)d 版、交易规则第 %(r)d 版生效中，每个页面页脚链接到它们，可阅读并下载 .txt/.md。",
                     a=documents["agreement"].version, r=documents["rules"].version))
@@ -103,7 +102,7 @@ def changes_consulted_and_announced(ctx: CheckContext) -> Finding:
 
 @check("PC-4")
 def exit_over_a_change(ctx: CheckContext) -> Finding:
-    if not _has_endpoint("merchant_documents.leave"):
+    if not has_endpoint("merchant_documents.leave"):
         return failed(_("经营者无法在修改生效前办理退出。"))
     # An exit must hold the shop to an earlier version of the same document than the one it refused.
     earlier = aliased(TenantDocument)
@@ -193,11 +192,26 @@ def cascading_deletes(metadata, tables) -> list[str]:
 
 @check("PC-8")
 def records_tamper_evident(ctx: CheckContext) -> Finding:
+    from marketplace.orders import seals
     from marketplace.orders.models import Order
 
-    if "chain_hash" not in Order.__table__.c:
-        return failed(_("订单记录没有哈希链，篡改无法被发现（评价记录已有哈希链）。"))
-    return passed(_("订单记录以哈希链保存。"))
+    report = seals.verify(ctx.tenant)
+    if not report.intact:
+        broken = report.broken
+        evidence = ([f"#{broken.seq}"] if broken.seq else []) + ([broken.order_number] if broken.order_number else [])
+        return failed(_("订单记录的封存链校验不通过：%(where)s", where=str(broken)), evidence=evidence)
+    late = seals.unsealed_before(ctx.tenant, ctx.now - SEAL_WITHIN)
+    if late:
+        return failed(_("这些订单有超过 %(days)d 天仍未封存的记录：封存任务 flask orders seal 没有按时运行。",
+                        days=SEAL_WITHIN.days), evidence=late)
+    if report.last is None:
+        if db.session.scalar(select(func.count(Order.id))) == 0:
+            return passed(_("尚无订单，没有需要封存的交易记录；有订单后由每小时运行的 flask orders seal 封存。"))
+        return passed(_("订单都是 %(days)d 天内产生的，尚待第一次封存（flask orders seal 每小时运行）；状态与状态记录一致。",
+                        days=SEAL_WITHIN.days))
+    return passed(_("订单快照和状态记录按时段封存进签名的哈希链：%(seals)d 次封存，已封存至 %(until)s；重新计算全部一致，"
+                    "没有超过 %(days)d 天未封存的记录。", seals=report.seals, days=SEAL_WITHIN.days,
+                    until=report.last.until.astimezone(ZoneInfo(ctx.tenant.timezone)).strftime("%Y-%m-%d %H:%M")))
 
 
 @check("PC-10")
@@ -218,7 +232,14 @@ def search_sorts_and_ads(ctx: CheckContext) -> Finding:
     missing = [sort for sort in ("price_asc", "sales", "credit") if sort not in SORTS]
     if missing:
         return failed(_("搜索结果不能按以下方式排序。"), evidence=missing)
-    return passed(_("搜索可按价格、销量、信用排序；推广商品单独列出并标明“广告”；平台不做个性化推荐。"))
+    # Sorting is only as good as the index: the tenant's own search answers, compared with the products now.
+    problems = search_disorder(ctx.tenant, "price_asc") + search_disorder(ctx.tenant, "sales")
+    if "广告" not in template_source(ctx.tenant, "search/_ads.html"):
+        problems.append(_("推广商品没有标注“广告”"))
+    if problems:
+        return failed(_("居民按价格或销量排序看到的顺序与商品现在的价格、销量不符，或推广商品没有标注“广告”。"), problems)
+    return passed(_("搜索可按价格、销量、信用排序，排序结果与商品现在的价格和销量一致；推广商品单独列出并标明“广告”；"
+                    "平台不做个性化推荐。"))
 
 
 @check("PC-12")
@@ -234,7 +255,7 @@ def no_exclusivity(ctx: CheckContext) -> Finding:
 def takedowns_recorded(ctx: CheckContext) -> Finding:
     from marketplace.trust import enforcement
 
-    if not all(_has_endpoint(name) for name in ("operator_enforcement.take_down",
+    if not all(has_endpoint(name) for name in ("operator_enforcement.take_down",
                                                  "operator_enforcement.takedowns_report",
                                                  "operator_enforcement.mark_reported")):
         return failed(_("平台没有违法信息处置记录（下架登记和向监管部门报告）功能。"))
@@ -250,7 +271,7 @@ def sanctions_published(ctx: CheckContext) -> Finding:
     from marketplace.trust import enforcement
     from marketplace.trust.badges import Badge, BadgeStatus
 
-    if not _has_endpoint("sanctions.public_sanctions"):
+    if not has_endpoint("sanctions.public_sanctions"):
         return failed(_("平台没有处理措施公示页。"))
     late = enforcement.published_late()
     if late:
@@ -276,7 +297,7 @@ def ip_notices(ctx: CheckContext) -> Finding:
     from marketplace.trust.ip_notices import IpNoticeStatus as S
 
     for needed in ("ip_notices.public", "ip_notices.report_action", "merchant_ip_notices.merchant_counter"):
-        if not _has_endpoint(needed):
+        if not has_endpoint(needed):
             return failed(_("知识产权“通知—删除—声明”流程不完整：缺少 %(page)s。", page=needed))
     # Forwarding: the measure reaches the merchant, a counter-notice the holder, when each happens.
     unforwarded = list(db.session.scalars(select(IpNotice.number).where(or_(
@@ -299,7 +320,7 @@ def ip_notices(ctx: CheckContext) -> Finding:
 
 @check("PC-16")
 def account_closing(ctx: CheckContext) -> Finding:
-    if not _has_endpoint("accounts.close_account"):
+    if not has_endpoint("accounts.close_account"):
         return failed(_("用户可以查看和更正自己的信息，但平台没有注销账户的功能。"))
     from marketplace.accounts.closure import CLOSED_EMAIL_DOMAIN, AccountClosure, HeldOrder
     from marketplace.accounts.models import User
@@ -326,7 +347,7 @@ def closing_notice(ctx: CheckContext) -> Finding:
         return not_applicable(_("租户尚未开业。"))
     if ctx.tenant.status != TenantStatus.live:
         return failed(_("租户已暂停营业，但首页没有提前三十日的终止经营公示。"))
-    if not _has_endpoint("merchant_closing.closing"):
+    if not has_endpoint("merchant_closing.closing"):
         return failed(_("店铺无法公示终止经营。"))
     short = enforcement.notices_too_short(ctx.tenant)
     if short:
@@ -339,9 +360,12 @@ def closing_notice(ctx: CheckContext) -> Finding:
 
 @check("PC-18")
 def data_for_authorities(ctx: CheckContext) -> Finding:
-    if not _has_endpoint("operator_statistics.", "operator_reports.", "statistics."):
+    if not has_endpoint("operator_statistics.", "operator_reports.", "statistics."):
         return failed(_("平台没有按时段、品类、区域导出价格、销量和销售额的统计功能。"))
-    return passed(_("统计报表可按要求导出。"))
+    district = (ctx.tenant.district_zh or "").strip()
+    if not district:  # the figures "by area" group tenants by the district they record
+        return failed(_("租户没有登记所在区县，统计报表无法按区域提供本租户的数据。"))
+    return passed(_("统计报表可按时段、品类、区域导出，本租户的数据计入%(district)s。", district=district))
 
 
 @check("PC-19")
