@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "enforcement.takedowns_reported": _l("下架记录标记为已报告"),
     "enforcement.sanction": _l("对店铺采取处理措施"),
     "enforcement.closing_announced": _l("公示店铺终止经营"),
+    "enforcement.tenant_closing_announced": _l("公示本商业街/市场终止经营"),
     "orders.sealed": _l("封存订单记录"),
     "public_record.recorded": _l("录入公示信用记录"),
     "public_record.removed": _l("记录公示信用记录移出"),

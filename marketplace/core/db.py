@@ -23,6 +23,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: The largest id an integer primary key holds (PostgreSQL INTEGER): a bigger number in a URL or form is no row,
+#: and must be answered as such before it reaches the database (which would raise on it).
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

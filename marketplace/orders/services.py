@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.catalog.admin import tenant_today
 from marketplace.catalog.models import CONFIRMED_AT_CHECKOUT, Category, Product, Quote, QuoteStatus, Variant
 from marketplace.catalog.pricing import PricedShop, PricingProblem, price_shop_lines
-from marketplace.core.db import utcnow, writing
+from marketplace.core.db import MAX_ID, utcnow, writing
 from marketplace.extensions import db
 from marketplace.orders import notifications
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderGroup, OrderLine, OrderStatus
@@ -122,7 +122,7 @@ def parse_quantity(raw) -> int:
 
 def _variant(variant_id) -> Variant:
     """A variant of the current tenant that is on sale (another tenant's id is simply not found)."""
-    if isinstance(variant_id, bool) or not is_digits(str(variant_id)) or len(str(variant_id)) > 10 or int(variant_id) > 2**31 - 1:
+    if isinstance(variant_id, bool) or not is_digits(str(variant_id)) or len(str(variant_id)) > 10 or int(variant_id) > MAX_ID:
         raise CartError(_("找不到这件商品。"), "unknown_variant")
     variant = db.session.scalar(select(Variant).join(Product).where(Variant.id == int(variant_id))
                                 .options(selectinload(Variant.product)))

@@ -30,7 +30,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, event, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from marketplace.catalog.models import Category, Product, ProductStatus, Variant
-from marketplace.core.db import UTCDateTime, utcnow
+from marketplace.core.db import MAX_ID, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.shops.models import Shop, ShopStatus
@@ -189,10 +189,6 @@ def sale_problem(product: Product, now: datetime | None = None) -> str | None:
     if not is_approved(product.shop.merchant, now):
         return _("这件商品的商户未通过平台审核（或审核已过期），不能推广。")
     return None
-
-
-#: Ids beyond a 32-bit integer exist nowhere, and PostgreSQL refuses to compare them with one: not found.
-MAX_ID = 2**31 - 1
 
 
 def _product_of_tenant(tenant: Tenant, product_id: int) -> Product | None:

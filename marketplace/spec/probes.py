@@ -27,9 +27,12 @@ def has_route(*words: str) -> bool:
     return False
 
 
-def has_endpoint(*prefixes: str) -> bool:
-    """Whether some endpoint starts with one of ``prefixes`` (a whole name, or ``"blueprint."``)."""
-    return any(rule.endpoint.startswith(prefixes) for rule in current_app.url_map.iter_rules())
+def has_endpoint(*names: str) -> bool:
+    """Whether the application serves one of ``names``: an endpoint ("cart.view"), or any page of a blueprint
+    ("statistics.")."""
+    blueprints = tuple(name for name in names if name.endswith("."))
+    return any(rule.endpoint in names or rule.endpoint.startswith(blueprints)
+               for rule in current_app.url_map.iter_rules())
 
 
 def has_blueprint(name: str) -> bool:

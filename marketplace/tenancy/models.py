@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from marketplace.core.db import TimestampMixin
@@ -49,6 +50,9 @@ class Tenant(TimestampMixin, db.Model):
     #: legal person or unincorporated organisation): its legal name and 统一社会信用代码 (GB 32100).
     operator_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     operator_uscc: Mapped[str] = mapped_column(String(18), default="", server_default="")
+    #: The last trading day of an announced closing (``trust.enforcement.TenantClosing`` keeps the notice): pages
+    #: read the notice only when this is set, so an ordinary day costs them no query.
+    closing_on: Mapped[date | None] = mapped_column(Date)
     theme: Mapped[str] = mapped_column(String(63), default="base")
     timezone: Mapped[str] = mapped_column(String(63), default="Asia/Shanghai")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")

@@ -22,7 +22,7 @@ failed spot check (抽查检查不合格) −3, and a listing as a serious viola
 The window does not apply: a record counts for as long as the regulator lists it.
 
 The score is the sum less that deduction, rounded half up (never below 0); its level: A 优秀 (90+), B 良好 (80+),
-C 一般 (65+), D 待改进 — and D whatever the points while the merchant is on the serious-violation list. A shop with
+C 一般 (65+), D 待改进 — and D, the score capped at 64, while the merchant is on the serious-violation list. A shop with
 fewer than ten orders and fewer than five reviews in the window is 新店: its score is shown as provisional (unless
 the merchant is on the serious-violation list: that standing is no guess). Nothing paid for enters the score.
 
@@ -116,6 +116,8 @@ def score(inputs: CreditInputs) -> CreditScore:
                                                       for kind, count in record_counts(inputs).items())))
     total = max(0, int((sum(parts.values()) - deduction).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
     blacklisted = inputs.serious_violations > 0
+    if blacklisted:  # level D, and a score no C shop is below: search ranks by score within the levels
+        total = min(total, LEVELS[-2][0] - 1)
     _floor, level, label = LEVELS[-1] if blacklisted else next(entry for entry in LEVELS if total >= entry[0])
     provisional = inputs.orders < NEW_SHOP_ORDERS and inputs.reviews < NEW_SHOP_REVIEWS and not blacklisted
     return CreditScore(total, level, str(label), parts, inputs, provisional, deduction)

@@ -13,6 +13,9 @@
   enforcement``, hourly) lets a suspended shop trade again when its last suspension ends. Sanctions are append-only.
 * **Closing notice** (ECL Art. 16): the merchant or the operator announces the shop's last trading day at least
   30 days ahead; the shop page and badge say so until that day, and ``apply_due`` suspends the shop after it.
+  A whole street or market that stops trading does the same (``TenantClosing``): its operator announces the last
+  day at least 30 days ahead, every page of the tenant says so until then, and ``apply_due`` suspends the tenant
+  after it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.shops.models import Shop, ShopStatus
 from marketplace.tenancy.context import all_tenants
-from marketplace.tenancy.models import Tenant, TenantScoped
+from marketplace.tenancy.models import Tenant, TenantScoped, TenantStatus
 
 #: ECL Art. 16: a shop that stops trading announces it at least this many days ahead.
 CLOSING_NOTICE_DAYS = 30
@@ -156,6 +159,22 @@ class ClosingNotice(TenantScoped, db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     shop: Mapped[Shop] = relationship()
+
+
+class TenantClosing(TenantScoped, db.Model):
+    """The announced last trading day of a whole street or market; after it the tenant is suspended."""
+
+    __tablename__ = "tenant_closing_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    #: The first moment after the last day (tenant calendar): the tenant closes then.
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    announced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: When ``apply_due`` suspended the tenant.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 @event.listens_for(Sanction, "before_update")
@@ -433,6 +452,37 @@ def announce_closing(shop: Shop, last_day: date | None, *, actor_id: int | None,
     return notice
 
 
+def tenant_closing(now: datetime | None = None) -> TenantClosing | None:
+    """The current tenant's announced closing that has not taken effect yet (every page shows it)."""
+    now = now or utcnow()
+    return db.session.scalar(select(TenantClosing).where(TenantClosing.announced_at <= now,
+                                                         TenantClosing.closed_at.is_(None))
+                             .order_by(TenantClosing.closes_at).limit(1))
+
+
+def announce_tenant_closing(tenant: Tenant, last_day: date | None, *, actor_id: int | None, note: str = "",
+                            now: datetime | None = None) -> TenantClosing:
+    """Announce the whole tenant's last trading day, at least 30 days ahead. Flushes; the caller commits."""
+    now = (now or utcnow()).replace(microsecond=0)
+    if last_day is None:
+        raise EnforcementError(_("请填写最后经营日。"))
+    check_year(last_day.year)
+    earliest = earliest_last_day(tenant, now)
+    if last_day < earliest:
+        raise EnforcementError(_("终止经营须提前 %(n)d 日公示：最后经营日不能早于 %(date)s。", n=CLOSING_NOTICE_DAYS,
+                                 date=earliest.isoformat()))
+    if tenant.status != TenantStatus.live:
+        raise EnforcementError(_("本商业街/市场未在营业，不能公示终止经营。"))
+    if tenant_closing(now) is not None:
+        raise EnforcementError(_("本商业街/市场已公示终止经营日期。"))
+    notice = TenantClosing(tenant_id=tenant.id, last_day=last_day, closes_at=end_of_day(tenant, last_day),
+                           announced_at=now, announced_by_id=actor_id, note=_text(note, _("请填写终止经营的说明。")))
+    db.session.add(notice)
+    tenant.closing_on = last_day
+    db.session.flush()
+    return notice
+
+
 def recent_notices(limit: int = LIST_LIMIT) -> list[ClosingNotice]:
     # The page names each notice's shop: load them in one more query, not one per row.
     return list(db.session.scalars(select(ClosingNotice).options(selectinload(ClosingNotice.shop))
@@ -477,6 +527,8 @@ def standing(shop: Shop, now: datetime | None = None) -> Standing:
 class DueRun:
     reopened: int = 0
     closed: int = 0
+    #: Whether the whole tenant closed (its announced last day passed).
+    tenant_closed: bool = False
 
 
 def apply_due(now: datetime | None = None) -> DueRun:
@@ -492,6 +544,13 @@ def apply_due(now: datetime | None = None) -> DueRun:
         if notice.shop.status != ShopStatus.suspended:
             notice.shop.status = ShopStatus.suspended
             done.closed += 1
+    for notice in db.session.scalars(select(TenantClosing).where(TenantClosing.closed_at.is_(None),
+                                                                 TenantClosing.closes_at <= now)):
+        notice.closed_at = now
+        tenant = db.session.get(Tenant, notice.tenant_id)
+        if tenant.status == TenantStatus.live:
+            tenant.status = TenantStatus.suspended
+            done.tenant_closed = True
     held = select(Sanction.shop_id).where(Sanction.measure.in_(SUSPENDING), in_force(now))
     closed = select(ClosingNotice.shop_id).where(ClosingNotice.closes_at <= now)
     ended = select(Sanction.shop_id).where(Sanction.measure == SanctionMeasure.suspension, Sanction.ends_at <= now)
@@ -565,8 +624,22 @@ def closings_overdue(now: datetime) -> list[str]:
 
 
 def notices_too_short(tenant: Tenant) -> list[str]:
-    """Open closing notices (current tenant) announced less than 30 days before the last day."""
+    """Open closing notices (current tenant, the tenant's own first) announced less than 30 days before the last
+    day."""
+    short = [f"{tenant.name_zh} ({n.last_day.isoformat()})" for n in db.session.scalars(
+        select(TenantClosing).where(TenantClosing.closed_at.is_(None))) if _short(tenant, n)]
     open_notices = db.session.scalars(select(ClosingNotice).where(ClosingNotice.closed_at.is_(None))
                                       .options(selectinload(ClosingNotice.shop)).order_by(ClosingNotice.closes_at).limit(500))
-    return [f"{n.shop.name_zh} ({n.last_day.isoformat()})" for n in open_notices
-            if (n.last_day - today(tenant, n.announced_at)).days < CLOSING_NOTICE_DAYS][:EVIDENCE]
+    short += [f"{n.shop.name_zh} ({n.last_day.isoformat()})" for n in open_notices if _short(tenant, n)]
+    return short[:EVIDENCE]
+
+
+def _short(tenant: Tenant, notice) -> bool:
+    return (notice.last_day - today(tenant, notice.announced_at)).days < CLOSING_NOTICE_DAYS
+
+
+def tenant_closed_after_notice(tenant: Tenant) -> TenantClosing | None:
+    """The notice after which the (current) tenant closed, if it ran its full 30 days."""
+    return next((n for n in db.session.scalars(select(TenantClosing).where(TenantClosing.closed_at.is_not(None))
+                                                .order_by(TenantClosing.closed_at.desc()).limit(1))
+                 if not _short(tenant, n)), None)

@@ -20,7 +20,7 @@ import sys
 from datetime import date
 
 import click
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from marketplace.accounts.authz import Permission, require
 from marketplace.catalog.models import Product
 from marketplace.core import audit
-from marketplace.core.db import utcnow, writing
+from marketplace.core.db import MAX_ID, utcnow, writing
 from marketplace.core.themes import render_themed
 from marketplace.extensions import db
 from marketplace.shops import services as shops
@@ -52,10 +52,6 @@ def _day(raw: str | None) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise EnforcementError(_("日期格式应为 YYYY-MM-DD。")) from None
-
-
-#: The largest id a database integer column holds: a bigger number is no row, not a database error.
-MAX_ID = 2**31 - 1
 
 
 def _id(raw: str | None) -> int | None:
@@ -89,6 +85,7 @@ def enforcement_page():
     return render_template("console/enforcement/operator.html", tenant=tenant, now=now,
                            takedowns=enforcement.recent_takedowns(), sanctions=enforcement.all_sanctions(),
                            notices=enforcement.recent_notices(), shops=shops.shops_of_current_tenant(),
+                           tenant_closing=enforcement.tenant_closing(now),
                            reasons=TakedownReason, measures=SanctionMeasure,
                            earliest=enforcement.earliest_last_day(tenant, now),
                            period=enforcement.today(tenant, now).strftime("%Y-%m"))
@@ -157,6 +154,24 @@ def announce_closing():
     db.session.commit()
     flash(_("已公示：“%(shop)s”将于 %(date)s 终止经营。", shop=shop.name_zh, date=notice.last_day.isoformat()),
           "success")
+    return _back()
+
+
+@operator_blueprint.route("/closing-notices/tenant", methods=["POST"])
+@login_required
+def announce_tenant_closing():
+    """The whole street or market stops trading: every page of it says so from now until the last day."""
+    require(Permission.operate_tenant, current_tenant)
+    tenant = current_tenant._get_current_object()
+    try:
+        notice = enforcement.announce_tenant_closing(tenant, _day(request.form.get("last_day")),
+                                                     actor_id=current_user.id, note=request.form.get("note", ""))
+    except EnforcementError as error:
+        return _refused(error)
+    audit.record("enforcement.tenant_closing_announced", target=("tenant_closing", notice.id),
+                 last_day=notice.last_day, note=notice.note)
+    db.session.commit()
+    flash(_("已公示：本商业街/市场将于 %(date)s 后终止经营。", date=notice.last_day.isoformat()), "success")
     return _back()
 
 
@@ -268,6 +283,8 @@ def enforcement_command():
         if done.reopened or done.closed:
             click.echo(_("%(tenant)s：恢复营业 %(reopened)d 家，终止经营 %(closed)d 家。", tenant=tenant.slug,
                          reopened=done.reopened, closed=done.closed))
+        if done.tenant_closed:
+            click.echo(_("%(tenant)s：已过公示的最后经营日，本商业街/市场终止经营。", tenant=tenant.slug))
 
 
 @click.command("takedowns-report")
@@ -301,6 +318,16 @@ def takedowns_report_command(period: str, tenant_slug: str | None, output: str |
     click.echo(_("共 %(n)d 条下架记录。", n=len(rows)), err=True)
 
 
+def tenant_closing_notice():
+    """For every page of a tenant: its announced closing, read once per request."""
+    tenant = current_tenant._get_current_object()
+    if tenant is None or tenant.closing_on is None:
+        return None
+    if "tenant_closing" not in g:
+        g.tenant_closing = enforcement.tenant_closing()
+    return g.tenant_closing
+
+
 def register(app) -> None:
     from marketplace.storefront.views import open_only
     from marketplace.trust.cli import trust
@@ -309,6 +336,7 @@ def register(app) -> None:
     for blueprint in (operator_blueprint, merchant_blueprint, public_blueprint):
         app.register_blueprint(blueprint)
     app.add_template_global(shop_standing, "shop_standing")
+    app.add_template_global(tenant_closing_notice, "tenant_closing_notice")
     # The trust command group is the place for these jobs; adding the same command again is harmless.
     trust.add_command(enforcement_command)
     trust.add_command(takedowns_report_command)

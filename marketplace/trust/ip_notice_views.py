@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from marketplace.accounts.authz import Permission, require
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Product, ProductStatus
-from marketplace.core.db import utcnow
+from marketplace.core.db import MAX_ID, utcnow
 from marketplace.core.themes import render_themed
 from marketplace.extensions import db
 from marketplace.shops import services as shops
@@ -110,7 +110,7 @@ def start():
             flash(_("请填写商品编号或商品页面地址。"), "error")
         return render_themed("ip/start.html", product_ref=raw[:500]), 400 if raw else 200
     product_id = int(match.group(1) or raw.strip())
-    found = product_id <= 2**31 - 1 and db.session.scalar(
+    found = product_id <= MAX_ID and db.session.scalar(
         select(Product.id).where(Product.id == product_id, Product.status == ProductStatus.active))
     if not found:  # another market's product is as unknown here as a missing one
         flash(_("本市场没有这件在售商品，请核对商品编号或页面地址。"), "error")

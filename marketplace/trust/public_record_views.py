@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.accounts.authz import Permission, require
 from marketplace.core import audit
-from marketplace.core.db import utcnow
+from marketplace.core.db import MAX_ID, utcnow
 from marketplace.core.text import plain_text
 from marketplace.extensions import db
 from marketplace.tenancy.context import current_tenant
@@ -27,9 +27,6 @@ from marketplace.trust.public_records import PublicRecordError, PublicRecordKind
 from marketplace.trust.verification import merchant_in_tenant, merchants_of_tenant
 
 operator_blueprint = Blueprint("operator_public_records", __name__, url_prefix="/operator/<slug:tenant_slug>")
-
-#: The largest id a database integer column holds: a bigger number is no row, not a database error.
-MAX_ID = 2**31 - 1
 
 
 def _required(message):

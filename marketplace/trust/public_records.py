@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, event, func, inspect, or_, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from marketplace.core.db import UTCDateTime, utcnow
+from marketplace.core.db import MAX_ID, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.shops.models import Merchant, Shop
@@ -155,15 +155,16 @@ def shop_records(shop: Shop) -> list[PublicRecord]:
 
 def all_records(limit: int = LIST_LIMIT) -> list[PublicRecord]:
     """The current tenant's records, latest entered first (the operator's list)."""
-    return list(db.session.scalars(select(PublicRecord).order_by(PublicRecord.recorded_at.desc(),
-                                                                 PublicRecord.id.desc()).limit(limit)))
+    return list(db.session.scalars(select(PublicRecord).options(selectinload(PublicRecord.merchant))
+                                   .order_by(PublicRecord.recorded_at.desc(), PublicRecord.id.desc()).limit(limit)))
 
 
 def record_of_current_tenant(record_id: int | None) -> PublicRecord | None:
-    """The record with this id in the current tenant (the guard filters), or None."""
-    if record_id is None:
+    """The record with this id in the current tenant (the guard filters), or None; locked for the removal, so two
+    operators removing it at once do not both stamp it."""
+    if record_id is None or not 0 < record_id <= MAX_ID:
         return None
-    return db.session.scalar(select(PublicRecord).where(PublicRecord.id == record_id))
+    return db.session.scalar(select(PublicRecord).where(PublicRecord.id == record_id).with_for_update())
 
 
 # -- writing ------------------------------------------------------------------------------------------------------

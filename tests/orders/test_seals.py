@@ -340,3 +340,16 @@ def test_a_backlog_is_sealed_in_several_seals_that_follow_on(app, street, monkey
     with tenant_scope(tenant):
         assert seals.unsealed_before(tenant, utcnow()) == []
         assert placed[2].number in db.session.scalar(select(OrderSeal.manifest).where(OrderSeal.seq == 2))
+
+
+@pytest.mark.postgres
+def test_a_seal_stops_where_another_transaction_still_open_began(app, street):
+    """An order written by a long transaction carries a time from before it commits: the seal must leave it room."""
+    tenant, goods, buyer = street
+    place(tenant, buyer, {goods["kettle"]: 1}, "before")
+    with db.engine.connect() as other:  # another worker, in the middle of a long checkout
+        other.begin()
+        began = other.execute(text("SELECT now()")).scalar_one()
+        made = seal(tenant, now=utcnow() + timedelta(hours=1), settle=seals.SETTLE)
+        other.rollback()
+    assert made is not None and made.until <= began

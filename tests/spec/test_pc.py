@@ -126,6 +126,24 @@ def test_pc17_passes_while_live_and_fails_when_the_tenant_stops_without_notice(m
     assert status(make_tenant(status="draft"), "PC-17") == Status.not_applicable
 
 
+def test_pc17_a_tenant_closing_after_its_notice_passes_and_one_trading_past_its_last_day_fails(make_tenant):
+    from marketplace.trust import enforcement
+
+    tenant = make_tenant()
+    announced = utcnow() - timedelta(days=40)
+    with tenant_scope(tenant):
+        last_day = enforcement.earliest_last_day(tenant, announced)
+        enforcement.announce_tenant_closing(tenant, last_day, actor_id=None, note="市场搬迁", now=announced)
+        db.session.commit()
+    result = finding(tenant, "PC-17")  # the job has not run: the street still trades after its last day
+    assert result.status == Status.failed and result.evidence == [last_day.isoformat()]
+    with tenant_scope(tenant):
+        assert enforcement.apply_due().tenant_closed
+        db.session.commit()
+    result = finding(tenant, "PC-17")
+    assert result.status == Status.passed and last_day.isoformat() in result.detail
+
+
 def test_pc19_fails_when_an_exchange_module_is_configured(make_tenant):
     from marketplace.tenancy.models import TenantSetting
 

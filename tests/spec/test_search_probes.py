@@ -68,3 +68,22 @@ def test_ce6_names_products_filed_under_a_level_their_shop_no_longer_has(street)
     finding = decide(tenant, "CE-6")
     assert finding.status == Status.failed
     assert f"筛选信用 new 时出现了信用为 A 的店铺的商品 {apples.id}" in finding.evidence
+
+
+def test_ce6_a_serious_violator_ranks_below_every_c_shop(street, make_shop, make_product):
+    from datetime import date
+
+    from marketplace.trust import public_records
+
+    tenant, shop, *_ = street
+    middling = make_shop(tenant, slug="middling", name_zh="一般店")
+    make_product(middling, title="新郑大枣", price=3500, stock=10)
+    with tenant_scope(tenant):
+        db.session.add(credit.ShopCredit(tenant_id=tenant.id, shop_id=middling.id, score=65, level="C",
+                                         computed_at=utcnow()))
+        indexing.touch(tenant.id, "shop", [middling.id])
+        public_records.record(tenant, shop.merchant, public_records.RecordInput(
+            kind="serious_violation", authority="郑州市市场监督管理局", document_number="豫严违〔2026〕1号",
+            decided_on=date(2026, 11, 2)))
+        db.session.commit()
+    assert decide(tenant, "CE-6").status == Status.passed

@@ -308,6 +308,9 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
         "shop_id": "{shop_id}", "measure": "warning", "violation": "越界", "until": "2099-01-01"}),
     ("operator_enforcement.announce_closing", "POST"): IdRoute("/operator/{tenant}/closing-notices", "POST", {
         "shop_id": "{shop_id}", "last_day": "2099-01-01"}),
+    ("operator_enforcement.announce_tenant_closing", "POST"): IdRoute("/operator/{tenant}/closing-notices/tenant",
+                                                                      "POST", {"last_day": "2099-01-01",
+                                                                               "note": "越界"}),
     ("operator_enforcement.takedowns_report", "GET"): IdRoute("/operator/{tenant}/takedowns.csv?period=2026-11"),
     ("operator_enforcement.mark_reported", "POST"): IdRoute("/operator/{tenant}/takedowns/reported", "POST",
                                                             {"period": "2026-11"}),
@@ -370,6 +373,7 @@ TENANT_WIDE |= {("operator_documents.documents", "POST"), ("operator_conformance
 #: (tests/trust/test_enforcement.py); the report and the closing form act on B's own rows and shop only.
 TENANT_WIDE |= {("operator_enforcement.take_down", "POST"), ("operator_enforcement.impose", "POST"),
                 ("operator_enforcement.announce_closing", "POST"), ("operator_enforcement.takedowns_report", "GET"),
+                ("operator_enforcement.announce_tenant_closing", "POST"),
                 ("merchant_closing.closing", "POST")}
 #: Marking a month reported stamps B's own takedowns; B's release form answers A's takedown as not in this
 #: market (a message), never releases it (tests/trust/test_enforcement.py).

@@ -326,6 +326,38 @@ def test_the_operator_can_announce_a_closing_and_others_cannot_use_the_merchant_
     assert client.get("/merchant/law-street/fruit/closing").status_code == 403
 
 
+def test_a_whole_street_announces_its_closing_on_every_page_and_closes_after_the_last_day(street, client):
+    tenant, other, *_ = street
+    client.login("operator@shangdu.example", PASSWORD)
+    page = "/operator/law-street/enforcement"
+    earliest = enforcement.earliest_last_day(tenant)
+    client.submit("/operator/law-street/closing-notices/tenant",
+                  {"last_day": (earliest - timedelta(days=1)).isoformat(), "note": "市场搬迁"}, page_url=page)
+    assert "须提前 30 日公示" in _page(client.get(page))
+    client.submit("/operator/law-street/closing-notices/tenant", {"last_day": earliest.isoformat(), "note": ""},
+                  page_url=page)
+    assert "请填写终止经营的说明" in _page(client.get(page))
+    client.submit("/operator/law-street/closing-notices/tenant",
+                  {"last_day": earliest.isoformat(), "note": "市场整体搬迁至新址"}, page_url=page)
+    banner = f"本商业街/市场将于 {earliest.isoformat()} 后终止经营。"
+    for url in ("/t/law-street/", "/t/law-street/s/fruit/", "/t/law-street/search?q=手表"):
+        shown = _page(client.get(url))
+        assert banner in shown and "市场整体搬迁至新址" in shown, url
+    assert banner not in _page(client.get("/t/other-street/"))
+    with tenant_scope(tenant):
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "enforcement.tenant_closing_announced"))
+        assert entry is not None and entry.details["last_day"] == earliest.isoformat()
+        with pytest.raises(EnforcementError, match="已公示"):
+            enforcement.announce_tenant_closing(tenant, earliest + timedelta(days=9), actor_id=None, note="再次")
+        last_moment = enforcement.end_of_day(tenant, earliest) - timedelta(minutes=1)
+        assert not enforcement.apply_due(last_moment).tenant_closed  # it trades through its last day
+        assert enforcement.apply_due(last_moment + timedelta(minutes=2)).tenant_closed
+        db.session.commit()
+    assert tenant.status == "suspended" and other.status == "live"
+    client.post("/account/logout", data={"csrf_token": client.csrf_token("/t/law-street/")})
+    assert client.get("/t/law-street/").status_code == 503  # residents find the street closed
+
+
 # -- what the specification checks read -----------------------------------------------------------------------------
 
 def test_a_sanction_published_later_than_the_next_working_day_is_named(street):

@@ -115,15 +115,15 @@ def test_a_serious_violator_is_d_whatever_its_points_and_search_files_it_under_d
     client.login("operator@shangdu.example", PASSWORD)
     response = client.submit(PAGE, _form(shop.merchant_id, kind="serious_violation", document_number="豫严违〔2026〕1号"))
     assert response.status_code == 303
-    # 92.5 − 20 = 72.5 → 73, which would be C: on the serious-violation list it is D. Both of the merchant's shops
-    # move, the new one too (no longer 新店: its standing is no guess).
-    assert _stored(tenant, shop) == (73, "D") and _stored(tenant, sister) == (68, "D")
+    # 92.5 − 20 = 72.5 → 73, which would be C: on the serious-violation list it is D, its score capped at 64 (so
+    # no C shop ranks below it). Both of the merchant's shops move, the new one too (no longer 新店: no guess).
+    assert _stored(tenant, shop) == (64, "D") and _stored(tenant, sister) == (64, "D")
     assert _found(tenant, "D") == {apples.id, pears.id}
     shop_page = _text(client.get("/t/review-street/s/fruit/"))
     assert "D 待改进" in shop_page and "严重违法失信名单" in shop_page
     with tenant_scope(tenant):
         result = shop_credit(shop)
-        assert (result.score, result.level, result.deduction, result.provisional) == (73, "D", 20, False)
+        assert (result.score, result.level, result.deduction, result.provisional) == (64, "D", 20, False)
 
 
 def test_deductions_add_up_to_twenty_at_most_and_a_listed_period_ends_by_itself(street):
@@ -258,3 +258,9 @@ def test_signed_out_visitors_are_sent_to_log_in(street, client):
 def test_the_operator_console_links_the_page(street, client):
     client.login("operator@shangdu.example", PASSWORD)
     assert PAGE in client.get("/operator/review-street/").get_data(as_text=True)
+
+
+def test_a_record_id_no_database_holds_is_not_found(street, client):
+    client.login("operator@shangdu.example", PASSWORD)
+    response = client.submit(f"{PAGE}/99999999999/remove", {"removed_on": date.today().isoformat()}, page_url=PAGE)
+    assert response.status_code == 404

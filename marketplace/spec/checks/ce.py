@@ -29,7 +29,7 @@ PUBLISHED_EXAMPLES = (
     (credit.CreditInputs(reviews=40, rating_sum=Decimal(190), orders=200, rejected=2, promises_due=100, on_time=96,
                          upheld=1, partly_upheld=1, abnormal_operations=1, administrative_penalties=1),
      (78, "C", False)),
-    (credit.CreditInputs(serious_violations=1), (68, "D", False)),
+    (credit.CreditInputs(serious_violations=1), (64, "D", False)),
 )
 #: How many stored standings CE-9 recomputes (the most recently computed).
 RECOMPUTE_SAMPLE = 20

@@ -42,6 +42,8 @@ REPORT_WITHIN = timedelta(days=31)
 CLOSING_NOTICE = timedelta(days=30)
 #: Order records older than this must be sealed (``flask orders seal`` runs hourly; this leaves room for an outage).
 SEAL_WITHIN = timedelta(days=2)
+#: The windows of the last this-many days are recomputed by the check (the daily job recomputes them all).
+RECOMPUTED = timedelta(days=7)
 #: Module settings that would be centralised trading (ECL Art. 46).
 EXCHANGE_MODULES = ("exchange", "auction", "contracts")
 
@@ -195,7 +197,8 @@ def records_tamper_evident(ctx: CheckContext) -> Finding:
     from marketplace.orders import seals
     from marketplace.orders.models import Order
 
-    report = seals.verify(ctx.tenant)
+    # Conformance runs from a page too: the last week's windows are recomputed here, all of them by the daily job.
+    report = seals.verify(ctx.tenant, records_since=ctx.now - RECOMPUTED)
     if not report.intact:
         broken = report.broken
         evidence = ([f"#{broken.seq}"] if broken.seq else []) + ([broken.order_number] if broken.order_number else [])
@@ -209,8 +212,10 @@ def records_tamper_evident(ctx: CheckContext) -> Finding:
             return passed(_("尚无订单，没有需要封存的交易记录；有订单后由每小时运行的 flask orders seal 封存。"))
         return passed(_("订单都是 %(days)d 天内产生的，尚待第一次封存（flask orders seal 每小时运行）；状态与状态记录一致。",
                         days=SEAL_WITHIN.days))
-    return passed(_("订单快照和状态记录按时段封存进签名的哈希链：%(seals)d 次封存，已封存至 %(until)s；重新计算全部一致，"
+    return passed(_("订单快照和状态记录按时段封存进签名的哈希链：%(seals)d 次封存，已封存至 %(until)s；签名和链接全部一致，"
+                    "近 %(recent)d 天的记录重新计算一致（全部记录由每日的 flask orders verify-seals 核对）；"
                     "没有超过 %(days)d 天未封存的记录。", seals=report.seals, days=SEAL_WITHIN.days,
+                    recent=RECOMPUTED.days,
                     until=report.last.until.astimezone(ZoneInfo(ctx.tenant.timezone)).strftime("%Y-%m-%d %H:%M")))
 
 
@@ -346,9 +351,16 @@ def closing_notice(ctx: CheckContext) -> Finding:
     if ctx.tenant.status == TenantStatus.draft:
         return not_applicable(_("租户尚未开业。"))
     if ctx.tenant.status != TenantStatus.live:
+        closed = enforcement.tenant_closed_after_notice(ctx.tenant)
+        if closed is not None:
+            return passed(_("租户已按提前三十日的公示，于 %(date)s 后终止经营。", date=closed.last_day.isoformat()))
         return failed(_("租户已暂停营业，但首页没有提前三十日的终止经营公示。"))
-    if not has_endpoint("merchant_closing.closing"):
-        return failed(_("店铺无法公示终止经营。"))
+    if not all(has_endpoint(name) for name in ("merchant_closing.closing",
+                                               "operator_enforcement.announce_tenant_closing")):
+        return failed(_("店铺或租户无法公示终止经营。"))
+    announced = enforcement.tenant_closing(ctx.now)
+    if announced is not None and announced.closes_at <= ctx.now:
+        return failed(_("租户已过公示的最后经营日，却仍在营业。"), [announced.last_day.isoformat()])
     short = enforcement.notices_too_short(ctx.tenant)
     if short:
         return failed(_("这些店铺的终止经营公示不足三十日。"), short)
