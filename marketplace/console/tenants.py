@@ -39,6 +39,8 @@ from marketplace.core.text import plain_text
 from marketplace.core.views import page_arg
 from marketplace.extensions import db
 from marketplace.orders.services import order_settings
+from marketplace.shops import floorplans
+from marketplace.shops.floorplans import DEFAULT_STALL_M
 from marketplace.shops.models import STREET_SIDES, Shop, ShopStatus
 from marketplace.shops.services import normalise_identifier, uscc_problem
 from marketplace.tenancy import services as tenancy
@@ -541,7 +543,9 @@ def _metres(form_field, *, required: bool, high: float | None, positive: bool = 
     return round(value, 2)
 
 
-def _street_location(form, tenant: Tenant) -> dict[str, Any] | None:
+def _street_location(form, tenant: Tenant, shop: Shop) -> dict[str, Any] | None:
+    from marketplace.shops.maps import frontage, overlapping
+
     layout = tenant.layout or {}
     length = layout.get("length_m") if isinstance(layout.get("length_m"), int | float) else None
     number = (form.street_number.data or "").strip()
@@ -552,6 +556,15 @@ def _street_location(form, tenant: Tenant) -> dict[str, Any] | None:
     values = {"street_number": number, "street_side": form.street_side.data,
               "map_x": _metres(form.map_x, required=True, high=length),
               "map_width": _metres(form.map_width, required=False, high=MAX_STALL_M, positive=True)}
+    if values["map_x"] is not None and not form.street_side.errors:
+        # Two frontages cannot share a stretch of the same side: the map would draw one over the other.
+        others = db.session.scalars(select(Shop).where(Shop.street_side == values["street_side"],
+                                                       Shop.map_x.is_not(None), Shop.id != shop.id))
+        for other in overlapping(others, values["street_side"], values["map_x"], values["map_width"]):
+            start, end = frontage(other)
+            form.map_x.errors.append(_("门面与%(name)s（%(number)s 号，%(start)s–%(end)s 米）重叠。",
+                                       name=other.name(), number=other.street_number or "—",
+                                       start=f"{start:g}", end=f"{end:g}"))
     return None if any(f.errors for f in form) else values
 
 
@@ -585,7 +598,33 @@ def _market_location(form, tenant: Tenant, shop: Shop) -> dict[str, Any] | None:
               "map_y": _metres(form.map_y, required=True, high=depth),
               "map_width": _metres(form.map_width, required=False, high=MAX_STALL_M, positive=True),
               "map_depth": _metres(form.map_depth, required=False, high=MAX_STALL_M, positive=True)}
-    return None if any(f.errors for f in form) else values
+    if any(f.errors for f in form):
+        return None
+    if values["map_x"] + (values["map_width"] or DEFAULT_STALL_M) > (width or float("inf")) or \
+            values["map_y"] + (values["map_depth"] or DEFAULT_STALL_M) > (depth or float("inf")):
+        form.map_x.errors.append(_("摊位超出了这一层的范围（%(width)s × %(depth)s 米）。", width=f"{width:g}",
+                                   depth=f"{depth:g}"))
+        return None
+    overlapping = _overlapping_stalls(tenant, shop, values)
+    if overlapping:
+        form.map_x.errors.append(_("这个位置与摊位 %(stalls)s 重叠，请换一个位置或调整宽度、进深。",
+                                   stalls="、".join(overlapping)))
+        return None
+    return values
+
+
+def _overlapping_stalls(tenant: Tenant, shop: Shop, values: dict[str, Any]) -> list[str]:
+    """Stall numbers on the same floor that the placement in ``values`` would overlap (declared slots included;
+    a declared slot of the same number is where the shop goes, so it is drawn there instead)."""
+    others = list(db.session.scalars(select(Shop).where(Shop.building == values["building"],
+                                                         Shop.floor == values["floor"], Shop.id != shop.id)))
+    placed = Shop(building=values["building"], floor=values["floor"], zone=values["zone"], stall=values["stall"],
+                  map_x=values["map_x"], map_y=values["map_y"], map_width=values["map_width"],
+                  map_depth=values["map_depth"])
+    floors = floorplans.market_floors(tenant.layout, [*others, placed])
+    floor = next(f for f in floors if f.building == values["building"] and f.level == values["floor"])
+    return sorted({(b if a.shop is placed else a).number or "?" for a, b in floorplans.stall_overlaps(floor.stalls)
+                   if placed in (a.shop, b.shop)}, key=floorplans.normalise_stall)
 
 
 @blueprint.route("/<slug:tenant_slug>/shops/<int:shop_id>/location", methods=["GET", "POST"])
@@ -606,7 +645,7 @@ def shop_location(shop_id: int):
     form.street_side.choices = [SelectChoice(s, STREET_SIDES.get(s, s)) for s in sides if isinstance(s, str)]
     form.building.choices = [SelectChoice(code, code) for code in _floors(tenant.layout or {})]
     if request.method == "POST" and form.validate_on_submit():
-        values = _street_location(form, tenant) if street else _market_location(form, tenant, shop)
+        values = _street_location(form, tenant, shop) if street else _market_location(form, tenant, shop)
         if values is not None:
             before = {name: getattr(shop, name) for name in values}
             for name, value in values.items():

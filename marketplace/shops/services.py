@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -76,6 +77,37 @@ def parse_opening_hours(values: dict[str, str]) -> dict[str, str]:
         else:
             raise ShopError(_("营业时间格式应为 09:00-21:00，或填写“休息”。"), field=f"hours_{day}")
     return hours
+
+
+def _span(value) -> tuple[str, str] | None:
+    """``"09:00-21:00"`` as ``("09:00", "21:00")``; None for "closed" or anything malformed."""
+    text = str(value or "").strip()
+    if not _HOURS.fullmatch(text) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", text):
+        return None
+    return text[:5], text[6:]
+
+
+def is_open_now(shop: Shop, tenant: Tenant, now: datetime | None = None) -> bool | None:
+    """Whether ``shop`` is open at ``now`` (default: this moment) by its opening hours, read in the tenant's time zone.
+
+    None when its hours are unknown: none recorded, or every day "closed" (what an untouched console form saves),
+    which says nothing about the shop. A day's hours run from their start up to, not including, their end; "24:00"
+    closes at midnight. Hours whose end is before their start (not accepted by ``parse_opening_hours``, but possible
+    in older data) run overnight into the next day.
+    """
+    hours = shop.opening_hours or {}
+    spans = {day: _span(hours.get(day)) for day in WEEKDAYS}
+    if not any(spans.values()):
+        return None
+    moment = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(tenant.timezone or "Asia/Shanghai"))
+    clock = moment.strftime("%H:%M")
+    today = spans[WEEKDAYS[moment.weekday()]]
+    if today is not None:
+        start, end = today
+        if (start <= clock < end) if start < end else clock >= start:
+            return True
+    yesterday = spans[WEEKDAYS[(moment - timedelta(days=1)).weekday()]]
+    return yesterday is not None and yesterday[1] < yesterday[0] and clock < yesterday[1]
 
 
 def update_shop_profile(shop: Shop, *, name_zh: str, name_en: str, description_zh: str, description_en: str,

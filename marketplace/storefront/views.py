@@ -14,6 +14,8 @@ from marketplace.shops import services as shops
 from marketplace.shops.models import STREET_SIDES, WEEKDAY_LABELS, ShopStatus
 from marketplace.storefront import queries
 from marketplace.storefront.catalog import SORT_LABELS, listing_args
+from marketplace.storefront.market import market_home, shop_floor
+from marketplace.storefront.street import shop_street, street_home
 from marketplace.tenancy.context import activate, current_tenant
 from marketplace.tenancy.models import TenantKind, TenantStatus
 
@@ -40,6 +42,10 @@ def _tenant_must_be_open():
 
 @tenant_blueprint.route("/")
 def home():
+    if current_tenant.kind == TenantKind.market:
+        return market_home(current_tenant._get_current_object(), shops.shops_of_current_tenant())
+    if current_tenant.kind == TenantKind.street:
+        return street_home(current_tenant._get_current_object(), shops.shops_of_current_tenant())
     return render_themed("tenant/home.html", shops=shops.shops_of_current_tenant())
 
 
@@ -59,8 +65,12 @@ def shop(shop_slug: str):
         abort(404)
     sort, page_number = listing_args()
     page = queries.listing(shop=found, sort=sort, page=page_number)
+    where, plan = shop_floor(current_tenant, found) if current_tenant.kind == TenantKind.market else (None, None)
+    directions, street_map = (shop_street(current_tenant._get_current_object(), found)
+                              if current_tenant.kind == TenantKind.street else ("", ""))
     html = render_themed("tenant/shop.html", shop=found, page=page, offers=queries.offers(page.items), sort=sort,
-                         sorts=SORT_LABELS)
+                         sorts=SORT_LABELS, where=where, floor_plan=plan, directions=directions,
+                         street_map=street_map)
     return (html, 404) if page.out_of_range else html
 
 

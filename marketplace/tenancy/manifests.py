@@ -216,6 +216,10 @@ def load_manifest(path: Path, known_themes: set[str] | None = None) -> Manifest:
     if not isinstance(layout, dict):
         problems.append("[layout] must be a table")
         layout = {}
+    else:
+        from marketplace.shops.maps import layout_problems
+
+        problems.extend(layout_problems(str(kind), layout))
     names = _text_pair(data, "name", problems, required=True)
     district = _text_pair(data, "district", problems, required=False)
     address = _text_pair(data, "address", problems, required=False)

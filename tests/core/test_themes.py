@@ -19,9 +19,9 @@ def test_each_tenant_renders_in_its_theme_and_the_cache_never_mixes_them(client,
         street_html = client.get(f"/t/{street.slug}/").get_data(as_text=True)
         market_html = client.get(f"/t/{market.slug}/").get_data(as_text=True)
         plain_html = client.get(f"/t/{plain.slug}/").get_data(as_text=True)
-        assert "street-sides" in street_html and "stall-table" not in street_html
-        assert "stall-table" in market_html and "street-sides" not in market_html
-        assert "street-sides" not in plain_html and "stall-table" not in plain_html
+        assert "street-filters" in street_html and "stall-table" not in street_html
+        assert "stall-table" in market_html and "street-filters" not in market_html
+        assert "street-filters" not in plain_html and "stall-table" not in plain_html
         assert "/themes/street/theme.css" in street_html and "/themes/market/theme.css" in market_html
 
 

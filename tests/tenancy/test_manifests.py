@@ -50,7 +50,7 @@ provider = "elasticsearch"
 shards = 2
 
 [layout]
-buildings = [{{ code = "A", floors = [{{ level = 1, width_m = 80, depth_m = 40 }}] }}]
+buildings = [{{ code = "A", name = "A 区", floors = [{{ level = 1, width_m = 80, depth_m = 40 }}] }}]
 
 [[categories]]
 slug = "fertiliser"
