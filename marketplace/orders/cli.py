@@ -20,6 +20,7 @@ from sqlalchemy import select
 from marketplace.core.db import writing
 from marketplace.extensions import db
 from marketplace.orders import returns, seals, services
+from marketplace.tenancy.cli import tenants_for
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 
@@ -58,22 +59,11 @@ def auto_approve_returns_command():
     click.echo(_("共自动同意 %(n)d 个退货申请。", n=total))
 
 
-def _tenants(slug: str | None) -> list[Tenant]:
-    with all_tenants():
-        query = select(Tenant).order_by(Tenant.id)
-        if slug is not None:
-            query = query.where(Tenant.slug == slug)
-        tenants = list(db.session.scalars(query))
-    if slug is not None and not tenants:
-        raise click.ClickException(_("没有这个市场：%(slug)s", slug=slug))
-    return tenants
-
-
 @orders.command("seal")
 @click.option("--tenant", "tenant_slug", default=None, help="Only this tenant (its slug); every tenant by default.")
 def seal_command(tenant_slug: str | None):
     """Seal the order records written since the last seal into each tenant's signed hash chain (run hourly)."""
-    for tenant in _tenants(tenant_slug):
+    for tenant in tenants_for(tenant_slug):
         said = []
         with tenant_scope(tenant), writing():
             # A backlog comes in several seals of at most seals.MAX_RECORDS records each, committed one by one.
@@ -94,7 +84,7 @@ def verify_seals_command(tenant_slug: str | None):
     Exits 1 naming the first break (the seal, and the order when one is concerned), 0 when every chain holds.
     """
     broken = 0
-    for tenant in _tenants(tenant_slug):
+    for tenant in tenants_for(tenant_slug):
         with tenant_scope(tenant):
             report = seals.verify(tenant)
             db.session.rollback()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from marketplace.core.db import writing
@@ -17,6 +18,19 @@ from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant
 
 tenants = AppGroup("tenants", help="Create, list and sync tenants (streets and markets).")
+
+
+def tenants_for(slug: str | None) -> list[Tenant]:
+    """A job's tenants: every tenant, or the one ``--tenant`` names (an unknown slug is an error, not a quiet run
+    over nothing)."""
+    with all_tenants():
+        query = select(Tenant).order_by(Tenant.id)
+        if slug is not None:
+            query = query.where(Tenant.slug == slug)
+        found = list(db.session.scalars(query))
+    if slug is not None and not found:
+        raise click.ClickException(_("没有这个市场：%(slug)s", slug=slug))
+    return found
 
 
 def sync_all(root: Path, *, only_missing: bool = False) -> dict[str, str]:

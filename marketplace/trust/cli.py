@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from marketplace.core.db import writing
 from marketplace.extensions import db
+from marketplace.tenancy.cli import tenants_for
 from marketplace.tenancy.context import all_tenants
 from marketplace.tenancy.models import Tenant
 
@@ -146,7 +147,7 @@ def credit_command(tenant_slug: str | None):
     from marketplace.tenancy.context import tenant_scope
     from marketplace.trust.credit import refresh_credit
 
-    tenants = _tenants(tenant_slug)
+    tenants = tenants_for(tenant_slug)
     total = 0
     for tenant in tenants:
         with tenant_scope(tenant):
@@ -163,18 +164,6 @@ def credit_command(tenant_slug: str | None):
         click.echo(_("%(tenant)s：%(n)d 家店铺的信用有变化。", tenant=tenant.slug, n=moved))
         total += moved
     click.echo(_("共 %(n)d 家店铺的信用有变化。", n=total))
-
-
-def _tenants(slug: str | None) -> list[Tenant]:
-    """Every tenant, or the one named (an unknown slug is an error, not a quiet run over nothing)."""
-    with all_tenants():
-        query = select(Tenant).order_by(Tenant.id)
-        if slug is not None:
-            query = query.where(Tenant.slug == slug)
-        tenants = list(db.session.scalars(query))
-    if slug is not None and not tenants:
-        raise click.ClickException(_("没有这个市场：%(slug)s", slug=slug))
-    return tenants
 
 
 @trust.command("licences")

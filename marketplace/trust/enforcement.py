@@ -419,6 +419,17 @@ def earliest_last_day(tenant: Tenant, now: datetime | None = None) -> date:
     return today(tenant, now) + timedelta(days=CLOSING_NOTICE_DAYS)
 
 
+def _check_last_day(tenant: Tenant, last_day: date | None, now: datetime) -> None:
+    """``EnforcementError`` unless ``last_day`` is a closing day announced at least 30 days ahead (ECL Art. 16)."""
+    if last_day is None:
+        raise EnforcementError(_("请填写最后经营日。"))
+    check_year(last_day.year)
+    earliest = earliest_last_day(tenant, now)
+    if last_day < earliest:
+        raise EnforcementError(_("终止经营须提前 %(n)d 日公示：最后经营日不能早于 %(date)s。", n=CLOSING_NOTICE_DAYS,
+                                 date=earliest.isoformat()))
+
+
 def pending_notice(shop: Shop) -> ClosingNotice | None:
     return db.session.scalar(select(ClosingNotice).where(ClosingNotice.shop_id == shop.id,
                                                          ClosingNotice.closed_at.is_(None))
@@ -430,13 +441,7 @@ def announce_closing(shop: Shop, last_day: date | None, *, actor_id: int | None,
     """Announce ``shop``'s last trading day, at least 30 days ahead. Flushes; the caller commits."""
     tenant = db.session.get(Tenant, shop.tenant_id)
     now = (now or utcnow()).replace(microsecond=0)
-    if last_day is None:
-        raise EnforcementError(_("请填写最后经营日。"))
-    check_year(last_day.year)
-    earliest = earliest_last_day(tenant, now)
-    if last_day < earliest:
-        raise EnforcementError(_("终止经营须提前 %(n)d 日公示：最后经营日不能早于 %(date)s。", n=CLOSING_NOTICE_DAYS,
-                                 date=earliest.isoformat()))
+    _check_last_day(tenant, last_day, now)
     if not shop.is_active:
         raise EnforcementError(_("店铺已暂停营业，不能公示终止经营。"))
     if pending_notice(shop) is not None:
@@ -464,13 +469,7 @@ def announce_tenant_closing(tenant: Tenant, last_day: date | None, *, actor_id: 
                             now: datetime | None = None) -> TenantClosing:
     """Announce the whole tenant's last trading day, at least 30 days ahead. Flushes; the caller commits."""
     now = (now or utcnow()).replace(microsecond=0)
-    if last_day is None:
-        raise EnforcementError(_("请填写最后经营日。"))
-    check_year(last_day.year)
-    earliest = earliest_last_day(tenant, now)
-    if last_day < earliest:
-        raise EnforcementError(_("终止经营须提前 %(n)d 日公示：最后经营日不能早于 %(date)s。", n=CLOSING_NOTICE_DAYS,
-                                 date=earliest.isoformat()))
+    _check_last_day(tenant, last_day, now)
     if tenant.status != TenantStatus.live:
         raise EnforcementError(_("本商业街/市场未在营业，不能公示终止经营。"))
     if tenant_closing(now) is not None:
