@@ -8,6 +8,7 @@ the other roles come from ``RoleGrant`` rows, read once per request.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from enum import StrEnum
 
 from flask import abort, g
@@ -71,6 +72,19 @@ def can(user: User, permission: Permission, obj=None) -> bool:
         case Permission.edit_shop:
             return obj is not None and has_role(user, Role.merchant_owner, shop_id=obj.id)
     return False
+
+
+@dataclass(frozen=True)
+class ConsoleAccess:
+    """Which consoles the signed-in user may open: their links are shown only to those who can follow them."""
+
+    merchant: bool
+    operator: bool
+
+
+def console_access() -> ConsoleAccess:
+    return ConsoleAccess(merchant=can(current_user, Permission.merchant_console),
+                         operator=can(current_user, Permission.operator_console))
 
 
 def require(permission: Permission, obj=None) -> None:

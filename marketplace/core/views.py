@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, jsonify, request
 from flask_babel import get_locale
 
+from marketplace.accounts.authz import console_access
 from marketplace.core import errors, health
 from marketplace.core.app import visible_path
 from marketplace.core.i18n import LOCALES, format_money
@@ -80,7 +81,8 @@ def register(app) -> None:
     app.register_blueprint(blueprint)
     errors.register(app)
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.globals.update(LOCALES=LOCALES, visible_path=visible_path)  # csrf_token: from Flask-WTF
+    app.jinja_env.globals.update(LOCALES=LOCALES, visible_path=visible_path,  # csrf_token: from Flask-WTF
+                                 console_access=console_access)
 
     @app.context_processor
     def _globals():

@@ -173,6 +173,21 @@ def test_owner_saves_the_shop_profile(world, as_role):
         assert db.session.get(Shop, world.z.id).name_zh == "服装批发"
 
 
+@pytest.mark.parametrize("role, page, merchant_link, operator_link", [
+    ("owner", "/merchant/", True, False),
+    ("staff", "/merchant/", True, False),
+    ("operator", "/operator/", False, True),
+    ("admin", "/operator/", True, True),
+    ("resident", "/account/", False, False),
+    ("owner", "/account/", True, False),
+])
+def test_console_links_are_shown_only_to_those_who_may_follow_them(world, as_role, role, page, merchant_link,
+                                                                    operator_link):
+    html = as_role(role).get(page).get_data(as_text=True)
+    assert ('href="/merchant/"' in html) is merchant_link, f"{role} on {page}: merchant console link"
+    assert ('href="/operator/"' in html) is operator_link, f"{role} on {page}: operator console link"
+
+
 def test_operator_console_lists_only_the_operators_tenants(world, as_role):
     html = as_role("operator").get("/operator/").get_data(as_text=True)
     assert "德化步行街" in html and "银基商贸城" not in html
