@@ -17,8 +17,8 @@ from marketplace.core.config import flask_config, load_settings
 log = logging.getLogger(__name__)
 
 #: Domain packages with pages (``views.register(app)``) and with CLI commands (``cli.register(app)``).
-WEB_DOMAINS = ("core", "accounts", "storefront", "console", "media", "api", "payments", "delivery", "trust", "spec",
-               "reports")
+WEB_DOMAINS = ("core", "accounts", "storefront", "console", "shops", "media", "api", "payments", "delivery", "trust",
+               "spec", "reports")
 CLI_DOMAINS = ("tenancy", "accounts", "demo", "api", "catalog", "search", "orders", "payments", "delivery", "trust", "spec",
                "reports")
 

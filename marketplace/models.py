@@ -14,6 +14,7 @@ from marketplace.payments.models import Payment, PaymentEvent  # noqa: F401
 from marketplace.payments.settlement import SettlementStatement  # noqa: F401
 from marketplace.search.models import SearchJournal, SearchQueryStat
 from marketplace.search.placements import Placement, PlacementEvent  # noqa: F401
+from marketplace.shops.applications import ShopApplication  # noqa: F401
 from marketplace.shops.models import Merchant, Shop
 from marketplace.spec.reports import ConformanceRun  # noqa: F401
 from marketplace.tenancy.agreements import DocumentComment, RuleChangeExit, TenantDocument  # noqa: F401

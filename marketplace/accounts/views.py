@@ -6,10 +6,9 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
-from marketplace.accounts import address_views, closure, services
+from marketplace.accounts import address_views, closure, purchases, services
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.forms import (
     ChangePasswordForm,
@@ -27,7 +26,7 @@ from marketplace.core.themes import render_themed
 from marketplace.core.views import Page, page_arg, safe_next
 from marketplace.extensions import db, login_manager
 from marketplace.orders import services as orders
-from marketplace.orders.models import Cart, Order, OrderGroup, OrderStatus
+from marketplace.orders.models import Cart, OrderStatus
 from marketplace.storefront.cart import guest_cart_token, guest_cookie
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
@@ -118,19 +117,11 @@ ORDERS_PAGE_SIZE = 20
 def orders_list():
     """The resident's checkouts from every tenant, newest first, 20 to a page (``?page=``; a page that does not
     exist shows the first)."""
-    mine = OrderGroup.buyer_id == current_user.id
-    with all_tenants():  # every tenant's orders, but only this buyer's (the filter is the whole guard here)
-        total = db.session.scalar(select(func.count(OrderGroup.id)).where(mine)) or 0
-        page = Page(items=[], number=page_arg(), total=total, size=ORDERS_PAGE_SIZE)
-        if page.out_of_range:
-            page.number = 1
-        page.items = list(db.session.scalars(
-            select(OrderGroup).where(mine)
-            .options(selectinload(OrderGroup.orders).selectinload(Order.shop))
-            .order_by(OrderGroup.created_at.desc(), OrderGroup.id.desc())
-            .limit(page.size).offset((page.number - 1) * page.size)))
-    tenants = {t.id: t for t in db.session.scalars(
-        select(Tenant).where(Tenant.id.in_({group.tenant_id for group in page.items})))}
+    page = Page(items=[], number=page_arg(), total=purchases.checkout_count(current_user.id), size=ORDERS_PAGE_SIZE)
+    if page.out_of_range:
+        page.number = 1
+    page.items = purchases.checkouts(current_user.id, limit=page.size, offset=(page.number - 1) * page.size)
+    tenants = purchases.tenants_by_id(group.tenant_id for group in page.items)
     return render_themed("accounts/orders.html", page=page,
                          rows=[(group, tenants[group.tenant_id]) for group in page.items],
                          labels=OrderStatus.__labels__)

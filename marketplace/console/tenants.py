@@ -75,8 +75,19 @@ class KindTemplate:
             return {"street": {"zh": name_zh, "en": name_en}, "length_m": street_length_m,
                     "orientation": "north-south", "sides": ["west", "east"], "cross_streets": [], "landmarks": []}
         return {"buildings": [{"code": "A", "name": {"zh": "A 馆", "en": "Hall A"}, "floors": [
-            {"level": 1, "name": {"zh": "一层", "en": "Ground floor"}, "width_m": 60, "depth_m": 40, "zones": []},
+            {"level": 1, "name": {"zh": "一层", "en": "Ground floor"}, "width_m": 60, "depth_m": 40,
+             "zones": [{"code": "A1", "name": {"zh": "A1 区", "en": "Zone A1"}},
+                       {"code": "A2", "name": {"zh": "A2 区", "en": "Zone A2"}}],
+             "stalls": _stall_grid("A1", 0) + _stall_grid("A2", 30),
+             "entrances": [{"name": {"zh": "正门", "en": "Main entrance"}, "x_m": 45, "y_m": 40}]},
         ]}]}
+
+
+def _stall_grid(zone: str, west_m: float) -> list[dict[str, Any]]:
+    """A zone's starting stalls: two back-to-back rows of six 4 × 4 m stalls with an aisle in front of each,
+    numbered A1-001… — slots the operator fills by clicking them on the floor plan, or redraws in the manifest."""
+    return [{"number": f"{zone}-{row * 6 + column + 1:03d}", "zone": zone, "x_m": west_m + 3 + column * 4.5,
+             "y_m": 12 + row * 4, "width_m": 4, "depth_m": 4} for row in range(2) for column in range(6)]
 
 
 TEMPLATES = {
@@ -641,6 +652,7 @@ def shop_location(shop_id: int):
         for name in ("floor", "map_x", "map_y", "map_width", "map_depth"):
             value = getattr(shop, name)
             form[name].data = "" if value is None else f"{value:g}"
+    plan = None if street else _placing_plan(tenant, shop, form)
     sides = (tenant.layout or {}).get("sides") or list(STREET_SIDES)
     form.street_side.choices = [SelectChoice(s, STREET_SIDES.get(s, s)) for s in sides if isinstance(s, str)]
     form.building.choices = [SelectChoice(code, code) for code in _floors(tenant.layout or {})]
@@ -657,8 +669,59 @@ def shop_location(shop_id: int):
             flash(_("店铺位置已保存。"), "success")
             return redirect(url_for(".shops")), 303
     status = 400 if request.method == "POST" else 200
+    if street:
+        from marketplace.shops.maps import street_map
+        from marketplace.shops.services import shops_of_current_tenant
+
+        drawn = street_map(tenant, shops_of_current_tenant(include_suspended=True), highlight=shop,
+                           id_prefix="placing-map")
+    else:
+        drawn = None
     return render_template("console/tenants/location.html", tenant=tenant, shop=shop, form=form,
-                           street=street, floors=_floors(tenant.layout or {})), status
+                           street=street, floors=_floors(tenant.layout or {}), plan=plan, street_drawn=drawn), status
+
+
+@dataclass
+class PlacingPlan:
+    """One floor of the market drawn on the shop's location page: free stalls link back to the page with the
+    slot filled in, so the operator places a shop by clicking a stall (no JavaScript needed)."""
+
+    building: str
+    level: int
+    svg: Any
+    choices: list[tuple[str, int, str, str]]  # building, level, label, URL: the other floors to show
+
+
+def _placing_plan(tenant: Tenant, shop: Shop, form) -> PlacingPlan | None:
+    """The floor to draw — ``?plan=A:1``, else the shop's floor, else the first one — and, when a free stall was
+    clicked (``?stall=``), the form filled in with that slot (building, floor, zone, number, position, size)."""
+    all_shops = list(db.session.scalars(select(Shop).where(Shop.floor.is_not(None))))
+    floors = [f for f in floorplans.market_floors(tenant.layout, all_shops) if f.drawable]
+    if not floors:
+        return None
+    wanted = request.args.get("plan", "")
+    chosen = next((f for f in floors if f"{f.building}:{f.level}" == wanted), None) or next(
+        (f for f in floors if (f.building, f.level) == (shop.building, shop.floor)), floors[0])
+    clicked = request.args.get("stall", "")
+    if request.method == "GET" and clicked:
+        slot = next((s for s in chosen.stalls if s.vacant and s.number == clicked and s.rect is not None), None)
+        if slot is not None:
+            form.building.data, form.floor.data = chosen.building, str(chosen.level)
+            form.zone.data, form.stall.data = slot.zone, slot.number
+            for name, value in (("map_x", slot.rect.x), ("map_y", slot.rect.y), ("map_width", slot.rect.w),
+                                ("map_depth", slot.rect.d)):
+                form[name].data = f"{value:g}"
+
+    def here(floor, stall) -> str:
+        return url_for(".shop_location", shop_id=shop.id, plan=f"{floor.building}:{floor.level}", stall=stall.number)
+
+    shown = (form.building.data, (form.floor.data or "").strip()) == (chosen.building, str(chosen.level))
+    svg = floorplans.draw_floor(chosen, highlight=form.stall.data if shown else None,
+                                link=lambda other: url_for(".shop_location", shop_id=other.id),
+                                vacant_link=here)
+    choices = [(f.building, f.level, f"{f.building_name} · {f.name}",
+                url_for(".shop_location", shop_id=shop.id, plan=f"{f.building}:{f.level}")) for f in floors]
+    return PlacingPlan(chosen.building, chosen.level, svg, choices)
 
 
 # -- views: audit log -----------------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "tenant.operator_granted": _l("授予运营方权限"),
     "tenant.operator_revoked": _l("撤销运营方权限"),
     "shop.location_changed": _l("更改店铺位置"),
+    "shop_application.approved": _l("批准入驻申请（开通店铺）"),
+    "shop_application.rejected": _l("驳回入驻申请"),
     "account.reset_link": _l("协助重设密码（生成重设链接）"),
     "document.draft_saved": _l("保存协议/规则草稿"),
     "document.consultation_opened": _l("协议/规则公开征求意见"),

@@ -182,11 +182,13 @@ def code_for(shipment: Shipment) -> str | None:
 
 
 def qr_svg(text: str) -> str:
-    """A QR code of ``text`` as inline SVG (no image file, no script)."""
+    """A QR code of ``text`` as inline SVG (no image file, no script). Without the library's fixed ``id="qr-path"``:
+    a page with a code per order would repeat the id."""
     import qrcode
     import qrcode.image.svg
 
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    image.path.attrib.pop("id", None)
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue().decode().split("?>", 1)[-1].strip()

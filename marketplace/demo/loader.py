@@ -63,12 +63,28 @@ def load_demo(path: Path = DEMO_FILE) -> DemoReport:
             report.created.append(f"verification application {merchant.legal_name}")
         else:
             _approve(merchant, report)
+    _issue_badges(tenants.values(), report)
     # Every demo tenant publishes its service agreement and trading rules (电子商务法 Arts. 32–34).
     from marketplace.demo.documents import load_demo_documents
 
     if load_demo_documents(list(tenants.values())):
         report.created.append("service agreements and trading rules")
     return report
+
+
+def _issue_badges(tenants, report: DemoReport) -> None:
+    """Each shop of an approved demo merchant shows its electronic badge (on its page and the street map), as
+    an operator issues it after approval; a shop that has had one is left as it is (revoked stays revoked)."""
+    from marketplace.trust import badges, verification
+
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            shops = list(db.session.scalars(select(Shop).order_by(Shop.id)))
+            issued = badges.current_badges([shop.id for shop in shops])
+            for shop in shops:
+                if shop.id not in issued and verification.is_approved(shop.merchant):
+                    badges.issue_badge(shop, actor_id=None)
+                    report.created.append(f"badge {shop.slug}")
 
 
 def _user(spec: dict, password: str, report: DemoReport) -> User:

@@ -460,8 +460,9 @@ def _shop_url(shop) -> str:
 
 
 def draw_floor(floor: Floor, *, highlight: str | None = None, link: Callable[[Any], str] = _shop_url,
-               locale=None) -> Markup:
-    """The SVG of one floor; ``highlight`` is the stall number to mark as "you are here"."""
+               vacant_link: Callable[[Floor, Stall], str] | None = None, locale=None) -> Markup:
+    """The SVG of one floor; ``highlight`` is the stall number to mark as "you are here". With ``vacant_link``
+    each vacant slot links there too (the console's placing: click a free stall to put the shop in it)."""
     if not floor.drawable:
         return Markup("")
     width, depth = floor.width * SCALE + 2 * MARGIN, floor.depth * SCALE + 2 * MARGIN
@@ -490,10 +491,15 @@ def draw_floor(floor: Floor, *, highlight: str | None = None, link: Callable[[An
         if stall.vacant:
             title = f"{number} · {escape(vacant_label)}"
             font = _font(r, stall.number, 2)
-            out.append(f'<g class="fp-stall is-vacant" data-stall="{number}"><title>{title}</title>{box}'
-                       f'<text x="{cx}" y="{cy}" font-size="{font}">{number}</text>'
-                       f'<text class="fp-vacant" x="{cx}" y="{cy}" dy="1.2em" font-size="{font}">'
-                       f'{escape(vacant_label)}</text></g>')
+            inner = (f'<title>{title}</title>{box}<text x="{cx}" y="{cy}" font-size="{font}">{number}</text>'
+                     f'<text class="fp-vacant" x="{cx}" y="{cy}" dy="1.2em" font-size="{font}">'
+                     f'{escape(vacant_label)}</text>')
+            classes = "fp-stall is-vacant" + (" is-here" if here else "")
+            if vacant_link is None:
+                out.append(f'<g class="{classes}" data-stall="{number}">{inner}</g>')
+            else:
+                out.append(f'<a class="{classes}" href="{escape(vacant_link(floor, stall))}" '
+                           f'data-stall="{number}">{inner}</a>')
             continue
         shop = stall.shop
         sells = shop.category.name(locale) if shop.category is not None else ""
@@ -516,7 +522,8 @@ def draw_floor(floor: Floor, *, highlight: str | None = None, link: Callable[[An
 
 
 def floor_plan(tenant, building: str, floor: int, shops: Iterable, *, highlight: Any = None,
-               link: Callable[[Any], str] = _shop_url, locale=None) -> Markup:
+               link: Callable[[Any], str] = _shop_url, vacant_link: Callable[[Floor, Stall], str] | None = None,
+               locale=None) -> Markup:
     """Inline SVG of one floor of a market tenant: outline, zones, stalls (occupied ones link to their shop,
     vacant ones greyed and labelled 空置), entrances and the pickup counter. Empty when the layout lacks the floor.
 
@@ -526,5 +533,56 @@ def floor_plan(tenant, building: str, floor: int, shops: Iterable, *, highlight:
     for found in market_floors(tenant.layout, here, locale=locale):
         if found.building == building and found.level == floor:
             number = getattr(highlight, "stall", highlight)
-            return draw_floor(found, highlight=number or None, link=link, locale=locale)
+            return draw_floor(found, highlight=number or None, link=link, vacant_link=vacant_link, locale=locale)
     return Markup("")
+
+
+# -- the portal's thumbnail ---------------------------------------------------------------------------------------
+
+#: The largest box a thumbnail fills (user units, drawn as pixels); the floor keeps its proportions inside it.
+THUMB_WIDTH, THUMB_MAX_HEIGHT = 240, 120
+_THUMB_PAD = 2
+
+
+def _thumb(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def floor_thumbnail(tenant, shops: Iterable, *, locale=None) -> Markup:
+    """The market's first floor with a plan (the one its home shows first) at card size for the city portal: the
+    outline, the zones, and every stall as a plain block, occupied and vacant in two colours (one subpath each of
+    two paths), without text or links, so a floor of hundreds of stalls stays a few KB. Decorative
+    (``aria-hidden``): the card's words name the market. ``shops`` need only the placing columns (``id``,
+    ``building``, ``floor``, ``zone``, ``stall``, ``map_*``). "" when no floor can be drawn or no shop is given."""
+    shops = list(shops)
+    floor = next((f for f in market_floors(tenant.layout, shops, locale=locale) if f.drawable), None)
+    if floor is None or not shops:
+        return Markup("")
+    scale = min((THUMB_WIDTH - 2 * _THUMB_PAD) / floor.width, (THUMB_MAX_HEIGHT - 2 * _THUMB_PAD) / floor.depth)
+    width, height = floor.width * scale + 2 * _THUMB_PAD, floor.depth * scale + 2 * _THUMB_PAD
+
+    def box(r: Rect) -> tuple[str, str, str, str]:
+        return (_thumb(_THUMB_PAD + r.x * scale), _thumb(_THUMB_PAD + r.y * scale), _thumb(max(r.w * scale, 1.0)),
+                _thumb(max(r.d * scale, 1.0)))
+
+    zones = "".join('<rect x="{}" y="{}" width="{}" height="{}"/>'.format(*box(zone.rect))
+                    for zone in floor.zones if zone.rect is not None)
+    blocks: dict[bool, list[str]] = {True: [], False: []}
+    for stall in floor.stalls:
+        if stall.rect is not None:
+            x, y, w, d = box(stall.rect)
+            blocks[stall.vacant].append(f"M{x} {y}h{w}v{d}h-{w}z")
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="thumb-map floor-thumb" viewBox="0 0 {_thumb(width)} '
+           f'{_thumb(height)}" width="{round(width)}" height="{round(height)}" aria-hidden="true" focusable="false">',
+           f'<rect class="thumb-floor" x="{_THUMB_PAD}" y="{_THUMB_PAD}" width="{_thumb(floor.width * scale)}" '
+           f'height="{_thumb(floor.depth * scale)}" fill="#f4f1ea" stroke="#8a8a8a"/>']
+    if zones:
+        out.append(f'<g class="thumb-zones" fill="#e8e2d6" stroke="#fff">{zones}</g>')
+    if blocks[True]:
+        out.append(f'<path class="thumb-vacant" fill="#fff" stroke="#b0a898" stroke-width=".6" '
+                   f'd="{"".join(blocks[True])}"/>')
+    if blocks[False]:
+        out.append(f'<path class="thumb-shops" fill="#b5835a" stroke="#fff" stroke-width=".6" '
+                   f'd="{"".join(blocks[False])}"/>')
+    out.append("</svg>")
+    return Markup("".join(out))

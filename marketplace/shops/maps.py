@@ -245,6 +245,8 @@ class StreetEntry:
     open_now: bool | None
     #: Whether the visitor's filters keep it (others are greyed on the map and left out of the list).
     matches: bool = True
+    #: Its electronic badge's state (``trust.badges.BadgeState``), None where not looked up or it has none.
+    badge: Any = None
 
 
 @dataclass
@@ -261,9 +263,11 @@ class StreetView:
 
 
 def street_view(tenant: Tenant, shops: Sequence[Shop], *, category: str = "", open_only: bool = False,
-                now: datetime | None = None, locale: str | None = None) -> StreetView:
-    """The street's shops with their open state now and whether the filters keep them. An unknown category slug
-    filters nothing (a stale link shows the whole street). Uses only what ``shops`` already loaded: no queries."""
+                now: datetime | None = None, locale: str | None = None,
+                badges: dict[int, Any] | None = None) -> StreetView:
+    """The street's shops with their open state now, their badge state (from ``badges``, shop id → state, read
+    in one go by the caller) and whether the filters keep them. An unknown category slug filters nothing (a stale
+    link shows the whole street). Uses only what ``shops`` already loaded: no queries."""
     categories: dict[str, str] = {}
     for shop in shops:
         if shop.category is not None:
@@ -274,7 +278,7 @@ def street_view(tenant: Tenant, shops: Sequence[Shop], *, category: str = "", op
         open_now = is_open_now(shop, tenant, now)
         matches = ((not category or (shop.category is not None and shop.category.slug == category))
                    and (not open_only or open_now is True))
-        entries.append(StreetEntry(shop, open_now, matches))
+        entries.append(StreetEntry(shop, open_now, matches, (badges or {}).get(shop.id)))
     return StreetView(entries, list(categories.items()), category, open_only)
 
 
@@ -299,6 +303,11 @@ def shorten(text: str, room: float) -> str:
 
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+#: The mark a frontage carries for its electronic badge's state: (symbol, colour). A shop with no badge: none.
+BADGE_MARKS = {"valid": ("✓", "#2a7d4f"), "warning": ("!", "#c77700"), "closing": ("!", "#c77700"),
+               "suspended": ("✕", "#b3261e"), "revoked": ("✕", "#b3261e"), "expired": ("✕", "#b3261e")}
 
 
 def _state_label(open_now: bool | None) -> str:
@@ -415,6 +424,10 @@ def street_map(tenant: Tenant, shops: Sequence[Shop] | Sequence[StreetEntry], *,
         fill = {True: "#cfe8d5", False: "#e4e4e4", None: "#f2efe9"}[entry.open_now]
         stroke, stroke_width = ("#9e2a2b", 4) if "highlight" in classes else ("#8a8a8a", 1)
         title = _("%(name)s，%(number)s 号，%(state)s", name=name, number=number or "—", state=state)
+        badge = BADGE_MARKS.get(str(entry.badge)) if entry.badge is not None else None
+        if badge is not None:
+            title += _("，电子标识：%(state)s", state=entry.badge.label)
+            classes.append(f"badge-{entry.badge}")
         href = url_for("tenant.shop", shop_slug=shop.slug)
         dim = ' opacity="0.35"' if not entry.matches else ""
         parts = [f'<a href="{escape(href)}" class="{" ".join(classes)}" data-shop="{escape(shop.slug)}"{dim}>',
@@ -434,6 +447,11 @@ def street_map(tenant: Tenant, shops: Sequence[Shop] | Sequence[StreetEntry], *,
             parts.append(f'<circle class="category-mark" cx="{_fmt(x0 + w / 2)}" cy="{_fmt(cy)}" r="{_fmt(mark_r)}" '
                          f'fill="#fff" stroke="#6b5d4f"/><text x="{_fmt(x0 + w / 2)}" y="{_fmt(cy + mark_r * 0.4)}" '
                          f'text-anchor="middle" font-size="{_fmt(mark_r * 1.1)}" fill="#6b5d4f">{escape(letter)}</text>')
+        if badge is not None and w >= 14:  # the badge's mark by the number: ✓ trading, ! warned, ✕ not
+            bx, by = x0 + w / 2, (y + DEPTH - 22 if top else y + 23)
+            parts.append(f'<g class="badge-mark"><circle cx="{_fmt(bx)}" cy="{_fmt(by)}" r="6" fill="{badge[1]}"/>'
+                         f'<text x="{_fmt(bx)}" y="{_fmt(by + 3)}" text-anchor="middle" font-size="9" fill="#fff">'
+                         f'{badge[0]}</text></g>')
         # Name and state written across the frontage's depth (rotated), between the mark and the number.
         room = (DEPTH - 2 * 26) / font
         lines = [shorten(name, room)]
@@ -454,3 +472,49 @@ def street_map(tenant: Tenant, shops: Sequence[Shop] | Sequence[StreetEntry], *,
 
 def _default_sides(orientation: str) -> list[str]:
     return ["north", "south"] if orientation == "east-west" else ["west", "east"]
+
+
+# -- the portal's thumbnail ---------------------------------------------------------------------------------------
+
+#: The thumbnail's fixed size (user units, drawn as pixels): the street's length fills the width; a row of
+#: frontages above and below the band.
+THUMB_WIDTH, THUMB_HEIGHT = 240, 64
+_THUMB_PAD, _THUMB_ROW, _THUMB_BAND = 4, 24, 12
+
+
+def street_thumbnail(tenant: Tenant, shops: Iterable[Any]) -> Markup:
+    """The street at card size for the city portal: the band, its cross streets and each placed shop's frontage as
+    a plain block (one subpath each of a single path), without text, links or open state, so a street of hundreds
+    of shops stays a few KB. Decorative (``aria-hidden``): the card's words name the street. ``shops`` need only
+    ``id``, ``street_side``, ``map_x`` and ``map_width``. "" when the layout cannot be drawn or no shop is placed."""
+    layout = tenant.layout or {}
+    if not layout or street_layout_problems(layout):
+        return Markup("")
+    length = float(layout["length_m"])
+    orientation = layout.get("orientation", "north-south")
+    sides = [str(side) for side in layout.get("sides") or _default_sides(orientation)]
+    top_side = _along(orientation)[2] if _along(orientation)[2] in sides else sides[0]
+    bottom_side = next(side for side in sides if side != top_side)
+    scale = (THUMB_WIDTH - 2 * _THUMB_PAD) / length
+    band_y = (THUMB_HEIGHT - _THUMB_BAND) / 2
+    row_y = {top_side: band_y - _THUMB_ROW, bottom_side: band_y + _THUMB_BAND}
+    blocks = []
+    for shop in sorted(shops, key=lambda s: (s.street_side or "", s.map_x or 0, s.id or 0)):
+        span = frontage(shop)
+        if span is None or shop.street_side not in row_y:
+            continue
+        x = _THUMB_PAD + min(max(span[0], 0.0), length) * scale
+        w = max((min(span[1], length) - min(max(span[0], 0.0), length)) * scale, 1.0)
+        blocks.append(f"M{_fmt(x)} {_fmt(row_y[shop.street_side])}h{_fmt(w)}v{_THUMB_ROW}h-{_fmt(w)}z")
+    if not blocks:
+        return Markup("")
+    cross_width = max(CROSS_WIDTH / SCALE * scale, 2.0)
+    crossings = "".join(
+        f'<rect x="{_fmt(_THUMB_PAD + float(item["at_m"]) * scale - cross_width / 2)}" y="0" '
+        f'width="{_fmt(cross_width)}" height="{THUMB_HEIGHT}"/>' for item in layout.get("cross_streets", []))
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="thumb-map street-thumb" viewBox="0 0 {THUMB_WIDTH} '
+        f'{THUMB_HEIGHT}" width="{THUMB_WIDTH}" height="{THUMB_HEIGHT}" aria-hidden="true" focusable="false">'
+        f'<g class="thumb-street" fill="#e8e2d6"><rect x="0" y="{_fmt(band_y)}" width="{THUMB_WIDTH}" '
+        f'height="{_THUMB_BAND}"/>{crossings}</g>'
+        f'<path class="thumb-shops" fill="#b5835a" stroke="#fff" stroke-width=".6" d="{"".join(blocks)}"/></svg>')

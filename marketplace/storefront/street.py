@@ -15,6 +15,7 @@ from marketplace.shops import maps
 from marketplace.shops import services as shops
 from marketplace.shops.models import Shop
 from marketplace.tenancy.models import Tenant
+from marketplace.trust import badges
 
 #: The shop page's small map shows this many metres of street either side of the shop.
 SHOP_MAP_WINDOW_M = 80
@@ -23,7 +24,8 @@ SHOP_MAP_WINDOW_M = 80
 def street_home(tenant: Tenant, found: list[Shop]) -> str:
     locale = str(get_locale() or "zh_CN")
     view = maps.street_view(tenant, found, category=request.args.get("category", "", type=str)[:63],
-                            open_only=request.args.get("open") == "1", locale=locale)
+                            open_only=request.args.get("open") == "1", locale=locale,
+                            badges=badges.badge_states(found))
     return render_themed("tenant/home.html", shops=found, street=view,
                          street_map=maps.street_map(tenant, view.entries, locale=locale))
 

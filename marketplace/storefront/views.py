@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, abort, current_app, make_response, send_from_directory
 from flask_login import current_user
 
 from marketplace.accounts.authz import Permission, can
 from marketplace.accounts.models import Role
 from marketplace.core.themes import render_themed
+from marketplace.orders.models import OrderStatus
 from marketplace.shops import services as shops
 from marketplace.shops.models import STREET_SIDES, WEEKDAY_LABELS, ShopStatus
+from marketplace.storefront import portal as portal_parts
 from marketplace.storefront import queries
 from marketplace.storefront.catalog import SORT_LABELS, listing_args
 from marketplace.storefront.market import market_home, shop_floor
@@ -25,7 +27,14 @@ tenant_blueprint = Blueprint("tenant", __name__, url_prefix="/t/<slug:tenant_slu
 
 @portal_blueprint.route("/")
 def portal():
-    return render_themed("portal.html", tenants=shops.live_tenants_with_shop_counts())
+    tenants = shops.live_tenants_with_shop_counts()
+    mine = portal_parts.resident_panel(current_user)
+    response = make_response(render_themed(
+        "portal.html", tenants=tenants, tenant_maps=portal_parts.tenant_maps([tenant for tenant, _count in tenants]),
+        mine=mine, order_labels=OrderStatus.__labels__))
+    if mine:  # the resident's pickup codes: never kept by a shared cache or the browser's back-forward store
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @tenant_blueprint.before_request

@@ -354,20 +354,45 @@ def badge_in_tenant(serial: str) -> Badge | None:
 def badge_state(badge: Badge | None, now: datetime | None = None) -> BadgeState:
     """What the badge reads as at ``now``: revoked and suspended first, then expired (its own term or its
     merchant's approval), then a public warning or an announced closing, else valid."""
-    from marketplace.trust import verification
+    from marketplace.trust import enforcement, verification  # trust modules load on demand
 
     if badge is None:
         return BadgeState.unknown
+    now = now or utcnow()
+    return _state(badge, badge.shop, verification.approval_for(badge.merchant),
+                  lambda: enforcement.standing(badge.shop, now), now)
+
+
+def badge_states(shops, now: datetime | None = None) -> dict[int, BadgeState]:
+    """``badge_state`` of each shop's current badge (current tenant), by shop id, in four queries however many
+    shops there are: the street map and the market plan mark every shop."""
+    from marketplace.trust import enforcement
+    from marketplace.trust.verification import MerchantApproval
+
+    now = now or utcnow()
+    shops = list(shops)
+    ids = [shop.id for shop in shops]
+    badges = current_badges(ids)
+    merchant_ids = {shop.merchant_id for shop in shops if shop.id in badges}
+    approvals = ({approval.merchant_id: approval for approval in db.session.scalars(
+        select(MerchantApproval).where(MerchantApproval.merchant_id.in_(merchant_ids)))} if merchant_ids else {})
+    standings = enforcement.standings([shop_id for shop_id in ids if shop_id in badges], now)
+    return {shop.id: (_state(badges[shop.id], shop, approvals.get(shop.merchant_id),
+                             lambda shop=shop: standings[shop.id], now)
+                      if shop.id in badges else BadgeState.unknown) for shop in shops}
+
+
+def _state(badge: Badge, shop: Shop, approval, standing_of, now: datetime) -> BadgeState:
+    """The decision of ``badge_state`` from rows already read; ``standing_of()`` is asked only when needed."""
+    from marketplace.trust import verification
+
     if badge.status == BadgeStatus.revoked:
         return BadgeState.revoked
-    if badge.status == BadgeStatus.suspended or badge.shop.status != ShopStatus.active:
+    if badge.status == BadgeStatus.suspended or shop.status != ShopStatus.active:
         return BadgeState.suspended  # a shop the operator suspended is not trading, whatever its badge says
-    now = now or utcnow()
-    if badge.valid_until <= now or not verification.is_approved(badge.merchant, now):
+    if badge.valid_until <= now or verification.effective_status(approval, now) != verification.ApprovalStatus.approved:
         return BadgeState.expired
-    from marketplace.trust import enforcement  # imported here like verification: trust modules load on demand
-
-    standing = enforcement.standing(badge.shop, now)
+    standing = standing_of()
     if standing.warned:
         return BadgeState.warning
     if standing.closing is not None:

@@ -512,14 +512,24 @@ class Standing:
 
 def standing(shop: Shop, now: datetime | None = None) -> Standing:
     """Two indexed reads of the shop's own rows (current tenant)."""
+    return standings([shop.id], now)[shop.id]
+
+
+def standings(shop_ids: list[int], now: datetime | None = None) -> dict[int, Standing]:
+    """``standing`` of each of these shops (current tenant) in two queries, however many there are."""
     now = now or utcnow()
-    sanctions = list(db.session.scalars(select(Sanction).where(Sanction.shop_id == shop.id, in_force(now))
-                                        .order_by(Sanction.decided_at.desc())))
-    closing = db.session.scalar(select(ClosingNotice).where(ClosingNotice.shop_id == shop.id,
-                                                            ClosingNotice.announced_at <= now,
-                                                            ClosingNotice.closes_at > now)
-                                .order_by(ClosingNotice.closes_at).limit(1))
-    return Standing(sanctions, closing)
+    found = {shop_id: Standing([], None) for shop_id in shop_ids}
+    if not shop_ids:
+        return found
+    for sanction in db.session.scalars(select(Sanction).where(Sanction.shop_id.in_(shop_ids), in_force(now))
+                                       .order_by(Sanction.decided_at.desc())):
+        found[sanction.shop_id].sanctions.append(sanction)
+    for notice in db.session.scalars(select(ClosingNotice).where(ClosingNotice.shop_id.in_(shop_ids),
+                                                                 ClosingNotice.announced_at <= now,
+                                                                 ClosingNotice.closes_at > now)
+                                     .order_by(ClosingNotice.closes_at.desc())):
+        found[notice.shop_id].closing = notice  # the earliest closing date wins: it comes last
+    return found
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from marketplace.accounts.models import Role
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
@@ -32,3 +34,49 @@ def test_an_overlapping_placement_is_refused(world, as_role, make_shop, make_use
     db.session.expire_all()
     with tenant_scope(world.b):
         assert db.session.get(Shop, world.z.id).stall == "A1-050"
+
+
+def test_the_operator_places_a_shop_by_clicking_a_free_stall_on_the_drawn_plan(world, as_role, make_shop,
+                                                                              make_user):
+    world.b.layout = {"buildings": [{"code": "A", "name": "A 馆", "floors": [
+        {"level": 1, "width_m": 60, "depth_m": 40, "zones": [{"code": "A1", "name": "甲区"}],
+         "stalls": [{"number": "A1-050", "x_m": 30, "y_m": 30, "width_m": 5, "depth_m": 4, "zone": "A1"}]},
+        {"level": 2, "width_m": 30, "depth_m": 20, "zones": [{"code": "A2", "name": "乙区"}],
+         "stalls": [{"number": "A2-001", "x_m": 2, "y_m": 2, "width_m": 4, "depth_m": 4, "zone": "A2"}]}]}]}
+    db.session.commit()
+    make_shop(world.b, slug="neighbour", building="A", floor=1, zone="A1", stall="A1-001", map_x=10, map_y=10)
+    make_user("market-operator@example.com", role=Role.tenant_operator, tenant=world.b)
+    browser = as_role("anonymous")
+    browser.login("market-operator@example.com", "correct-horse-42")
+    url = f"/operator/{world.b.slug}/shops/{world.z.id}/location"
+
+    page = browser.get(url).get_data(as_text=True)
+    # The first floor is drawn: the free stall links back here with the slot, the neighbour to its own page.
+    slot_link = f'href="{url}?plan=A:1&amp;stall=A1-050"'
+    assert slot_link in page
+    neighbour = db.session.scalar(db.select(Shop.id).where(Shop.slug == "neighbour").execution_options(
+        all_tenants=True))
+    assert f'href="/operator/{world.b.slug}/shops/{neighbour}/location"' in page
+    assert f'href="{url}?plan=A:2"' in page  # the other floor, one click away
+    assert "A2-001" not in page
+
+    # Clicking the free stall fills the form with it; saving puts the shop there.
+    filled = browser.get(f"{url}?plan=A:1&stall=A1-050").get_data(as_text=True)
+    for name, value in (("floor", "1"), ("zone", "A1"), ("stall", "A1-050"), ("map_x", "30"), ("map_y", "30"),
+                        ("map_width", "5"), ("map_depth", "4")):
+        assert re.search(rf'<input[^>]*name="{name}"[^>]*value="{value}"', filled), name
+    assert 'class="fp-stall is-vacant is-here"' in filled
+    form = {"building": "A", "floor": "1", "zone": "A1", "stall": "A1-050", "map_x": "30", "map_y": "30",
+            "map_width": "5", "map_depth": "4"}
+    assert browser.submit(f"{url}?plan=A:1&stall=A1-050", form).status_code == 303
+    db.session.expire_all()
+    with tenant_scope(world.b):
+        shop = db.session.get(Shop, world.z.id)
+        assert (shop.building, shop.floor, shop.zone, shop.stall) == ("A", 1, "A1", "A1-050")
+    # Now occupied: no longer offered as free, and drawn as this shop.
+    page = browser.get(url).get_data(as_text=True)
+    assert slot_link not in page and 'class="fp-stall is-occupied is-here"' in page
+
+    # The second floor on request; a stall number that is not free there fills nothing in.
+    second = browser.get(f"{url}?plan=A:2&stall=A1-001").get_data(as_text=True)
+    assert "A2-001" in second and 'value="A1-001"' not in second

@@ -13,6 +13,7 @@ from marketplace.core.audit import AuditEntry
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.orders.services import order_settings
+from marketplace.shops import floorplans
 from marketplace.shops.models import Shop
 from marketplace.shops.services import uscc_check_character
 from marketplace.tenancy import agreements
@@ -113,6 +114,13 @@ def test_a_market_starts_with_the_halls_skeleton(world, as_role):
     assert response.status_code == 303
     tenant = _tenant("new-market")
     assert tenant.kind == "market" and tenant.layout["buildings"][0]["code"] == "A"
+    # Numbered stalls to fill from day one: two zones of twelve, drawn as vacant on the plan.
+    assert floorplans.market_layout_problems(tenant.layout) == []
+    [floor] = floorplans.market_floors(tenant.layout, [])
+    assert [zone.code for zone in floor.zones] == ["A1", "A2"]
+    assert len(floor.stalls) == 24 and all(stall.vacant for stall in floor.stalls)
+    assert floorplans.stall_overlaps(floor.stalls) == []
+    assert {stall.number for stall in floor.stalls} >= {"A1-001", "A1-012", "A2-001", "A2-012"}
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
@@ -301,7 +309,7 @@ def _shop(tenant: Tenant, shop_id: int) -> Shop:
 
 
 def test_operator_places_a_street_shop_within_the_street(world, as_role):
-    world.a.layout = {"length_m": 520, "sides": ["west", "east"]}
+    world.a.layout = {"street": {"zh": "测试街"}, "length_m": 520, "sides": ["west", "east"]}
     db.session.commit()
     operator = as_role("operator")
     assert operator.get(f"/operator/{world.a.slug}/shops").status_code == 200
@@ -318,6 +326,9 @@ def test_operator_places_a_street_shop_within_the_street(world, as_role):
     assert (shop.street_number, shop.street_side, shop.map_x, shop.map_width) == ("88", "east", 120.5, 6.0)
     [entry] = _entries("shop.location_changed")
     assert entry.tenant_id == world.a.id and entry.details["changes"]["map_x"] == [None, 120.5]
+    # The location page draws the street with this shop's frontage marked, where the form put it.
+    page = operator.get(f"/operator/{world.a.slug}/shops/{world.x.id}/location").get_data(as_text=True)
+    assert 'class="street-map' in page and page.count('highlight') >= 1 and ">88<" in page
 
 
 def test_a_market_stall_follows_the_halls_layout(world, as_role, make_shop, make_user):

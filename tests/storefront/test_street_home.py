@@ -110,3 +110,48 @@ def test_directions_read_from_the_nearest_cross_street(make_tenant, make_shop, a
         text = maps.directions(tenant, shop, "zh_CN")
     assert text.startswith("德化街 9 号，西侧；从二七广场向南约 45 米；")
 
+
+
+def _badge(tenant, shop_slug: str):
+    from marketplace.shops.models import Shop
+    from marketplace.trust import badges
+
+    with tenant_scope(tenant):
+        shop = db.session.scalar(db.select(Shop).where(Shop.slug == shop_slug))
+        badge = badges.issue_badge(shop, actor_id=None)
+        db.session.commit()
+        return badge
+
+
+def test_each_frontage_and_list_entry_carries_its_badge_state_in_a_fixed_number_of_queries(
+        client, street, make_shop, count_queries):
+    from marketplace.trust import badges
+
+    _badge(street, "tea-shop")
+    revoked = _badge(street, "noodles")
+    with tenant_scope(street):
+        badges.revoke_badge(revoked, "冒用执照", actor_id=None)
+        db.session.commit()
+    html = html_of(client.get(f"/t/{street.slug}/"))
+    frontages = {a.get("data-shop"): a for a in svg_of(html).iter(f"{SVG}a")}
+    assert "badge-valid" in frontages["tea-shop"].get("class")
+    assert "badge-revoked" in frontages["noodles"].get("class")
+    assert "电子标识：有效" in frontages["tea-shop"].find(f"{SVG}title").text
+    marks = {slug: "".join(a.find(f"{SVG}g").itertext()) for slug, a in frontages.items()}
+    assert marks == {"tea-shop": "✓", "noodles": "✕"}
+    assert "电子标识：有效" in html and "电子标识：已撤销" in html
+    unplaced = html.split('href="/t/map-street/s/unplaced/"', 1)[1].split("</li>", 1)[0]
+    assert "电子标识" not in unplaced  # no badge, nothing claimed
+
+    def load():
+        with count_queries() as queries:
+            html_of(client.get(f"/t/{street.slug}/"))
+        return len(queries)
+
+    small = load()
+    for n in range(10):
+        shop = make_shop(street, street_number=str(101 + 2 * n), street_side="west", map_x=400 + n * 5, map_width=5,
+                         opening_hours=ALWAYS)
+        _badge(street, shop.slug)
+    html_of(client.get(f"/t/{street.slug}/"))  # reloads what the test's commits expired in the shared session
+    assert load() == small

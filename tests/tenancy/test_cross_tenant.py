@@ -99,6 +99,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_public_records.records", "GET"): Route("/operator/{tenant}/public-records", login=True),
     # The operator's assisted password reset (console.account_help); its POST is in test_cross_tenant_ids.
     ("operator_accounts.assisted_reset", "GET"): Route("/operator/{tenant}/accounts/reset", login=True),
+    # Shop applications (shops.views): the operator's list; the join form and the decisions are in test_cross_tenant_ids.
+    ("operator_shop_applications.index", "GET"): Route("/operator/{tenant}/shop-applications", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

@@ -30,6 +30,7 @@ from marketplace.payments import services as payments
 from marketplace.payments import settlement
 from marketplace.payments.providers import Choice
 from marketplace.search import placements as search_placements
+from marketplace.shops import applications as shop_applications
 from marketplace.tenancy import agreements
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.settings import module_settings
@@ -50,7 +51,8 @@ PASSWORD = "correct-horse-42"
 class IdRoute:
     url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement},
     # {payment}, {tracking} (a shipment's tracking token), {pickup_code}, {freight_shop} (a shop offering freight),
-    # {freight_address} (an address of the admin), {freight_quote} (the admin's freight quote from that shop)
+    # {freight_address} (an address of the admin), {freight_quote} (the admin's freight quote from that shop),
+    # {shop_application} (a resident's application to open a shop in A)
     method: str = "GET"
     form: dict | None = None
     api: bool = False  # bearer token instead of the admin's session
@@ -328,6 +330,17 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     # Assisted password reset (console.account_help): B's form with the mobile of A's merchant.
     ("operator_accounts.assisted_reset", "POST"): IdRoute("/operator/{tenant}/accounts/reset", "POST", {
         "mobile": "{merchant_mobile}", "identity_checked": "y"}),
+    # Shop applications (shops.views): the resident's join form, and the operator's decisions on A's application.
+    ("shop_applications.join", "GET"): IdRoute("/t/{tenant}/join"),
+    ("shop_applications.join", "POST"): IdRoute("/t/{tenant}/join", "POST", {
+        "kind": "natural_person", "legal_name": "越界", "contact_name": "越界", "contact_phone": "13900139000",
+        "shop_name_zh": "越界", "slug": "a-join", "category_id": "{category}"}),
+    ("shop_applications.withdraw", "POST"): IdRoute("/t/{tenant}/join/withdraw", "POST"),
+    ("operator_shop_applications.detail", "GET"): IdRoute("/operator/{tenant}/shop-applications/{shop_application}"),
+    ("operator_shop_applications.approve", "POST"): IdRoute(
+        "/operator/{tenant}/shop-applications/{shop_application}/approve", "POST"),
+    ("operator_shop_applications.reject", "POST"): IdRoute(
+        "/operator/{tenant}/shop-applications/{shop_application}/reject", "POST", {"reason": "越界"}),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -384,6 +397,10 @@ TENANT_WIDE |= {("operator_public_records.records", "POST")}
 #: Assisted reset: B's operator gets the same "no merchant of this market" message for A's merchant, never a link;
 #: admins may help any account from any tenant's page (tests/console/test_assisted_reset.py).
 TENANT_WIDE |= {("operator_accounts.assisted_reset", "POST")}
+#: Joining: B's own form (A's category id is refused there with a 400 message) and the signed-in resident's own
+#: application in B; never A's application (tests/shops/test_applications.py).
+TENANT_WIDE |= {("shop_applications.join", "GET"), ("shop_applications.join", "POST"),
+                ("shop_applications.withdraw", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -500,6 +517,11 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
     with tenant_scope(a):  # a public regulatory record of A's merchant, in force (trust: public records)
         ids["public_record"] = trust_public_records.record(a, a_shop.merchant, trust_public_records.RecordInput(
             "administrative_penalty", "甲区市场监管局", "甲罚〔2020〕1号", date(2020, 1, 1)), actor=admin).id
+        db.session.commit()
+    with tenant_scope(a):  # a resident asks to open a stall in A (shops: 入驻申请)
+        ids["shop_application"] = shop_applications.submit_application(a, buyer, shop_applications.ApplicationInput(
+            kind="natural_person", legal_name="王建军", contact_name="王建军", contact_phone="13900139000",
+            shop_name_zh="甲市场新摊位", slug="a-join")).id
         db.session.commit()
     return World(ids=ids, token=token)
 

@@ -414,3 +414,35 @@ def test_an_operator_of_another_tenant_cannot_approve_issue_or_print(market, cli
     assert _state(badge.serial) == BadgeState.suspended
     with tenant_scope(tenant):
         assert db.session.scalars(select(Badge).where(Badge.shop_id == shop.id)).all() == [badge]
+
+
+def test_the_states_of_a_whole_street_are_read_at_once_and_agree_with_each_badge(market, make_merchant, make_shop,
+                                                                               count_queries):
+    tenant, _other, _merchant, shop, _ = market
+    _issue(tenant, shop)  # valid
+    shops = {"valid": shop}
+    for n, state in enumerate(("suspended", "revoked", "expired", "unknown", "valid")):
+        merchant = make_merchant(kind="enterprise", legal_name=f"商户{n}", registration_number=USCC)
+        shops[f"{state}-{n}"] = make_shop(tenant, merchant=merchant, slug=f"s{n}", name_zh=f"店{n}", approved=False)
+        then = utcnow() - timedelta(days=200) if state == "expired" else None
+        if state != "unknown":
+            badge = _issue(tenant, shops[f"{state}-{n}"], now=then)
+        with tenant_scope(tenant):
+            if state == "suspended":
+                shops[f"{state}-{n}"].status = ShopStatus.suspended
+            elif state == "revoked":
+                badges.revoke_badge(badge, "测试撤销", actor_id=None)
+            db.session.commit()
+    db.session.expire_all()
+    with tenant_scope(tenant):
+        every = [db.session.get(type(shop), s.id) for s in shops.values()]
+        for s in every:
+            s.merchant  # noqa: B018 - loaded as the street page has them
+        with count_queries() as queries:
+            states = badges.badge_states(every)
+        assert len(queries) <= 4, queries
+        one_by_one = {s.id: badges.badge_state(badges.shop_badge(s)) for s in every}
+    assert states == one_by_one
+    assert {name.split("-")[0]: states[s.id] for name, s in shops.items()} == {
+        "valid": BadgeState.valid, "suspended": BadgeState.suspended, "revoked": BadgeState.revoked,
+        "expired": BadgeState.expired, "unknown": BadgeState.unknown}
