@@ -111,3 +111,41 @@ def test_a_resident_buys_from_two_shops_on_a_phone_and_collects_at_the_shared_co
     journey.shot("10-order-and-pickup-codes")
 
     assert journey.outside_requests == [], f"requests left 127.0.0.1: {journey.outside_requests}"
+
+
+def test_browsing_and_buying_work_with_javascript_turned_off(chromium, live_demo):
+    """JavaScript only enhances: the street map's links, the cart, sign-in and checkout are plain links and forms."""
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import DESKTOP, open_journey
+
+    context, journey = open_journey(chromium, live_demo, "no-javascript",
+                                    {**DESKTOP, "java_script_enabled": False})
+    page = journey.page
+    try:
+        journey.goto("/")
+        page.get_by_role("link", name="德化步行街").first.click()
+        page.locator('svg a[data-shop="chenxiang-hulatang"]').click()  # a frontage on the drawn street
+        expect(page.get_by_role("heading", name="晨香胡辣汤", level=1)).to_be_visible()
+        page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=re.compile("胡辣汤"))) \
+            .get_by_role("link").first.click()  # the first product card
+        expect(page.get_by_role("heading", level=1)).to_contain_text("胡辣汤")
+        expect(page.get_by_role("heading", name="晨香胡辣汤", level=1)).to_have_count(0)
+        page.get_by_role("button", name="加入购物车").click()
+        expect(page.get_by_text(re.compile(r"已加入购物车："))).to_be_visible()
+        page.get_by_role("link", name="购物车").first.click()
+        page.get_by_role("link", name="去结算").click()
+        page.get_by_label("邮箱或手机号").fill(RESIDENT[0])
+        page.get_by_label("密码", exact=True).fill(RESIDENT[1])
+        page.get_by_role("button", name="登录", exact=True).click()
+        expect(page.get_by_role("heading", name="确认订单", level=1)).to_be_visible()
+        card = page.locator("article").filter(has=page.get_by_role("heading", name="晨香胡辣汤"))
+        card.get_by_role("radio", name=re.compile("到店自提")).first.check()
+        page.get_by_role("radio", name=re.compile("到店付款")).check()
+        page.get_by_role("button", name="提交订单").click()
+        expect(page.get_by_role("heading", name="订单已提交", level=1)).to_be_visible()
+        expect(page.locator("main")).to_contain_text(re.compile(r"取货码\s*\d{4} \d{4}"))
+        journey.shot("01-ordered-without-javascript")
+        assert journey.outside_requests == [], f"requests left 127.0.0.1: {journey.outside_requests}"
+    finally:
+        context.close()
