@@ -43,6 +43,7 @@ from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, CartLine, Order, OrderEvent, OrderStatus
 from marketplace.orders.returns import ReturnRequest, ReturnStatus
+from marketplace.shops.applications import ShopApplication, ShopApplicationStatus
 from marketplace.shops.models import Shop
 from marketplace.tenancy.agreements import DocumentComment
 from marketplace.tenancy.context import all_tenants, tenant_scope
@@ -246,6 +247,13 @@ def _delete_personal_rows(user: User) -> None:
         db.session.execute(delete(Quote).where(Quote.buyer_id == user.id, Quote.status != QuoteStatus.ordered))
         db.session.execute(delete(FreightQuote).where(FreightQuote.buyer_id == user.id,
                                                       FreightQuote.status != FreightQuoteStatus.used))
+        # Applications to open a shop: one that opened a shop stays as that shop's record, without the contact
+        # details (the merchant keeps its own); the rest were only requests.
+        db.session.execute(delete(ShopApplication).where(ShopApplication.applicant_id == user.id,
+                                                         ShopApplication.status != ShopApplicationStatus.approved))
+        db.session.execute(update(ShopApplication).where(ShopApplication.applicant_id == user.id)
+                           .values(contact_name="", contact_phone="", note="")
+                           .execution_options(synchronize_session=False))
         # The order's shipment keeps its own copy of the address, so a used freight quote needs none.
         db.session.execute(update(FreightQuote).where(FreightQuote.buyer_id == user.id)
                            .values(address={}, description="").execution_options(synchronize_session=False))

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -695,7 +696,8 @@ class PlacingPlan:
 def _placing_plan(tenant: Tenant, shop: Shop, form) -> PlacingPlan | None:
     """The floor to draw — ``?plan=A:1``, else the shop's floor, else the first one — and, when a free stall was
     clicked (``?stall=``), the form filled in with that slot (building, floor, zone, number, position, size)."""
-    all_shops = list(db.session.scalars(select(Shop).where(Shop.floor.is_not(None))))
+    all_shops = list(db.session.scalars(select(Shop).where(Shop.floor.is_not(None))
+                                        .options(selectinload(Shop.category))))  # each stall's title names it
     floors = [f for f in floorplans.market_floors(tenant.layout, all_shops) if f.drawable]
     if not floors:
         return None

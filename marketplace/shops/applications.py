@@ -320,6 +320,11 @@ def approve_application(application: ShopApplication, operator: User) -> Shop:
     marked approved, an audit entry — all in the caller's transaction, or ``ApplicationError`` and nothing
     (the caller rolls back). Lock the application first (``application_in_tenant(…, lock=True)``)."""
     _refuse_if_decided(application)
+    if not application.applicant.active:
+        raise ApplicationError(_("申请人的账户已停用或注销，不能开通店铺；请驳回这份申请。"))
+    tenant = db.session.get(Tenant, application.tenant_id)
+    if tenant is not None and tenant.closing_on is not None:
+        raise ApplicationError(_("本商业街/市场已公示终止经营，不再受理入驻申请。"))
     taken = _("店铺网址名“%(slug)s”已被其他店铺使用，不能按此申请开店；请驳回并说明，请申请人换一个网址名重新申请。",
               slug=application.slug)
     if slug_taken_by_shop(application.slug):
@@ -335,7 +340,7 @@ def approve_application(application: ShopApplication, operator: User) -> Shop:
         db.session.flush()
     shop = Shop(tenant_id=application.tenant_id, merchant_id=merchant.id, slug=application.slug,
                 status=ShopStatus.active, category_id=application.category_id, name_zh=application.shop_name_zh,
-                name_en=application.shop_name_en, phone=application.contact_phone, opening_hours={})
+                name_en=application.shop_name_en, opening_hours={})  # the contact phone is the operator's, not public
     try:
         with db.session.begin_nested():  # another shop given the same address at this moment
             db.session.add(shop)

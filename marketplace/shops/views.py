@@ -189,9 +189,10 @@ def detail(application_id: int):
 @login_required
 def approve(application_id: int):
     require(Permission.operate_tenant, current_tenant)
-    found = _application_or_404(application_id, lock=True)
     if not ConfirmForm().validate_on_submit():
+        _application_or_404(application_id)  # someone else's number answers 404 before a bad form's 400
         abort(400)
+    found = _application_or_404(application_id, lock=True)
     try:
         applications.approve_application(found, current_user)
     except ApplicationError as error:

@@ -80,3 +80,31 @@ def test_the_operator_places_a_shop_by_clicking_a_free_stall_on_the_drawn_plan(w
     # The second floor on request; a stall number that is not free there fills nothing in.
     second = browser.get(f"{url}?plan=A:2&stall=A1-001").get_data(as_text=True)
     assert "A2-001" in second and 'value="A1-001"' not in second
+
+
+def test_the_drawn_plan_takes_a_fixed_number_of_queries(world, as_role, make_shop, make_user, make_category,
+                                                        count_queries):
+    world.b.layout = {"buildings": [{"code": "A", "name": "A 馆", "floors": [
+        {"level": 1, "width_m": 200, "depth_m": 40, "zones": [{"code": "A1", "name": "甲区"}]}]}]}
+    db.session.commit()
+    make_user("market-operator@example.com", role=Role.tenant_operator, tenant=world.b)
+    browser = as_role("anonymous")
+    browser.login("market-operator@example.com", "correct-horse-42")
+    url = f"/operator/{world.b.slug}/shops/{world.z.id}/location"
+
+    def stalls(first: int, count: int):
+        for n in range(first, first + count):
+            category = make_category(world.b, slug=f"c{n}", name_zh=f"类{n}")
+            make_shop(world.b, slug=f"s{n}", building="A", floor=1, zone="A1", stall=f"A1-{n:03d}", map_x=n * 6,
+                      map_y=2, category_id=category.id)
+
+    def load() -> int:
+        browser.get(url)  # the test's commits expired what the shared session holds: reload it first
+        with count_queries() as queries:
+            assert browser.get(url).status_code == 200
+        return len(queries)
+
+    stalls(1, 3)
+    few = load()
+    stalls(4, 12)
+    assert load() == few

@@ -236,7 +236,8 @@ def test_approving_opens_the_shop_with_the_applicant_as_owner(client, make_clien
     assert "已批准入驻，店铺已开通；请商户在商户后台提交经营者认证。" in page
 
     shop = _shop(street, "wang-fruit")
-    assert (shop.status, shop.name_zh, shop.name_en, shop.phone) == ("active", "王记鲜果", "Wang's Fruit", "13903710001")
+    # The contact phone was for the operator: the shop opens without a public number.
+    assert (shop.status, shop.name_zh, shop.name_en, shop.phone) == ("active", "王记鲜果", "Wang's Fruit", "")
     assert shop.category_id == fruit.id and shop.map_x is None and shop.stall == "" and shop.street_number == ""
     assert f'href="/operator/dongda-street/shops/{shop.id}/location"' in page  # place it on the map next
     merchant = db.session.get(Merchant, shop.merchant_id)
@@ -254,7 +255,8 @@ def test_approving_opens_the_shop_with_the_applicant_as_owner(client, make_clien
     assert client.get("/merchant/dongda-street/wang-fruit/verification").status_code == 200
     mine = client.get("/t/dongda-street/join").get_data(as_text=True)
     assert "已批准" in mine and 'href="/merchant/dongda-street/wang-fruit/"' in mine
-    assert client.get("/t/dongda-street/s/wang-fruit/").status_code == 200
+    public = client.get("/t/dongda-street/s/wang-fruit/")
+    assert public.status_code == 200 and "13903710001" not in public.get_data(as_text=True)
 
 
 def test_approving_reuses_the_applicants_own_merchant_with_the_same_number(client, make_tenant, make_shop,
@@ -410,3 +412,44 @@ def test_a_shop_given_the_address_while_approving_stops_the_approval(street, res
             stop()
         db.session.rollback()
     assert [a.status for a in _applications(street)] == ["submitted"]
+
+
+def _approve(make_client, operator, application):
+    desk = make_client()
+    desk.login(operator.login_name, PASSWORD)
+    url = f"/operator/dongda-street/shop-applications/{application.id}"
+    response = desk.submit(f"{url}/approve", {}, page_url=url)
+    assert response.status_code == 303
+    return desk.get(url).get_data(as_text=True)
+
+
+def test_no_shop_is_opened_for_an_applicant_who_closed_their_account(client, make_client, street, resident,
+                                                                     operator):
+    from marketplace.accounts.closure import close_account
+
+    application = _applied(client, street, resident)
+    close_account(db.session.get(type(resident), resident.id), PASSWORD)
+    db.session.commit()
+    assert _applications(street) == []  # the open application went with the account, contact details and all
+    with tenant_scope(street):
+        db.session.add(application.__class__(**{c: getattr(application, c) for c in (
+            "tenant_id", "applicant_id", "kind", "legal_name", "registration_number", "contact_name", "contact_phone",
+            "shop_name_zh", "slug")}))  # as if approved in the same moment the account closed
+        db.session.commit()
+    [left] = _applications(street)
+    page = _approve(make_client, operator, left)
+    assert "申请人的账户已停用或注销" in page
+    assert _shop(street, "wang-fruit") is None
+    assert db.session.scalar(select(func.count()).select_from(RoleGrant).where(
+        RoleGrant.user_id == resident.id)) == 0
+
+
+def test_no_shop_is_opened_once_the_tenant_has_announced_its_closing(client, make_client, street, resident,
+                                                                     operator):
+    from datetime import date, timedelta
+
+    application = _applied(client, street, resident)
+    street.closing_on = date.today() + timedelta(days=30)
+    db.session.commit()
+    assert "已公示终止经营" in _approve(make_client, operator, application)
+    assert _shop(street, "wang-fruit") is None and _applications(street)[0].status == "submitted"

@@ -54,7 +54,7 @@ PAGE_NAMES = [
     "portal", "city search", "street home",
     *(f"market home {slug} floor {key}" for slug, key in market_floors()),
     "street shop", "market stall", "street category", "market category", "retail product", "wholesale product",
-    "search with facets", "cart", "checkout", "order confirmation", "account orders", "login", "signup",
+    "search with facets", "cart", "checkout", "order confirmation", "account orders", "portal signed in", "shop application", "login", "signup",
     "tracking", "badge verify",
 ]
 
@@ -270,6 +270,8 @@ def build_demo_site(instance: Path) -> DemoSite:
         token = db.session.scalar(select(Shipment.tracking_token).where(Shipment.order_id == group.orders[0].id))
         number = group.number
     visit("account orders", "/account/orders", number, resident)
+    visit("portal signed in", "/", 'class="my-recent', resident)  # her waiting pickup and recent order
+    visit("shop application", f"/t/{STREET}/join", 'name="shop_name_zh"', resident)
     visit("tracking", f"/t/{STREET}/track/{token}", "配送进度")
     unmatched = set(site.pages) ^ set(PAGE_NAMES)
     assert not unmatched, f"walked but not in PAGE_NAMES, or the other way round: {unmatched}"

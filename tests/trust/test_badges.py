@@ -421,7 +421,11 @@ def test_the_states_of_a_whole_street_are_read_at_once_and_agree_with_each_badge
     tenant, _other, _merchant, shop, _ = market
     _issue(tenant, shop)  # valid
     shops = {"valid": shop}
-    for n, state in enumerate(("suspended", "revoked", "expired", "unknown", "valid")):
+    from datetime import date
+
+    from marketplace.trust import enforcement
+
+    for n, state in enumerate(("suspended", "revoked", "expired", "unknown", "valid", "warning", "closing")):
         merchant = make_merchant(kind="enterprise", legal_name=f"商户{n}", registration_number=USCC)
         shops[f"{state}-{n}"] = make_shop(tenant, merchant=merchant, slug=f"s{n}", name_zh=f"店{n}", approved=False)
         then = utcnow() - timedelta(days=200) if state == "expired" else None
@@ -432,6 +436,11 @@ def test_the_states_of_a_whole_street_are_read_at_once_and_agree_with_each_badge
                 shops[f"{state}-{n}"].status = ShopStatus.suspended
             elif state == "revoked":
                 badges.revoke_badge(badge, "测试撤销", actor_id=None)
+            elif state == "warning":
+                enforcement.impose(shops[f"{state}-{n}"], "warning", "虚假宣传", until=date.today() + timedelta(days=10))
+            elif state == "closing":
+                enforcement.announce_closing(shops[f"{state}-{n}"], date.today() + timedelta(days=40), actor_id=None,
+                                             by_operator=False)
             db.session.commit()
     db.session.expire_all()
     with tenant_scope(tenant):
@@ -445,4 +454,5 @@ def test_the_states_of_a_whole_street_are_read_at_once_and_agree_with_each_badge
     assert states == one_by_one
     assert {name.split("-")[0]: states[s.id] for name, s in shops.items()} == {
         "valid": BadgeState.valid, "suspended": BadgeState.suspended, "revoked": BadgeState.revoked,
-        "expired": BadgeState.expired, "unknown": BadgeState.unknown}
+        "expired": BadgeState.expired, "unknown": BadgeState.unknown, "warning": BadgeState.warning,
+        "closing": BadgeState.closing}
