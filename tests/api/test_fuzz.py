@@ -1,0 +1,127 @@
+"""Schemathesis against /api/v1/openapi.json: for every operation, as every kind of caller (anonymous, a
+signed-in resident, a shop's API key, the statistics office), generated requests — valid ones, and ones the document forbids — never get a server error, a
+status the document does not list, a content type it does not declare, or a body its schema does not describe.
+
+Hypothesis runs derandomised (a fixed seed): the same requests every run, so a failure reproduces. Path values
+are real ones (the tenant, the shop, a published product and its variant) half of the time, generated otherwise,
+so both the found and the not-found paths are exercised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis", reason="needs schemathesis (pip install -r requirements-dev.txt)")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402  (schemathesis brings hypothesis)
+from hypothesis import strategies as st  # noqa: E402
+
+from marketplace.accounts.models import Role  # noqa: E402
+from marketplace.api import auth  # noqa: E402
+from marketplace.extensions import db  # noqa: E402
+from marketplace.tenancy.context import tenant_scope  # noqa: E402
+from tests.api.conftest import token_for  # noqa: E402
+
+#: Generated requests per operation and caller.
+EXAMPLES = 50
+PASSWORD = "correct-horse-42"
+ROLES = ("anonymous", "resident", "merchant", "statistics")
+
+
+@dataclass
+class Caller:
+    role: str
+    headers: dict[str, str] = field(default_factory=dict)
+    #: The signed-in browser (its cookie jar holds the session) for a caller that uses one.
+    browser: object = None
+
+    def call(self, case, **extra):
+        return case.call(headers={**self.headers, **extra}, session=self.browser)
+
+
+@dataclass
+class World:
+    path_values: dict[str, str]
+    callers: dict[str, Caller]
+
+
+@pytest.fixture
+def world(client, make_tenant, make_shop, make_user, make_product) -> World:
+    tenant = make_tenant(kind="market", theme="market")
+    shop = make_shop(tenant, slug="suifeng", name_zh="穗丰农资")
+    product = make_product(shop, title="复合肥 15-15-15", price=9800, stock=40, tiers=[(10, 9200)])
+    with tenant_scope(tenant):
+        variant_id = db.session.merge(product).variants[0].id
+    owner = make_user(role=Role.merchant_owner, tenant=tenant, shop=shop)
+    admin = make_user("admin@shangdu.example", role=Role.platform_admin)
+    statistics = auth.issue_statistics_token("市统计局", admin)
+    db.session.commit()
+    resident = make_user("resident@shangdu.example")
+    client.login(resident.login_name, PASSWORD)
+    csrf = client.csrf_token("/account/")
+    return World(
+        path_values={"tenant_slug": tenant.slug, "shop_slug": shop.slug, "product_id": str(product.id),
+                     "variant_id": str(variant_id)},
+        callers={
+            "anonymous": Caller("anonymous"),
+            # The session is bound to the browser that signed in (strong session protection): its User-Agent too.
+            "resident": Caller("resident", {"X-CSRFToken": csrf, "User-Agent": client.environ_base["HTTP_USER_AGENT"]},
+                               client),
+            "merchant": Caller("merchant", {"Authorization": f"Bearer {token_for(owner, shop)}"}),
+            "statistics": Caller("statistics", {"Authorization": f"Bearer {statistics}"}),
+        })
+
+
+def _failures(app, world: World, caller: Caller) -> list[str]:
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=st.one_of(operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)),
+               real=st.booleans())
+        def probe(case, real):
+            for name, value in world.path_values.items():
+                if case.path_parameters and name in case.path_parameters and (real or name == "tenant_slug"):
+                    case.path_parameters[name] = value
+            response = caller.call(case)
+            case.validate_response(response, checks=checks)
+
+        try:
+            probe()
+        except Exception as error:  # noqa: BLE001 - every operation's shrunk failure, then one assertion
+            failures.append(f"{caller.role} {operation.method.upper()} {operation.path}:\n{str(error)[:1500]}")
+    return failures
+
+
+#: A request only that caller may make: proof that its credentials reach the API as the fuzzing sends them.
+SIGNED_IN = {"resident": ("/api/v1/tenants/{tenant_slug}/cart", {}),
+             "merchant": ("/api/v1/tenants/{tenant_slug}/shops/{shop_slug}/orders", {}),
+             "statistics": ("/api/v1/statistics", {"period": "2026-11"})}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_generated_requests_never_break_the_api(app, world, role):
+    caller = world.callers[role]
+    if role in SIGNED_IN:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+        path, query = SIGNED_IN[role]
+        case = schema[path]["GET"].Case(
+            path_parameters={k: v for k, v in world.path_values.items() if "{" + k + "}" in path}, query=query)
+        assert caller.call(case).status_code == 200, role
+        assert case.call().status_code == 401, f"{path} answers without credentials"
+    failures = _failures(app, world, caller)
+    assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
