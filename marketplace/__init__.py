@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 WEB_DOMAINS = ("core", "accounts", "storefront", "console", "shops", "media", "api", "payments", "delivery", "trust",
                "spec", "reports")
 CLI_DOMAINS = ("tenancy", "accounts", "demo", "api", "catalog", "search", "orders", "payments", "delivery", "trust", "spec",
-               "reports")
+               "reports", "webhooks")
 
 
 def create_app(config: dict | None = None) -> MarketplaceFlask:
@@ -64,6 +64,11 @@ def _init_tenancy(app: MarketplaceFlask) -> None:
     indexing.install()
     views.install_resolution(app)
     app.wsgi_app = hosts.TenantHostMiddleware(app, app.wsgi_app)
+    proxies = app.config["MARKETPLACE"].get("PROXY_FIX_X_FOR") or 0
+    if proxies:  # behind that many reverse proxies: the client's address and scheme from their headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _init_domains(app: MarketplaceFlask) -> None:

@@ -33,3 +33,4 @@ from marketplace.trust.verification import ApprovalEvent, MerchantApproval  # no
 __all__ = ["Category", "PriceTier", "Product", "ProductImage", "Quote", "ShopLicence", "Variant", "LoginAttempt", "Merchant", "RoleGrant",
            "Cart", "CartLine", "Order", "OrderEvent", "OrderGroup", "OrderLine", "SearchJournal", "SearchQueryStat", "Shop", "Tenant", "TenantDomain", "TenantSetting",
            "User"]
+from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401

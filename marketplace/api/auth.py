@@ -1,7 +1,8 @@
 """Bearer tokens for the merchant API: issued per user and shop, stored only as a SHA-256, shown once.
 
 A token works only for its own shop, only while it is not revoked, and only while its user is still an owner
-or staff member of that shop (``Permission.view_shop``): taking someone's role away ends their tokens too.
+or staff member of that shop (``Permission.view_shop``): taking someone's role away ends their tokens too. Within
+that, it may call only the operations its scopes allow (``scopes.py``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import secrets
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.authz import Permission, can
 from marketplace.accounts.models import User
+from marketplace.api import scopes as api_scopes
 from marketplace.api.models import ApiToken, StatisticsToken
+from marketplace.core import audit
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
+from marketplace.tenancy.models import Tenant
 
 #: Tokens start with this, so that secret scanners and people can tell what one is.
 TOKEN_PREFIX = "occ_"
@@ -33,50 +38,72 @@ class TokenError(ValueError):
 
 
 class ApiAuthError(Exception):
-    """A request's token was refused: ``status`` 401 (no usable token), 403 (not for this shop) or 404 (a shop
-    of another tenant)."""
+    """A request's token was refused: ``status`` 401 (no usable token), 403 (not for this shop, or without the
+    operation's ``scope``) or 404 (a shop of another tenant)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, scope: str | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.scope = scope
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue_token(user: User, shop, name: str) -> str:
-    """A new token for ``user`` on ``shop``; returns the token itself, which is not stored and cannot be shown
-    again. The user must be an owner or staff member of the shop. Flushes; the caller commits."""
+def _chosen_scopes(scopes) -> str:
+    """The scopes asked for, as stored; TokenError for none or for one that does not exist."""
+    chosen = api_scopes.as_list(scopes)
+    unknown = api_scopes.unknown(chosen)
+    if unknown:
+        raise TokenError(_("没有这样的权限范围：%(unknown)s。可选的有：%(known)s。", unknown="、".join(unknown),
+                           known="、".join(api_scopes.ALL_SCOPES)), "scopes")
+    if not chosen:
+        raise TokenError(_("请至少选择一项权限范围。"), "scopes")
+    return api_scopes.canonical(chosen)
+
+
+def issue_token(user: User, shop, name: str, scopes) -> str:
+    """A new token for ``user`` on ``shop`` that may do what ``scopes`` allow (names of ``scopes.SCOPES``, a list
+    or a space-separated string); returns the token itself, which is not stored and cannot be shown again. The
+    user must be an owner or staff member of the shop. Recorded in the audit log. Flushes; the caller commits."""
     name = (name or "").strip()
     if not name:
         raise TokenError(_("请给令牌起个名字，例如“ERP 库存同步”。"), "name")
     if len(name) > 100:
         raise TokenError(_("令牌名称最多 100 个字。"), "name")
+    chosen = _chosen_scopes(scopes)
     if not user.active:
         raise TokenError(_("该账户已停用。"), "user")
     if not can(user, Permission.view_shop, shop):
         raise TokenError(_("%(user)s 不是店铺“%(shop)s”的店主或店员。", user=user.login_name, shop=shop.name()),
                          "user")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(tenant_id=shop.tenant_id, shop_id=shop.id, user_id=user.id, name=name,
-                            token_sha256=hash_token(token)))
+    row = ApiToken(tenant_id=shop.tenant_id, shop_id=shop.id, user_id=user.id, name=name,
+                   token_sha256=hash_token(token), scopes=chosen)
+    db.session.add(row)
     db.session.flush()
+    audit.record("api_key.created", ("api_key", row.id), tenant=db.session.get(Tenant, shop.tenant_id),
+                 shop=shop.slug, name=name, holder=user.login_name, scopes=row.scope_list)
     return token
 
 
 def revoke_token(token: ApiToken) -> None:
-    """Stop a token working from now on (kept, with when it was revoked)."""
+    """Stop a token working from now on (kept, with when it was revoked); recorded in the audit log."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
+        audit.record("api_key.revoked", ("api_key", token.id), tenant=db.session.get(Tenant, token.tenant_id),
+                     shop_id=token.shop_id, name=token.name)
 
 
 def tokens_of_shop(shop) -> list[ApiToken]:
+    """The shop's tokens, oldest first, with their holders (listed by the console and the command line)."""
     return list(db.session.scalars(select(ApiToken).where(ApiToken.tenant_id == shop.tenant_id,
-                                                          ApiToken.shop_id == shop.id).order_by(ApiToken.id)))
+                                                          ApiToken.shop_id == shop.id)
+                                   .options(selectinload(ApiToken.user)).order_by(ApiToken.id)))
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -117,6 +144,17 @@ def authorise(token: ApiToken, shop) -> User:
         raise ApiAuthError(403, "token_forbidden", _("令牌的持有人已不再是该店铺的店主或店员。"))
     token.last_used_at = utcnow()
     return user
+
+
+def require_scope(token: ApiToken, scope: str | None) -> None:
+    """Refuse (403 ``insufficient_scope``) a token without ``scope``; ``None`` — an operation that declares no
+    scope — is refused to every token."""
+    if scope is None:
+        raise ApiAuthError(403, "insufficient_scope", _("此操作没有声明所需的权限范围，任何令牌都不能调用。"))
+    if not token.has_scope(scope):
+        message = _("此令牌没有这个操作所需的权限范围 %(scope)s（%(label)s）。请店主在商户后台创建一个带有该权限范围的 "
+                    "API 密钥。", scope=scope, label=api_scopes.label(scope))
+        raise ApiAuthError(403, "insufficient_scope", message, scope=scope)
 
 
 # -- the statistics office's tokens ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from marketplace.accounts import services as accounts
 from marketplace.api import auth
 from marketplace.api.models import ApiToken, StatisticsToken
+from marketplace.api.scopes import ALL_SCOPES
 from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
 from marketplace.shops import services as shops
@@ -34,9 +35,12 @@ def _tenant_and_shop(tenant_slug: str, shop_slug: str):
 @click.option("--tenant", "tenant_slug", required=True, help="tenant slug")
 @click.option("--shop", "shop_slug", required=True, help="shop slug")
 @click.option("--user", "identifier", required=True, help="email or mobile of the shop's owner or staff")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(ALL_SCOPES),
+              help="what the token may do; repeat for several (default: every scope)")
 @click.argument("name")
-def issue_token_command(tenant_slug, shop_slug, identifier, name):
+def issue_token_command(tenant_slug, shop_slug, identifier, name, scopes):
     """Issue a token NAME for a user on a shop; the token is printed once and cannot be shown again."""
+    scopes = scopes or ALL_SCOPES
     with writing():
         tenant, shop = _tenant_and_shop(tenant_slug, shop_slug)
         user = accounts.find_user(identifier)
@@ -44,13 +48,13 @@ def issue_token_command(tenant_slug, shop_slug, identifier, name):
             raise click.BadParameter(f"no account {identifier!r}", param_hint="--user")
         with tenant_scope(tenant):
             try:
-                token = auth.issue_token(user, shop, name)
+                token = auth.issue_token(user, shop, name, scopes)
             except auth.TokenError as error:
                 db.session.rollback()
                 raise click.ClickException(str(error)) from None
             db.session.commit()
-    click.echo(f"token for {user.login_name} on {tenant.slug}/{shop.slug} ({name}); store it now, "
-               "it is not shown again:", err=True)
+    click.echo(f"token for {user.login_name} on {tenant.slug}/{shop.slug} ({name}; scopes: {' '.join(scopes)}); "
+               "store it now, it is not shown again:", err=True)
     click.echo(token)
 
 
@@ -63,7 +67,8 @@ def list_tokens_command(tenant_slug, shop_slug):
     for token in auth.tokens_of_shop(shop):
         state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
         used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
-        click.echo(f"{token.id:6}  {state:24}  last used {used:16}  {token.user.login_name}  {token.name}")
+        click.echo(f"{token.id:6}  {state:24}  last used {used:16}  {token.user.login_name}  {token.name}  "
+                   f"[{token.scopes}]")
 
 
 @api.command("revoke-token")

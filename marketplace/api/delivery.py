@@ -32,6 +32,7 @@ from marketplace.api import delivery_schemas as schemas
 from marketplace.api import orders as order_api
 from marketplace.api import views
 from marketplace.api.orders import IDEMPOTENCY, SESSION, ApiProblem
+from marketplace.api.scopes import requires_scope
 from marketplace.api.views import ApiBlueprint, problem_response
 from marketplace.delivery import express
 from marketplace.delivery import services as delivery
@@ -71,7 +72,8 @@ ERRORS = {
     400: "缺少或无效的 Idempotency-Key（code: missing_idempotency_key, invalid_idempotency_key），或请求体不是有效的 "
          "JSON（code: invalid_json）。",
     401: "未登录（code: login_required），或没有有效的令牌（code: token_missing, token_invalid）。",
-    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
+    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden），或令牌没有此操作所需的"
+         "权限范围（code: insufficient_scope，detail 写明所缺的权限范围）。",
     404: "街区或市场、订单、配送单或跟踪令牌不存在，或属于另一个街区或市场、另一位买家、另一家店铺（code: not_found）。",
     409: "配送单现在不能这样改：状态只能向前，且只能是这种配送方式的步骤（code: invalid_transition），订单还没有接单（code: order_not_ready），"
          "刚被别人改过（code: moved_meanwhile），或不是快递或货运配送单（code: wrong_provider）。",
@@ -154,7 +156,7 @@ def _shop_order(number: str) -> Order:
 @shop_delivery_blueprint.route("/orders/<string(maxlength=32):number>/shipment")
 @shop_delivery_blueprint.response(200, schemas.ShipmentOut)
 @_errors(shop_delivery_blueprint, 401, 403, 404, 503)
-@shop_delivery_blueprint.doc(security=views.BEARER)
+@requires_scope("orders:read")
 def get_shop_shipment(number: str):
     """本店订单的配送单
 
@@ -193,7 +195,8 @@ def _same_step(shipment: Shipment, data: dict) -> bool:
 @shop_delivery_blueprint.arguments(schemas.TrackingEventIn, description="新的状态，以及可选的时间、地点和说明。")
 @shop_delivery_blueprint.response(200, schemas.ShipmentOut, description="已记录（或这个请求已记录过）：配送单和时间线。")
 @_errors(shop_delivery_blueprint, 400, 401, 403, 404, 409, 422, 503)
-@shop_delivery_blueprint.doc(security=views.BEARER, parameters=[IDEMPOTENCY])
+@requires_scope("shipments:write")
+@shop_delivery_blueprint.doc(parameters=[IDEMPOTENCY])
 def record_tracking_event(data: dict, number: str):
     """记录配送进度
 
@@ -223,7 +226,8 @@ def record_tracking_event(data: dict, number: str):
 @shop_delivery_blueprint.arguments(schemas.ShipIn, description="快递公司和快递单号。")
 @shop_delivery_blueprint.response(200, schemas.ShipmentOut, description="已交给快递公司（或这个请求已记录过）。")
 @_errors(shop_delivery_blueprint, 400, 401, 403, 404, 409, 422, 503)
-@shop_delivery_blueprint.doc(security=views.BEARER, parameters=[IDEMPOTENCY])
+@requires_scope("shipments:write")
+@shop_delivery_blueprint.doc(parameters=[IDEMPOTENCY])
 def ship(data: dict, number: str):
     """交给快递公司
 

@@ -30,6 +30,9 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     #: Hex SHA-256 of the token. Tokens are long random strings, so a plain hash is enough (no salt, no argon2).
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: What the token may do: scopes of ``api.scopes.SCOPES``, space-separated ("catalog:read stock:write").
+    #: No default: whoever issues a token says what it is for (``auth.issue_token``).
+    scopes: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -39,6 +42,13 @@ class ApiToken(db.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def scope_list(self) -> list[str]:
+        return (self.scopes or "").split()
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scope_list
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} shop={self.shop_id} user={self.user_id}>"

@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.accounts.addresses import address_of
 from marketplace.api import order_schemas as schemas
 from marketplace.api import views
+from marketplace.api.scopes import requires_scope
 from marketplace.api.views import ApiBlueprint, problem_response
 from marketplace.catalog.models import Product, ProductStatus, Variant
 from marketplace.delivery import services as deliveries
@@ -63,7 +64,8 @@ ERRORS = {
     400: "缺少或无效的 Idempotency-Key（code: missing_idempotency_key, invalid_idempotency_key），CSRF 令牌缺失或"
          "无效（code: csrf_failed），或请求体不是有效的 JSON（code: invalid_json）。",
     401: "未登录（code: login_required），或没有有效的令牌（code: token_missing, token_invalid）。",
-    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
+    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden），或令牌没有此操作所需的"
+         "权限范围（code: insufficient_scope，detail 写明所缺的权限范围）。",
     404: "街区或市场、商品、店铺或订单不存在，或属于另一个街区或市场、另一位买家、另一家店铺"
          "（code: not_found, unknown_variant）。",
     409: "订单已付款或已无需付款（code: already_paid, nothing_to_pay），购物车现在无法结算（code: empty_cart, cart_problems，errors 按 variant.<规格 id> 或 shop.<店铺 slug> "
@@ -569,7 +571,7 @@ def _shop_orders():
 @shop_orders_blueprint.arguments(schemas.OrderQuery, location="query", as_kwargs=True)
 @shop_orders_blueprint.response(200, schemas.MerchantOrderPage)
 @_errors(shop_orders_blueprint, 401, 403, 404, 503)
-@shop_orders_blueprint.doc(security=views.BEARER)
+@requires_scope("orders:read")
 def list_shop_orders(page: int, page_size: int, status: str | None = None):
     """本店订单
 
@@ -588,7 +590,8 @@ def list_shop_orders(page: int, page_size: int, status: str | None = None):
 @shop_orders_blueprint.arguments(schemas.TransitionIn, description="要做的操作和说明。")
 @shop_orders_blueprint.response(200, schemas.MerchantOrderOut)
 @_errors(shop_orders_blueprint, 400, 401, 403, 404, 409, 422, 503)
-@shop_orders_blueprint.doc(security=views.BEARER, parameters=[IDEMPOTENCY])
+@requires_scope("orders:write")
+@shop_orders_blueprint.doc(parameters=[IDEMPOTENCY])
 def transition_order(data: dict, number: str):
     """处理订单
 

@@ -31,6 +31,7 @@ from marketplace.api import views
 from marketplace.api.order_schemas import PageQuery
 from marketplace.api.orders import IDEMPOTENCY, SESSION, ApiProblem
 from marketplace.api.schemas import INT_MAX
+from marketplace.api.scopes import requires_scope
 from marketplace.api.views import ApiBlueprint
 from marketplace.catalog.models import Product
 from marketplace.core.db import utcnow
@@ -66,7 +67,8 @@ ERRORS = {
     400: "缺少或无效的 Idempotency-Key（code: missing_idempotency_key, invalid_idempotency_key），CSRF 令牌缺失或"
          "无效（code: csrf_failed），或请求体不是有效的 JSON（code: invalid_json）。",
     401: "未登录（code: login_required），或没有有效的令牌（code: token_missing, token_invalid）。",
-    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
+    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden），或令牌没有此操作所需的"
+         "权限范围（code: insufficient_scope，detail 写明所缺的权限范围）。",
     404: "街区或市场、店铺、商品、订单、订单商品、投诉或电子标识不存在，或属于另一个街区或市场、另一位买家、另一家店铺"
          "（code: not_found）。",
     409: "现在不能这样做：订单还没有完成（code: not_completed）；这件商品已经评价过（code: already_reviewed）；"
@@ -407,7 +409,7 @@ shop_complaints_blueprint.url_value_preprocessor(views._take_shop_slug)
 @shop_complaints_blueprint.arguments(schemas.ShopComplaintQuery, location="query", as_kwargs=True)
 @shop_complaints_blueprint.response(200, schemas.ShopComplaintPage)
 @_errors(shop_complaints_blueprint, 401, 403, 404, 422, 503)
-@shop_complaints_blueprint.doc(security=views.BEARER)
+@requires_scope("complaints:read")
 def list_shop_complaints(page: int, page_size: int, status: str | None = None):
     """本店收到的投诉
 
@@ -426,7 +428,8 @@ def list_shop_complaints(page: int, page_size: int, status: str | None = None):
 @shop_complaints_blueprint.arguments(schemas.AnswerIn, description="给投诉人的答复。")
 @shop_complaints_blueprint.response(200, schemas.ShopComplaintOut, description="已答复（或这个请求已答复过）。")
 @_errors(shop_complaints_blueprint, 400, 401, 403, 404, 409, 422, 503)
-@shop_complaints_blueprint.doc(security=views.BEARER, parameters=[IDEMPOTENCY])
+@requires_scope("complaints:write")
+@shop_complaints_blueprint.doc(parameters=[IDEMPOTENCY])
 def answer_complaint(data: dict, complaint_number: str):
     """答复投诉
 

@@ -26,7 +26,8 @@ from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from marketplace.api import auth, schemas, services
+from marketplace.api import auth, limits, schemas, services
+from marketplace.api.scopes import SCOPES, requires_scope, scheme_description, scope_of
 from marketplace.catalog import packs
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category, Product
@@ -92,7 +93,8 @@ FIELD_MESSAGES = {
 ERROR_RESPONSES = {
     400: "请求体不是有效的 JSON，或含有无法保存的字符。",
     401: "没有令牌，或令牌无效、已吊销（code: token_missing, token_invalid）。",
-    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden）。",
+    403: "令牌不属于此店铺，或其持有人已不是店主或店员（code: token_wrong_shop, token_forbidden），或令牌没有此操作所需的"
+         "权限范围（code: insufficient_scope，detail 写明所缺的权限范围）。",
     404: "街区或市场、店铺或商品不存在、未对外开放，或属于另一个街区或市场（code: not_found）。",
     409: "与同时发生的修改冲突（code: conflict）。",
     422: "请求未通过校验，errors 逐字段说明（code: validation_failed）；店铺的商户未通过平台审核或审核已过期时不能上架"
@@ -128,6 +130,9 @@ class Api(SmorestApi):
     """flask-smorest's Api, documenting errors as problem details and leaving error pages to the platform."""
 
     ERROR_SCHEMA = schemas.Problem
+    #: No catch-all "default" response: each operation lists the statuses it answers, so a status it does not list
+    #: is a bug the fuzzing (tests/api/test_fuzz.py) reports.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_responses(self):
         # As flask-smorest does, but errors are documented as application/problem+json, which is what they are.
@@ -137,9 +142,6 @@ class Api(SmorestApi):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM)
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, PROBLEM)
-        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def _register_error_handlers(self):
         # flask-smorest would handle every HTTPException of the whole app, replacing the themed error pages.
@@ -154,6 +156,8 @@ catalog_blueprint = ApiBlueprint(
 merchant_blueprint = ApiBlueprint(
     "api_merchant", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>/shops/<slug:shop_slug>",
     description="商户写接口：本店商品的创建、修改、上下架与批量库存（Authorization: Bearer <令牌>）。")
+#: A bearer token with no scope: use ``@requires_scope(...)`` instead, which every key is checked against (an
+#: operation documented with this alone is refused to every key).
 BEARER = [{"bearerAuth": []}]
 
 
@@ -244,6 +248,8 @@ def _on_auth_error(exc: auth.ApiAuthError):
     if exc.status == 401:
         error = "invalid_token" if exc.code == "token_invalid" else "invalid_request"
         headers["WWW-Authenticate"] = f'Bearer realm="api", error="{error}"'
+    elif exc.scope:  # RFC 6750: which scope the request lacked
+        headers["WWW-Authenticate"] = f'Bearer realm="api", error="insufficient_scope", scope="{exc.scope}"'
     return problem_response(exc.status, exc.code, detail=exc.message, headers=headers)
 
 
@@ -486,6 +492,7 @@ def _authenticate():
         abort(404)
     g.api_user = auth.authorise(token, shop)
     g.api_shop = shop
+    auth.require_scope(token, scope_of(current_app.view_functions.get(request.endpoint)))  # then its scope (403)
 
 
 def _own_product(product_id: int):
@@ -504,7 +511,7 @@ def _product_url(product) -> str:
 @merchant_blueprint.response(201, schemas.ProductOut, headers={
     "Location": {"description": "The product's URL in this API.", "schema": {"type": "string"}}})
 @_errors(merchant_blueprint, 400, 401, 403, 404, 409, 503)
-@merchant_blueprint.doc(security=BEARER)
+@requires_scope("catalog:write")
 def create_product(data: dict):
     """创建商品
 
@@ -518,7 +525,7 @@ def create_product(data: dict):
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>", methods=["GET"])
 @merchant_blueprint.response(200, schemas.ProductOut)
 @_errors(merchant_blueprint, 401, 403, 404, 503)
-@merchant_blueprint.doc(security=BEARER)
+@requires_scope("catalog:read")
 def get_own_product(product_id: int):
     """读取本店商品
 
@@ -531,7 +538,7 @@ def get_own_product(product_id: int):
 @merchant_blueprint.arguments(schemas.ProductPatch, description="只改给出的字段。")
 @merchant_blueprint.response(200, schemas.ProductOut)
 @_errors(merchant_blueprint, 400, 401, 403, 404, 409, 503)
-@merchant_blueprint.doc(security=BEARER)
+@requires_scope("catalog:write")
 def update_product(data: dict, product_id: int):
     """修改商品
 
@@ -546,7 +553,7 @@ def update_product(data: dict, product_id: int):
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>/publish", methods=["POST"])
 @merchant_blueprint.response(200, schemas.ProductOut)
 @_errors(merchant_blueprint, 401, 403, 404, 422, 503)
-@merchant_blueprint.doc(security=BEARER)
+@requires_scope("catalog:write")
 def publish_product(product_id: int):
     """上架商品
 
@@ -561,7 +568,7 @@ def publish_product(product_id: int):
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>/unpublish", methods=["POST"])
 @merchant_blueprint.response(200, schemas.ProductOut)
 @_errors(merchant_blueprint, 401, 403, 404, 503)
-@merchant_blueprint.doc(security=BEARER)
+@requires_scope("catalog:write")
 def unpublish_product(product_id: int):
     """下架商品（回到草稿）"""
     product = _own_product(product_id)
@@ -574,7 +581,7 @@ def unpublish_product(product_id: int):
 @merchant_blueprint.arguments(schemas.StockIn, description="每项给出 sku 和 stock（设为）或 adjust（增减）。")
 @merchant_blueprint.response(200, schemas.StockOut)
 @_errors(merchant_blueprint, 400, 401, 403, 404, 503)
-@merchant_blueprint.doc(security=BEARER)
+@requires_scope("stock:write")
 def set_stock(data: dict):
     """批量设置库存
 
@@ -631,6 +638,7 @@ def docs():
             operations.append({
                 "method": method.upper(), "path": path, "summary": operation.get("summary", ""),
                 "description": operation.get("description", ""), "token": bool(operation.get("security")),
+                "scopes": [scope for need in operation.get("security", []) for scope in need.get("bearerAuth", [])],
                 "parameters": [(p["name"], p["in"], p.get("required", False), _type_of(p.get("schema", {})),
                                 p.get("description", "")) for p in parameters],
                 "body": _schema_name(body),
@@ -641,7 +649,8 @@ def docs():
                  [(prop, _type_of(spec), spec.get("description", ""), prop in schema.get("required", []))
                   for prop, spec in schema.get("properties", {}).items()])
                 for name, schema in document["components"]["schemas"].items()]
-    return render_template("api/docs.html", document=document, operations=operations, schemas=schemas_)
+    return render_template("api/docs.html", document=document, operations=operations, schemas=schemas_,
+                           scopes=SCOPES)
 
 
 # -- registration -------------------------------------------------------------------------------------------------
@@ -653,11 +662,12 @@ def _slug_schema(_converter) -> dict:
 def register(app) -> None:
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [limits.RateLimitDocs()]})
+    limits.register(app)
     api.register_converter(SlugConverter, _slug_schema)
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
-        "description": "A merchant token for one shop, from `flask api issue-token` (shown once)."})
+        "description": scheme_description()})
     for blueprint in (catalog_blueprint, merchant_blueprint):
         csrf.exempt(blueprint)  # bearer tokens, never cookies: there is no cross-site form to forge
         api.register_blueprint(blueprint)

@@ -199,6 +199,7 @@ def tenant_brand():
 def register(app) -> None:
     from marketplace.console import (
         account_help,
+        api_keys,
         catalog_admin,
         freight_quotes,
         imports,
@@ -214,12 +215,13 @@ def register(app) -> None:
     from marketplace.console import payments as payments_console
     from marketplace.console import returns as returns_console
     from marketplace.console import settlement as settlement_console
+    from marketplace.console import webhooks as webhooks_console
 
     app.register_blueprint(merchant)
     app.register_blueprint(operator)
     app.register_blueprint(tenants_console.blueprint)
     for module in (products, imports, catalog_admin, quotes, freight_quotes, licences, search_log,
-                   order_settings_console, placements, ledgers, account_help):
+                   order_settings_console, placements, ledgers, account_help, api_keys):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(orders.merchant_blueprint)
     app.register_blueprint(orders.operator_blueprint)
@@ -229,3 +231,5 @@ def register(app) -> None:
     app.register_blueprint(payments_console.operator_blueprint)
     app.register_blueprint(settlement_console.merchant_blueprint)
     app.register_blueprint(settlement_console.operator_blueprint)
+    app.register_blueprint(webhooks_console.merchant_blueprint)
+    app.register_blueprint(webhooks_console.operator_blueprint)

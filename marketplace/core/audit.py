@@ -59,6 +59,11 @@ ACTION_LABELS = {
     "orders.sealed": _l("封存订单记录"),
     "public_record.recorded": _l("录入公示信用记录"),
     "public_record.removed": _l("记录公示信用记录移出"),
+    "webhook.created": _l("添加消息推送订阅（Webhook）"),
+    "webhook.disabled": _l("停用消息推送订阅（Webhook）"),
+    "webhook.replayed": _l("重新发送消息推送（Webhook）"),
+    "api_key.created": _l("创建店铺 API 密钥"),
+    "api_key.revoked": _l("吊销店铺 API 密钥"),
 }
 
 

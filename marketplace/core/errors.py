@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from marketplace.core.themes import render_themed
 from marketplace.extensions import db
@@ -58,6 +58,22 @@ def _render(status: int, code: str | None = None, detail: str | None = None):
         return f"{status} {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def _nothing_there(exc: HTTPException) -> bool:
+    """Werkzeug answers 405 for a path whose number is out of its converter's range when a rule of another
+    method has the same shape (PATCH …/products/99999999999999): nothing is there for any method — a 404."""
+    methods = [m for m in getattr(exc, "valid_methods", None) or () if m not in ("HEAD", "OPTIONS")]
+    adapter = current_app.create_url_adapter(request)
+    for method in methods:
+        try:
+            adapter.match(request.path, method=method)
+        except (NotFound, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect (a missing slash): the path is there
+            return False
+        return False  # that method reaches a view: the 405 is right
+    return bool(methods)
+
+
 def register(app) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
@@ -67,6 +83,8 @@ def register(app) -> None:
     def _http(exc: HTTPException):
         if exc.code in (301, 302, 303, 307, 308) or exc.code is None:
             return exc
+        if exc.code == 405 and _nothing_there(exc):
+            return _render(404)
         detail = exc.description if getattr(exc, "show_detail", False) else None
         return _render(exc.code, detail=detail)
 

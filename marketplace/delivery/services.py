@@ -422,6 +422,11 @@ def advance(shipment: Shipment, to: str, *, actor_id: int | None = None, note: s
     if step.received:
         shipment.received_at = at
     db.session.flush()
+    from marketplace.webhooks import services as webhooks  # webhooks read shipments, not the other way round
+
+    webhooks.emit("shipment.updated", tenant_id=shipment.tenant_id, shop_id=order.shop_id, data={
+        "order_number": order.number, "provider": shipment.provider, "status": to, "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number, "location": location[:200], "at": at.isoformat()})
     if follows is not None and order.status != follows:
         try:
             orders.transition(order, follows, actor_id=actor_id, note=note, key=key)

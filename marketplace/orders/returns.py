@@ -285,6 +285,13 @@ def request_return(tenant: Tenant, order: Order, quantities: dict, *, buyer_id: 
     request.amount = sum(line.amount for line in request.lines)
     db.session.add(request)
     db.session.flush()
+    from marketplace.webhooks import services as webhooks  # webhooks read returns, not the other way round
+
+    webhooks.emit("return.requested", tenant_id=tenant.id, shop_id=order.shop_id, data={
+        "return_id": request.id, "order_number": order.number, "amount": request.amount,
+        "currency": order.group.currency, "no_reason": request.no_reason, "reason": request.reason,
+        "lines": [{"order_line_id": line.order_line_id, "quantity": line.quantity, "amount": line.amount}
+                  for line in request.lines]})
     return request
 
 

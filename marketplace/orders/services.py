@@ -306,6 +306,7 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes, confi
     db.session.add(group)
     from marketplace.delivery import services as deliveries  # built on this module
     from marketplace.delivery.providers import DeliveryError
+    from marketplace.webhooks import services as webhooks  # webhooks read orders, not the other way round
 
     for index, (shop, shop_priced) in enumerate(priced.shops, start=1):
         chosen = delivery.get(shop.id) or deliveries.at_the_shop(tenant)
@@ -336,9 +337,11 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes, confi
             deliveries.start_for_order(tenant, order, shop, chosen)
         except DeliveryError as error:  # the slot filled up, the freight quote was used: nothing is kept
             raise CheckoutError([PricingProblem(error.code, str(error))]) from error
+        webhooks.emit("order.created", tenant_id=tenant.id, shop_id=shop.id, data=webhooks.order_data(order))
     for line in priced.lines:
         db.session.delete(line)
     db.session.flush()
+    webhooks.stock_taken(tenant.id, {line.variant_id: line.quantity for line in every_line})
     return group
 
 
@@ -466,6 +469,9 @@ def transition(order: Order, to: str, *, actor_id: int | None = None, note: str 
     if to == S.cancelled and previous == S.pending_payment:  # the rest of its group may be all paid now
         mark_group_paid_if_settled(order.group_id)
     notifications.order_moved(order, previous, to, actor_id=actor_id, note=note)  # sent when the caller commits
+    from marketplace.webhooks import services as webhooks  # webhooks read orders, not the other way round
+
+    webhooks.order_moved(order, to)
 
 
 def _note_sales_change(order: Order, previous: str, to: str) -> None:

@@ -356,6 +356,12 @@ def file_complaint(tenant: Tenant, order: Order, *, buyer_id: int, category: str
                                   from_status="", to_status=S.filed, note=""))
     db.session.flush()
     _notify(complaint, "filed")
+    from marketplace.webhooks import services as webhooks  # webhooks read complaints, not the other way round
+
+    webhooks.emit("complaint.opened", tenant_id=tenant.id, shop_id=complaint.shop_id, data={
+        "number": complaint.number, "order_number": order.number, "category": complaint.category,
+        "claim": complaint.claim, "description": complaint.description,
+        "answer_due": complaint.answer_due.isoformat()})
     return complaint
 
 

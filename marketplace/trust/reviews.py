@@ -303,6 +303,12 @@ def create_review(tenant: Tenant, line: OrderLine, buyer_id: int, *, ratings: di
     for image in stored:
         enqueue("marketplace.media.images.make_derivatives", image.sha256)
     _refresh_credit(review.shop_id)
+    from marketplace.webhooks import services as webhooks  # webhooks read reviews, not the other way round
+
+    webhooks.emit("review.created", tenant_id=tenant.id, shop_id=review.shop_id, data={
+        "review_id": review.id, "order_line_id": review.order_line_id, "product_id": review.product_id,
+        "ratings": {"product": review.rating_product, "described": review.rating_described,
+                    "service": review.rating_service, "delivery": review.rating_delivery}, "text": review.text})
     return review
 
 

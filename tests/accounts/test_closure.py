@@ -15,6 +15,7 @@ from marketplace.accounts.addresses import Address, AddressInput, add_address
 from marketplace.accounts.models import LoginAttempt, Role, RoleGrant, User
 from marketplace.api.auth import issue_token
 from marketplace.api.models import ApiToken
+from marketplace.api.scopes import ALL_SCOPES
 from marketplace.delivery.models import Shipment
 from marketplace.extensions import db
 from marketplace.orders import services as orders
@@ -187,7 +188,7 @@ def test_owners_and_operators_hand_over_first_but_staff_just_lose_the_role(marke
         assert label in refused.value.blockers[0].text and tenant.name_zh in refused.value.blockers[0].text
     assert shop.name_zh in closure.blockers(owner)[0].text
     with tenant_scope(tenant):
-        issue_token(staff, shop, "ERP 库存同步")
+        issue_token(staff, shop, "ERP 库存同步", ALL_SCOPES)
         db.session.commit()
     closure.close_account(staff, PASSWORD)
     db.session.commit()

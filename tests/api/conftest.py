@@ -8,6 +8,7 @@ import pytest
 
 from marketplace.accounts.models import Role, User
 from marketplace.api.auth import issue_token
+from marketplace.api.scopes import ALL_SCOPES
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
@@ -30,9 +31,10 @@ class Merchant:
         return f"/api/v1/tenants/{self.tenant.slug}/shops/{self.shop.slug}"
 
 
-def token_for(user, shop, name: str = "ERP 库存同步") -> str:
+def token_for(user, shop, name: str = "ERP 库存同步", scopes=ALL_SCOPES) -> str:
+    """A token of ``user`` on ``shop`` (with every scope unless told), committed."""
     with tenant_scope(db.session.get(Tenant, shop.tenant_id)):
-        token = issue_token(user, shop, name)
+        token = issue_token(user, shop, name, scopes)
         db.session.commit()
     return token
 

@@ -172,3 +172,13 @@ def test_errors_point_at_the_field_in_the_request(client, merchant, shop_with_a_
     body = {**GOOD, "attributes": {"brand": {"nested": 1}}, "variants": [{**GOOD["variants"][0], "options": {"size": 1}}]}
     problem = refused(client.post(f"{merchant.base}/products", json=body, headers=merchant.headers))
     assert set(problem["errors"]) == {"attributes.brand", "variants.0.options.size"}
+
+
+def test_a_number_out_of_range_in_the_path_is_not_found_whatever_the_method(client, merchant):
+    """Werkzeug would say 405 (another method's rule has the same shape): nothing is there, so 404."""
+    for method in ("PATCH", "GET", "POST"):
+        response = client.open(f"{merchant.base}/products/6874357022088", method=method, json={},
+                               headers=merchant.headers)
+        assert response.status_code == 404, (method, response.status_code)
+        assert response.mimetype == "application/problem+json"
+    assert client.open(f"{merchant.base}/products", method="DELETE", headers=merchant.headers).status_code == 405

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from marketplace.accounts.models import Role, RoleGrant
 from marketplace.api.auth import TokenError, issue_token, revoke_token
 from marketplace.api.models import ApiToken
+from marketplace.api.scopes import ALL_SCOPES
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
 from tests.api.conftest import assert_problem, token_for
@@ -98,10 +99,10 @@ def test_staff_may_hold_tokens_but_residents_may_not(merchant, make_user):
     assert token_for(staff, merchant.shop).startswith("occ_")
     resident = make_user()
     with tenant_scope(merchant.tenant), pytest.raises(TokenError) as refused:
-        issue_token(resident, merchant.shop, "脚本")
+        issue_token(resident, merchant.shop, "脚本", ALL_SCOPES)
     assert "不是店铺" in str(refused.value)
     with tenant_scope(merchant.tenant), pytest.raises(TokenError):
-        issue_token(staff, merchant.shop, "  ")
+        issue_token(staff, merchant.shop, "  ", ALL_SCOPES)
 
 
 def test_tokens_are_not_needed_for_reading_and_cookies_are_not_enough_for_writing(client, merchant, tools):

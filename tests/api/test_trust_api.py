@@ -427,7 +427,8 @@ def test_the_openapi_document_lists_every_trust_operation_with_schemas(client):
         assert document["components"]["schemas"][name]["properties"], name
     review_in = document["paths"][f"{mine}/lines/{{line_id}}/review"]["post"]["requestBody"]
     assert review_in["content"]["application/json"]["schema"]["$ref"].endswith("/ReviewIn")
-    assert document["paths"][f"{tenant}/shops/{{shop_slug}}/complaints"]["get"]["security"] == [{"bearerAuth": []}]
+    assert document["paths"][f"{tenant}/shops/{{shop_slug}}/complaints"]["get"]["security"] == \
+        [{"bearerAuth": ["complaints:read"]}]
     assert not document["paths"][f"{tenant}/shops/{{shop_slug}}/reviews"]["get"].get("security")
 
 

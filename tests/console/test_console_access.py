@@ -47,12 +47,39 @@ ROUTES = [
     Route("merchant.shop_profile", "GET", "/merchant/{a}/{x}/profile", (LOGIN, 403, 200, 403, 403, 200)),
     Route("merchant.shop_profile", "POST", "/merchant/{a}/{x}/profile", (LOGIN, 403, DONE, 403, 403, DONE),
           PROFILE),
+    # API keys, owners only. The POSTs' data is refused by the form (no name; no such key): creating and revoking
+    # themselves are tested in test_api_keys.py, where a key's one showing is read.
+    Route("merchant_api_keys.index", "GET", "/merchant/{a}/{x}/api-keys", (LOGIN, 403, 200, 403, 403, 200)),
+    Route("merchant_api_keys.index", "POST", "/merchant/{a}/{x}/api-keys", (LOGIN, 403, 400, 403, 403, 400),
+          {"name": "", "scopes": "orders:read"}),
+    Route("merchant_api_keys.revoke", "POST", "/merchant/{a}/{x}/api-keys/999999/revoke",
+          (LOGIN, 403, 404, 403, 403, 404)),
+    # Webhooks (console.webhooks), owners only. The POST's data is refused by the form (no events) and 999999 is no
+    # endpoint: adding, disabling and replaying themselves are tested in tests/webhooks/test_console.py.
+    Route("merchant_webhooks.index", "GET", "/merchant/{a}/{x}/webhooks", (LOGIN, 403, 200, 403, 403, 200)),
+    Route("merchant_webhooks.index", "POST", "/merchant/{a}/{x}/webhooks", (LOGIN, 403, 400, 403, 403, 400),
+          {"url": "https://93.184.216.34/hook"}),
+    Route("merchant_webhooks.deliveries", "GET", "/merchant/{a}/{x}/webhooks/999999",
+          (LOGIN, 403, 404, 403, 403, 404)),
+    Route("merchant_webhooks.disable", "POST", "/merchant/{a}/{x}/webhooks/999999/disable",
+          (LOGIN, 403, 404, 403, 403, 404)),
+    Route("merchant_webhooks.replay", "POST", "/merchant/{a}/{x}/webhooks/999999/deliveries/999999/replay",
+          (LOGIN, 403, 404, 403, 403, 404)),
     Route("operator.tenants", "GET", "/operator/", (LOGIN, 403, 403, 403, 200, 200)),
     # A tenant one does not operate answers 404: its operator pages are none of one's business to know about.
     Route("operator.tenant", "GET", "/operator/{a}/", (LOGIN, 404, 404, 404, 200, 200)),
     Route("operator.tenant_status", "POST", "/operator/{a}/status", (LOGIN, 404, 404, 404, DONE, DONE),
           {"status": "draft"}),
     Route("operator.tenant_brand", "POST", "/operator/{a}/brand", (LOGIN, 404, 404, 404, DONE, DONE), BRAND),
+    # The tenant-wide webhooks (console.webhooks), as the merchant's above.
+    Route("operator_webhooks.index", "GET", "/operator/{a}/webhooks", (LOGIN, 404, 404, 404, 200, 200)),
+    Route("operator_webhooks.index", "POST", "/operator/{a}/webhooks", (LOGIN, 404, 404, 404, 400, 400),
+          {"url": "https://93.184.216.34/hook"}),
+    Route("operator_webhooks.deliveries", "GET", "/operator/{a}/webhooks/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    Route("operator_webhooks.disable", "POST", "/operator/{a}/webhooks/999999/disable",
+          (LOGIN, 404, 404, 404, 404, 404)),
+    Route("operator_webhooks.replay", "POST", "/operator/{a}/webhooks/999999/deliveries/999999/replay",
+          (LOGIN, 404, 404, 404, 404, 404)),
 ]
 
 #: Someone with rights on one object asking for another one.
@@ -73,6 +100,14 @@ CROSSINGS = [
     ("operator", "POST", "/operator/{b}/status", 404),
     ("operator", "POST", "/operator/{b}/brand", 404),
     ("operator", "GET", "/merchant/{b}/{z}/", 403),
+    ("owner", "GET", "/merchant/{a}/{y}/api-keys", 403),
+    ("owner", "GET", "/merchant/{b}/{z}/api-keys", 403),
+    ("owner_z", "GET", "/merchant/{a}/{x}/api-keys", 403),
+    ("owner", "GET", "/merchant/{a}/no-such-shop/api-keys", 404),
+    ("owner", "GET", "/merchant/{a}/{y}/webhooks", 403),
+    ("owner", "GET", "/merchant/{b}/{z}/webhooks", 403),
+    ("owner_z", "GET", "/merchant/{a}/{x}/webhooks", 403),
+    ("operator", "GET", "/operator/{b}/webhooks", 404),
     ("admin", "GET", "/operator/{b}/", 200),
     ("admin", "GET", "/merchant/{b}/{z}/profile", 200),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace.api import auth
+from marketplace.api import auth, scopes
 from marketplace.api.models import StatisticsToken
 from marketplace.extensions import db
 
@@ -43,7 +43,7 @@ def test_by_category_and_by_district(client, city, office_token):
 
 def test_no_token_a_shop_token_or_a_revoked_token_is_refused(client, city, office_token):
     assert _get(client, "/api/v1/statistics?period=2026-11", None).status_code == 401
-    shop_token = auth.issue_token(city.users["owner_s1"], city.shops["s1"], "ERP")
+    shop_token = auth.issue_token(city.users["owner_s1"], city.shops["s1"], "ERP", scopes.ALL_SCOPES)
     db.session.commit()
     refused = _get(client, "/api/v1/statistics?period=2026-11", shop_token)
     assert refused.status_code == 401 and refused.get_json()["code"] == "token_invalid"

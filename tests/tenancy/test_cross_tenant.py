@@ -101,6 +101,11 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_accounts.assisted_reset", "GET"): Route("/operator/{tenant}/accounts/reset", login=True),
     # Shop applications (shops.views): the operator's list; the join form and the decisions are in test_cross_tenant_ids.
     ("operator_shop_applications.index", "GET"): Route("/operator/{tenant}/shop-applications", login=True),
+    # Webhooks (console.webhooks): the lists; adding, disabling and replaying are in test_cross_tenant_ids.
+    ("merchant_webhooks.index", "GET"): Route("/merchant/{tenant}/{shop}/webhooks", login=True),
+    ("operator_webhooks.index", "GET"): Route("/operator/{tenant}/webhooks", login=True),
+    # The shop's API keys (console.api_keys); creating and revoking are in test_cross_tenant_ids.
+    ("merchant_api_keys.index", "GET"): Route("/merchant/{tenant}/{shop}/api-keys", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

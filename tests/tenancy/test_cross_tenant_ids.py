@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from marketplace.accounts.addresses import AddressInput, add_address
 from marketplace.accounts.models import Role
-from marketplace.api.auth import issue_token
+from marketplace.api.auth import hash_token, issue_token
+from marketplace.api.models import ApiToken
+from marketplace.api.scopes import ALL_SCOPES
 from marketplace.catalog import services as catalog
 from marketplace.catalog.admin import tenant_today
 from marketplace.core.db import utcnow
@@ -41,6 +43,7 @@ from marketplace.trust import onboarding as trust_onboarding
 from marketplace.trust import public_records as trust_public_records
 from marketplace.trust import reviews as trust_reviews
 from marketplace.trust import verification as trust_verification
+from marketplace.webhooks import services as webhooks
 from tests.media.samples import encode, picture
 from tests.tenancy.test_cross_tenant import NOT_TENANT_PAGES, ROUTES
 
@@ -52,7 +55,7 @@ class IdRoute:
     url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement},
     # {payment}, {tracking} (a shipment's tracking token), {pickup_code}, {freight_shop} (a shop offering freight),
     # {freight_address} (an address of the admin), {freight_quote} (the admin's freight quote from that shop),
-    # {shop_application} (a resident's application to open a shop in A)
+    # {shop_application} (a resident's application to open a shop in A), {api_key} (the id of an API key of A's stall)
     method: str = "GET"
     form: dict | None = None
     api: bool = False  # bearer token instead of the admin's session
@@ -341,6 +344,25 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
         "/operator/{tenant}/shop-applications/{shop_application}/approve", "POST"),
     ("operator_shop_applications.reject", "POST"): IdRoute(
         "/operator/{tenant}/shop-applications/{shop_application}/reject", "POST", {"reason": "越界"}),
+    # Webhooks (console.webhooks): A's endpoints and deliveries ({shop_webhook} of A's stall, {tenant_webhook} of A
+    # itself, each with a delivery) under B's URLs; adding one from B's forms subscribes B's stall or B.
+    ("merchant_webhooks.index", "POST"): IdRoute("/merchant/{tenant}/{shop}/webhooks", "POST", {
+        "url": "https://93.184.216.34/hook", "events": "order.created"}),
+    ("merchant_webhooks.deliveries", "GET"): IdRoute("/merchant/{tenant}/{shop}/webhooks/{shop_webhook}"),
+    ("merchant_webhooks.disable", "POST"): IdRoute("/merchant/{tenant}/{shop}/webhooks/{shop_webhook}/disable",
+                                                   "POST"),
+    ("merchant_webhooks.replay", "POST"): IdRoute(
+        "/merchant/{tenant}/{shop}/webhooks/{shop_webhook}/deliveries/{shop_webhook_delivery}/replay", "POST"),
+    ("operator_webhooks.index", "POST"): IdRoute("/operator/{tenant}/webhooks", "POST", {
+        "url": "https://93.184.216.34/hook", "events": "order.created"}),
+    ("operator_webhooks.deliveries", "GET"): IdRoute("/operator/{tenant}/webhooks/{tenant_webhook}"),
+    ("operator_webhooks.disable", "POST"): IdRoute("/operator/{tenant}/webhooks/{tenant_webhook}/disable", "POST"),
+    ("operator_webhooks.replay", "POST"): IdRoute(
+        "/operator/{tenant}/webhooks/{tenant_webhook}/deliveries/{tenant_webhook_delivery}/replay", "POST"),
+    # A shop's API keys (console.api_keys): creating one for B's stall, revoking A's key through B's URL.
+    ("merchant_api_keys.index", "POST"): IdRoute("/merchant/{tenant}/{shop}/api-keys", "POST", {
+        "name": "越界", "scopes": "orders:read"}),
+    ("merchant_api_keys.revoke", "POST"): IdRoute("/merchant/{tenant}/{shop}/api-keys/{api_key}/revoke", "POST"),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
@@ -401,6 +423,10 @@ TENANT_WIDE |= {("operator_accounts.assisted_reset", "POST")}
 #: application in B; never A's application (tests/shops/test_applications.py).
 TENANT_WIDE |= {("shop_applications.join", "GET"), ("shop_applications.join", "POST"),
                 ("shop_applications.withdraw", "POST")}
+#: Webhooks: B's forms subscribe B's own stall or B itself (tests/webhooks/test_console.py).
+TENANT_WIDE |= {("merchant_webhooks.index", "POST"), ("operator_webhooks.index", "POST")}
+#: API keys: the form creates a key for B's own stall only (tests/console/test_api_keys.py).
+TENANT_WIDE |= {("merchant_api_keys.index", "POST")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -486,7 +512,11 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
             "product": 5, "described": 5, "service": 5, "delivery": 5}).id
         db.session.commit()
     with tenant_scope(b):
-        token = issue_token(admin, b_shop, "cross-tenant test")
+        token = issue_token(admin, b_shop, "cross-tenant test", ALL_SCOPES)
+        db.session.commit()
+    with tenant_scope(a):  # an API key of A's stall (console: API keys)
+        a_key = issue_token(admin, a_shop, "A 的 ERP", ALL_SCOPES)
+        ids["api_key"] = db.session.scalar(select(ApiToken.id).where(ApiToken.token_sha256 == hash_token(a_key)))
         db.session.commit()
     with tenant_scope(a):  # A's stall applied for verification as a natural person (trust: onboarding)
         ids["application"] = trust_onboarding.submit_application(a_shop, trust_onboarding.ApplicationInput(
@@ -522,6 +552,14 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         ids["shop_application"] = shop_applications.submit_application(a, buyer, shop_applications.ApplicationInput(
             kind="natural_person", legal_name="王建军", contact_name="王建军", contact_phone="13900139000",
             shop_name_zh="甲市场新摊位", slug="a-join")).id
+        db.session.commit()
+    with tenant_scope(a):  # A's stall's webhook endpoint and A's tenant-wide one, each with a delivery (webhooks)
+        shop_hook = webhooks.subscribe(a, a_shop, "https://93.184.216.34/a-stall", ["order.created"], actor_id=admin.id)
+        tenant_hook = webhooks.subscribe(a, None, "https://93.184.216.34/a", ["order.created"], actor_id=admin.id)
+        made = {d.endpoint_id: d.id for d in webhooks.emit("order.created", tenant_id=a.id, shop_id=a_shop.id,
+                                                           data={"number": "A-1"})}
+        ids.update(shop_webhook=shop_hook.id, shop_webhook_delivery=made[shop_hook.id], tenant_webhook=tenant_hook.id,
+                   tenant_webhook_delivery=made[tenant_hook.id])
         db.session.commit()
     return World(ids=ids, token=token)
 

@@ -1,0 +1,76 @@
+"""Rate limits on the API: per key, per signed-in user, per address; 429 problem JSON with Retry-After; the rest
+of the site is not limited; every operation documents the 429."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import token_for
+
+
+@pytest.fixture
+def limits(app, monkeypatch):
+    monkeypatch.setitem(app.config["MARKETPLACE"], "API_RATE_LIMIT", "5 per minute")
+    monkeypatch.setitem(app.config["MARKETPLACE"], "API_RATE_LIMIT_ANONYMOUS", "3 per minute")
+    from marketplace.api.limits import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+def test_an_address_without_credentials_is_limited_then_told_when_to_come_back(limits, client, make_tenant):
+    tenant = make_tenant()
+    url = f"/api/v1/tenants/{tenant.slug}/shops"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(url)
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert refused.get_json()["code"] == "too_many_requests"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["X-RateLimit-Limit"] == "3" and refused.headers["X-RateLimit-Remaining"] == "0"
+    # Another address is counted on its own; pages of the site are not limited at all.
+    assert client.get(url, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
+    assert all(client.get(f"/t/{tenant.slug}/").status_code == 200 for _ in range(5))
+
+
+def test_each_key_has_its_own_allowance(limits, app, merchant, make_user):
+    from marketplace.accounts.models import Role
+
+    client = app.test_client()
+    url = f"{merchant.base}/orders"
+    assert [client.get(url, headers=merchant.headers).status_code for _ in range(5)] == [200] * 5
+    assert client.get(url, headers=merchant.headers).status_code == 429
+    colleague = make_user(role=Role.merchant_owner, tenant=merchant.tenant, shop=merchant.shop)
+    other_key = {"Authorization": f"Bearer {token_for(colleague, merchant.shop)}"}
+    assert client.get(url, headers=other_key).status_code == 200  # the same address, another key
+
+
+def test_every_operation_documents_the_429(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operations = [op for ops in spec["paths"].values() for method, op in ops.items()
+                  if method in ("get", "post", "put", "patch", "delete")]
+    assert operations and all("429" in op["responses"] for op in operations)
+    assert all("default" not in op["responses"] for op in operations)  # statuses are listed, not waved through
+
+
+def test_a_made_up_token_is_counted_with_its_address(limits, client, make_tenant):
+    """Random bearer strings get no allowance of their own: the address's limit still holds."""
+    tenant = make_tenant()
+    url = f"/api/v1/tenants/{tenant.slug}/shops"
+    answers = [client.get(url, headers={"Authorization": f"Bearer occ_made-up-{n}"}).status_code for n in range(4)]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_behind_a_proxy_the_clients_own_address_is_counted(limits, make_tenant, tmp_path):
+    from tests.fixtures.app import make_test_app
+
+    app = make_test_app(tmp_path, PROXY_FIX_X_FOR=1, API_RATE_LIMIT_ANONYMOUS="2 per minute")
+    with app.app_context():
+        from marketplace.extensions import db
+
+        db.create_all()
+    client = app.test_client()
+    url = "/api/v1/badges/nonexistent-serial"
+    first = [client.get(url, headers={"X-Forwarded-For": "198.51.100.1"}).status_code for _ in range(3)]
+    second = client.get(url, headers={"X-Forwarded-For": "198.51.100.2"}).status_code
+    assert first[-1] == 429 and second != 429
