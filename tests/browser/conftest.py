@@ -117,6 +117,16 @@ def open_journey(chromium, live_demo: str, name: str, device: dict):
     return context, journey
 
 
+def sign_in(page, who: tuple[str, str]):
+    """Fill the sign-in page a journey was sent to, and wait until it has gone."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("邮箱或手机号").fill(who[0])
+    page.get_by_label("密码", exact=True).fill(who[1])
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.get_by_role("heading", name="登录", level=1)).to_have_count(0)
+
+
 @pytest.fixture
 def phone_journey(request, chromium, live_demo):
     context, journey = open_journey(chromium, live_demo, request.module.JOURNEY, PHONE)

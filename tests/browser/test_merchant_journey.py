@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PHONE, open_journey
+from tests.browser.conftest import PHONE, open_journey, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +22,6 @@ MERCHANT = ("13903710101", "merchant-demo-2026")  # 王建国, owner of 鲜果�
 BUYER = ("li.mingxuan@shangdu.example", "resident-demo-2026")  # 李明轩
 SHOP = "鲜果坊"
 PRODUCT = "新郑红枣礼盒"
-
-
-def sign_in(page, who: tuple[str, str]):
-    from playwright.sync_api import expect
-
-    page.get_by_label("邮箱或手机号").fill(who[0])
-    page.get_by_label("密码", exact=True).fill(who[1])
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("heading", name="登录", level=1)).to_have_count(0)
 
 
 def a_photo() -> bytes:

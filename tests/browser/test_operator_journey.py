@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PHONE, open_journey
+from tests.browser.conftest import PHONE, open_journey, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +22,6 @@ FLORIST = ("13903719004", "resident-demo-2026")  # 赵子涵, a resident who wan
 MARKET = "郑东花卉市场"
 SLUG = "zhengdong-flowers"
 STALL = "A1-005"
-
-
-def sign_in(page, who: tuple[str, str]):
-    from playwright.sync_api import expect
-
-    page.get_by_label("邮箱或手机号").fill(who[0])
-    page.get_by_label("密码", exact=True).fill(who[1])
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("heading", name="登录", level=1)).to_have_count(0)
 
 
 def test_an_operator_launches_a_market_admits_a_merchant_and_places_her_stall_on_the_floor_plan(

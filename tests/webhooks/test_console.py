@@ -25,23 +25,9 @@ from marketplace.tenancy.models import Tenant
 from marketplace.webhooks import services as webhooks
 from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.fixtures.factories import PASSWORD
-from tests.webhooks.test_webhooks import Receiver
 
 #: A public address, never contacted by these tests (subscribing checks the address, it does not connect).
 PUBLIC_URL = "https://93.184.216.34/hooks/orders"
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def loopback(app, monkeypatch):
-    """Development's setting: webhooks may go to 127.0.0.1 (where the receiver listens)."""
-    monkeypatch.setitem(app.config["MARKETPLACE"], "WEBHOOKS_ALLOW_LOOPBACK", True)
 
 
 @dataclass
