@@ -25,7 +25,7 @@ from marketplace.tenancy.context import tenant_scope  # noqa: E402
 from tests.api.conftest import token_for  # noqa: E402
 
 #: Generated requests per operation and caller.
-EXAMPLES = 50
+EXAMPLES = 25
 PASSWORD = "correct-horse-42"
 ROLES = ("anonymous", "resident", "merchant", "statistics")
 
