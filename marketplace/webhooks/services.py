@@ -41,6 +41,8 @@ from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
+#: A variant whose stock an order takes to this many units or fewer sends ``stock.low`` (once per crossing).
+LOW_STOCK_UNITS = 5
 #: The events one can subscribe to, with what each means.
 EVENTS: dict[str, Any] = {
     "order.created": _l("新订单（每个店铺一份）"),
@@ -51,10 +53,9 @@ EVENTS: dict[str, Any] = {
     "shipment.updated": _l("配送进度更新"),
     "review.created": _l("买家发表评价"),
     "complaint.opened": _l("买家发起投诉"),
-    "stock.low": _l("库存不足（下单后某规格的库存降到 %(n)d 件或以下）", n=5),
+    "stock.low": _l("库存不足（下单后某规格的库存降到 %(n)d 件或以下）", n=LOW_STOCK_UNITS),
 }
-#: A variant whose stock an order takes to this many units or fewer sends ``stock.low`` (once per crossing).
-LOW_STOCK_UNITS = 5
+
 #: Seconds to wait after the n-th failed try before the next; after the last, the delivery is given up.
 BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 TIMEOUT_S = 5
