@@ -1,7 +1,6 @@
 """Journeys in a real browser: Debian's Chromium, driven by Playwright, against the demo served by gunicorn.
 
-One live site for the whole run (a fresh instance folder, ``flask db upgrade``, ``flask search prepare``,
-``flask demo`` with its catalogue, then gunicorn on 127.0.0.1), one Chromium, and a new browser context per
+One live site for the whole run (``live_demo``, tests/fixtures/live.py), one Chromium, and a new browser context per
 journey. Every request the page makes to a host other than 127.0.0.1 is aborted and recorded: a journey ends by
 asserting there were none. Screenshots go to ``test-artifacts/screenshots/<journey>-<step>.png``.
 
@@ -11,17 +10,13 @@ Never ``playwright install``: the browser is the distribution's.
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fixtures.app import configured_database_url
-from tests.orders.live_server import BIN, PROJECT_ROOT, migrate, postgresql_database, server_environment, start_server
+from tests.orders.live_server import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP_REASON = "needs Chromium: apt-get install chromium fonts-wqy-microhei (.ci/run does)"
@@ -38,34 +33,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-
-
-def _flask(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-@pytest.fixture(scope="session")
-def live_demo(tmp_path_factory):
-    """The demo city, catalogue and pictures included, served by gunicorn: yields its base URL."""
-    instance = tmp_path_factory.mktemp("browser-site")
-    url = configured_database_url() or ""
-    database = (postgresql_database(url, f"browser_{uuid.uuid4().hex[:10]}") if url.startswith("postgresql")
-                else contextlib.nullcontext(f"sqlite:///{instance / 'browser.sqlite3'}"))
-    with database as database_url:
-        env = server_environment(instance, database_url)
-        # ENV=testing leaves the demo catalogue out by default; the journeys shop in it. Small pictures: quick.
-        env.update({"MARKETPLACE_DEMO_CATALOG": "1", "MARKETPLACE_DEMO_IMAGE_SIZE": "240"})
-        migrate(env)
-        _flask(env, "search", "prepare")
-        _flask(env, "demo")
-        server = start_server(env, instance / "gunicorn.log", workers=3)
-        try:
-            yield f"http://127.0.0.1:{server.port}"
-        finally:
-            server.stop()
 
 
 @pytest.fixture(scope="session")
