@@ -4,7 +4,9 @@
   endpoint with its secret, which the caller shows once.
 * **Emit**: ``emit(event, tenant_id=…, shop_id=…, data=…)`` adds one delivery per matching active endpoint inside
   the caller's transaction: an order that rolls back sends nothing.
-* **Send**: ``deliver_due()`` (``flask webhooks deliver``, every minute from cron) POSTs each due delivery: JSON body, ``Shangdu-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+* **Send**: ``deliver_due()`` (``flask webhooks deliver``, every minute from cron) POSTs each due delivery; with
+  Redis configured, each committed event is also queued for an RQ worker (``send_now``), so that it leaves within
+  seconds rather than at the next cron run, which remains the retry path and the net under a lost job. JSON body, ``Shangdu-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
   "<t>.<body>" with the endpoint's secret>``, ``Shangdu-Event``, ``Shangdu-Event-Id``, ``Shangdu-Delivery``. A 2xx
   answer is success; anything else (a redirect included: they are never followed) is retried after 1 min, 5 min,
   15 min, 1 h, 3 h, 6 h and 12 h — about 22 hours in all — then given up.
@@ -20,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 import time
@@ -29,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select, update
@@ -37,9 +40,12 @@ from sqlalchemy.orm import Session
 
 from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
+from marketplace.media.jobs import enqueue
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
 
 #: A variant whose stock an order takes to this many units or fewer sends ``stock.low`` (once per crossing).
 LOW_STOCK_UNITS = 5
@@ -207,6 +213,7 @@ def emit(event: str, *, tenant_id: int, shop_id: int | None, data, now: datetime
             for endpoint_id in endpoints]
     db.session.add_all(made)
     db.session.flush()
+    db.session.info.setdefault(_NEW, []).extend(delivery.id for delivery in made)
     return made
 
 
@@ -344,18 +351,22 @@ def _record(delivery: WebhookDelivery, answer: Answer, duration_ms: int, moment:
 CLAIM_S = 120
 
 
-def deliver_due(now: datetime | None = None, limit: int = 200) -> int:
-    """Send every delivery whose time has come, across tenants; returns how many were tried.
+def deliver_due(now: datetime | None = None, limit: int = 200, *, ids: Iterable[int] | None = None) -> int:
+    """Send every delivery whose time has come, across tenants (only those of ``ids`` when given); returns how
+    many were tried.
 
     Each is claimed first (its next try moved on), so two senders running at once never send the same one; the
     request goes out with no database transaction open (a slow receiver holds no lock, and SQLite's writers are
     not kept waiting); the result is written afterwards. ``now`` fixes the clock (tests); otherwise each
     delivery is signed and scheduled at the moment it is sent."""
+    query = (select(WebhookDelivery.id, WebhookDelivery.tenant_id, WebhookDelivery.next_attempt_at)
+             .where(WebhookDelivery.status.in_((DeliveryStatus.pending, DeliveryStatus.failed)),
+                    WebhookDelivery.next_attempt_at <= (now or utcnow()))
+             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
+    if ids is not None:
+        query = query.where(WebhookDelivery.id.in_(list(ids)))
     with all_tenants():
-        due = db.session.execute(select(WebhookDelivery.id, WebhookDelivery.tenant_id, WebhookDelivery.next_attempt_at)
-                                 .where(WebhookDelivery.status.in_((DeliveryStatus.pending, DeliveryStatus.failed)),
-                                        WebhookDelivery.next_attempt_at <= (now or utcnow()))
-                                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)).all()
+        due = db.session.execute(query).all()
     tenants = {t.id: t for t in db.session.scalars(select(Tenant).where(Tenant.id.in_({row[1] for row in due})))}
     db.session.commit()
     tried = 0
@@ -385,6 +396,12 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> int:
     return tried
 
 
+def send_now(delivery_ids: list[int]) -> int:
+    """A worker's job: send these new deliveries at once (those still due and unclaimed; the rest are the cron
+    run's). Queued after the commit that made them, when Redis is configured."""
+    return deliver_due(ids=delivery_ids)
+
+
 def replay(delivery: WebhookDelivery, *, now: datetime | None = None) -> WebhookDelivery:
     """Send the same event again as a new delivery (same body, same event id), due now. Flushes."""
     now = now or utcnow()
@@ -393,6 +410,7 @@ def replay(delivery: WebhookDelivery, *, now: datetime | None = None) -> Webhook
                             next_attempt_at=now, created_at=now, replay_of_id=delivery.id)
     db.session.add(again)
     db.session.flush()
+    db.session.info.setdefault(_NEW, []).append(again.id)
     return again
 
 
@@ -401,7 +419,31 @@ def _forget_on_end(session, *_args) -> None:
     session.info.pop("webhook_endpoints", None)
 
 
+#: The session's deliveries made in the open transaction, queued for a worker once it commits.
+_NEW = "webhook_new_deliveries"
+
+
+def _queue_new(session, *_args) -> None:
+    """After a commit: hand the transaction's new deliveries to an RQ worker when Redis is configured. Without it
+    (or with Redis down) they wait for ``flask webhooks deliver``, which would also pick up a job lost in Redis."""
+    new = session.info.pop(_NEW, None)
+    if not new or not has_app_context() or not current_app.config["MARKETPLACE"].get("REDIS_URL"):
+        return
+    try:
+        enqueue("marketplace.webhooks.services.send_now", sorted(new))
+    except Exception:  # noqa: BLE001 - never the committed request's failure: cron sends them within a minute
+        log.exception("could not queue %d webhook deliveries; the next `flask webhooks deliver` sends them", len(new))
+
+
+def _drop_new(session, previous) -> None:
+    if previous.parent is None:  # the whole transaction rolled back: its deliveries were never made
+        session.info.pop(_NEW, None)
+
+
 # A transaction's endpoints are read once (``_active_endpoints``) and forgotten when it ends.
 for _moment in ("after_commit", "after_soft_rollback"):
     if not event.contains(Session, _moment, _forget_on_end):
         event.listen(Session, _moment, _forget_on_end)
+if not event.contains(Session, "after_commit", _queue_new):
+    event.listen(Session, "after_commit", _queue_new)
+    event.listen(Session, "after_soft_rollback", _drop_new)

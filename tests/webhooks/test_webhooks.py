@@ -246,3 +246,64 @@ def test_disabling_a_subscription_gives_up_what_still_waits(loopback, receiver, 
     [given_up] = _deliveries(tenant)
     assert given_up.status == "gave_up" and given_up.next_attempt_at is None
     assert webhooks.deliver_due(utcnow() + timedelta(hours=1)) == 0 and len(receiver.requests) == 1
+
+
+# -- sent at once by a worker when Redis is configured ----------------------------------------------------------------
+
+def sends(queue) -> list:
+    return [job for job in queue.jobs if job.args[0] == "marketplace.webhooks.services.send_now"]
+
+
+@pytest.mark.redis
+def test_with_redis_a_worker_sends_the_event_without_waiting_for_cron(app, loopback, receiver, street, monkeypatch):
+    import os
+
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from marketplace.media import jobs
+
+    tenant, fruit, _tea, goods, buyer = street
+    url = os.environ["MARKETPLACE_TEST_REDIS_URL"]
+    monkeypatch.setitem(app.config["MARKETPLACE"], "REDIS_URL", url)
+    connection = redis.Redis.from_url(url)
+    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    queue.empty()
+    try:
+        _subscribe(tenant, fruit, receiver.url + "/hook", events=("order.created",))
+        _place(tenant, buyer, [goods["apples"]])
+        [delivery] = _deliveries(tenant)
+        [job] = sends(queue)  # queued by the checkout's commit (beside its search and notice jobs); nothing sent yet
+        assert job.args[1:] == ([delivery.id],) and receiver.requests == []
+
+        SimpleWorker([queue], connection=connection).work(burst=True)
+
+        assert queue.fetch_job(job.id).is_finished
+        assert [json.loads(sent["body"])["type"] for sent in receiver.requests] == ["order.created"]
+        assert _deliveries(tenant)[0].status == "succeeded"
+        assert webhooks.deliver_due() == 0  # nothing left for the cron run
+
+        # A checkout that fails (the tea sold meanwhile) queues nothing.
+        cart = orders.cart_for(tenant, user_id=buyer.id, create=True)
+        orders.set_line(cart, db.session.scalar(select(Variant.id).where(Variant.product_id == goods["apples"].id)), 1)
+        db.session.commit()
+        queue.empty()
+        with pytest.raises(orders.CheckoutError):
+            with tenant_scope(tenant):
+                db.session.scalar(select(Variant).where(Variant.product_id == goods["apples"].id)).stock = 0
+                orders.place_order(tenant, buyer.id, cart, "sold-out")
+        db.session.rollback()
+        assert sends(queue) == [] and len(_deliveries(tenant)) == 1
+    finally:
+        queue.empty()
+        connection.close()
+
+
+def test_with_redis_down_the_order_still_goes_through_and_cron_sends_the_event(app, loopback, receiver, street,
+                                                                               monkeypatch):
+    tenant, fruit, _tea, goods, buyer = street
+    monkeypatch.setitem(app.config["MARKETPLACE"], "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    _subscribe(tenant, fruit, receiver.url + "/hook", events=("order.created",))
+    group = _place(tenant, buyer, [goods["apples"]])
+    assert group.orders and receiver.requests == []
+    assert webhooks.deliver_due() == 1 and len(receiver.requests) == 1
