@@ -3,6 +3,7 @@
 from marketplace.accounts.addresses import Address  # noqa: F401
 from marketplace.accounts.closure import AccountClosure, HeldOrder  # noqa: F401
 from marketplace.accounts.models import LoginAttempt, RoleGrant, User
+from marketplace.api.idempotency import IdempotencyRecord  # noqa: F401
 from marketplace.api.models import ApiToken  # noqa: F401
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage, Quote, ShopLicence, Variant
 from marketplace.core.audit import AuditEntry  # noqa: F401

@@ -13,6 +13,11 @@ from sqlalchemy.engine import make_url
 from marketplace.extensions import db
 from tests.fixtures.app import configured_database_url, make_test_app
 
+#: A tenant as an old schema stores it, for migrations that carry data.
+TENANT_ROW = text("INSERT INTO tenants (id, slug, kind, status, name_zh, name_en, district_zh, district_en, address_zh, "
+                  "address_en, theme, timezone, currency, brand, layout, created_at, updated_at) VALUES (1, 'dehua', "
+                  "'street', 'live', '德化', 'Dehua', '', '', '', '', 'base', 'Asia/Shanghai', 'CNY', '{}', '{}', "
+                  "'2026-01-01', '2026-01-01')")
 EXPECTED_TABLES = {"tenants", "tenant_domains", "tenant_settings", "users", "role_grants", "login_attempts",
                    "merchants", "shops", "categories"}
 
@@ -100,14 +105,36 @@ def downgrade():
     with app.app_context():
         flask_migrate.upgrade(directory=str(migrations), revision=head)
         with db.engine.begin() as connection:
-            connection.execute(text("INSERT INTO tenants (id, slug, kind, status, name_zh, name_en, district_zh, "
-                                    "district_en, address_zh, address_en, theme, timezone, currency, brand, layout, "
-                                    "created_at, updated_at) VALUES (1, 'dehua', 'street', 'live', '德化', 'Dehua', "
-                                    "'', '', '', '', 'base', 'Asia/Shanghai', 'CNY', '{}', '{}', '2026-01-01', "
-                                    "'2026-01-01')"))
+            connection.execute(TENANT_ROW)
             connection.execute(text("INSERT INTO tenant_domains (tenant_id, domain) VALUES (1, 'dehua.example.cn')"))
         flask_migrate.upgrade(directory=str(migrations))
         with db.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM tenant_domains")).scalar() == 1
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on for the app
+        db.engine.dispose()
+
+
+@pytest.mark.no_transaction
+def test_webhook_secrets_saved_in_clear_are_sealed_by_the_upgrade_and_opened_by_the_downgrade(tmp_path):
+    from marketplace.tenancy.context import all_tenants
+    from marketplace.webhooks.models import WebhookEndpoint
+
+    app = make_test_app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision="a1f6c8d4e332")  # the secret still in clear
+        with db.engine.begin() as connection:
+            connection.execute(TENANT_ROW)
+            connection.execute(text("INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, description, "
+                                    "created_at) VALUES (1, 1, 'https://erp.example.cn/hook', '[]', 'whsec_old-one', "
+                                    "'', '2026-11-30')"))
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            sealed = connection.execute(text("SELECT secret_sealed FROM webhook_endpoints")).scalar()
+        assert "whsec_old-one" not in sealed
+        with all_tenants():
+            assert db.session.get(WebhookEndpoint, 1).secret == "whsec_old-one"
+        db.session.remove()
+        flask_migrate.downgrade(revision="a1f6c8d4e332")
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT secret FROM webhook_endpoints")).scalar() == "whsec_old-one"
         db.engine.dispose()

@@ -274,7 +274,7 @@ def measure_http(env: dict, requests: int, workers: int) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
-        urls = [f"{base}?{urllib.parse.urlencode({'q': q, 'per_page': 24})}" for q in QUERIES]
+        urls = [f"{base}?{urllib.parse.urlencode({'q': q, 'limit': 24})}" for q in QUERIES]
 
         def fetch(url: str) -> float:
             started = time.perf_counter()

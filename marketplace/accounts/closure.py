@@ -35,7 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.accounts import services
 from marketplace.accounts.addresses import Address
 from marketplace.accounts.models import LoginAttempt, Role, RoleGrant, User
-from marketplace.api.models import ApiToken
+from marketplace.api.models import ApiToken, PersonalToken
 from marketplace.catalog.models import Quote, QuoteStatus
 from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.delivery.models import FreightQuote, FreightQuoteStatus, Shipment
@@ -236,6 +236,7 @@ def _aware(moment) -> datetime:
 def _delete_personal_rows(user: User) -> None:
     db.session.execute(delete(Address).where(Address.user_id == user.id))
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    db.session.execute(delete(PersonalToken).where(PersonalToken.user_id == user.id))
     db.session.execute(delete(RoleGrant).where(RoleGrant.user_id == user.id))  # only staff roles are left
     identifiers = [value for value in (user.email, user.mobile) if value]
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.identifier.in_(identifiers)))

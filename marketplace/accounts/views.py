@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from marketplace.accounts import address_views, closure, purchases, services
+from marketplace.accounts import address_views, closure, purchases, services, token_views
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.forms import (
     ChangePasswordForm,
@@ -256,6 +256,7 @@ def register(app) -> None:
     app.register_blueprint(blueprint)
     app.register_blueprint(language)
     app.register_blueprint(address_views.blueprint)
+    app.register_blueprint(token_views.blueprint)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("请先登录。")
     login_manager.login_message_category = "info"

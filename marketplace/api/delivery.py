@@ -31,8 +31,9 @@ from sqlalchemy.orm import selectinload
 from marketplace.api import delivery_schemas as schemas
 from marketplace.api import orders as order_api
 from marketplace.api import views
-from marketplace.api.orders import IDEMPOTENCY, SESSION, ApiProblem
-from marketplace.api.scopes import requires_scope
+from marketplace.api.idempotency import idempotent
+from marketplace.api.orders import IDEMPOTENCY, ApiProblem
+from marketplace.api.scopes import requires_resident_scope, requires_scope
 from marketplace.api.views import ApiBlueprint, problem_response
 from marketplace.delivery import express
 from marketplace.delivery import services as delivery
@@ -53,7 +54,8 @@ from marketplace.tenancy.context import current_tenant
 
 resident_delivery_blueprint = ApiBlueprint(
     "api_resident_delivery", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>",
-    description="居民：购物车各店铺的配送方式与运费，我的订单的配送进度。使用网站登录后的会话 Cookie。")
+    description="居民：购物车各店铺的配送方式与运费，我的订单的配送进度。使用网站登录后的会话 Cookie，或居民的"
+                "个人令牌（Authorization: Bearer occp_…）。")
 shop_delivery_blueprint = ApiBlueprint(
     "api_shop_delivery", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>/shops/<slug:shop_slug>",
     description="商户配送：查看本店订单的配送单，交给快递公司，记录配送进度（Authorization: Bearer <令牌>）。"
@@ -113,7 +115,7 @@ def _fresh(shipment: Shipment) -> Shipment:
 @resident_delivery_blueprint.arguments(schemas.QuoteQuery, location="query")
 @resident_delivery_blueprint.response(200, schemas.DeliveryQuoteOut)
 @_errors(resident_delivery_blueprint, 401, 404, 422, 503)
-@resident_delivery_blueprint.doc(security=SESSION)
+@requires_resident_scope("purchases:read")
 def quote_cart(args: dict):
     """购物车的配送方式
 
@@ -131,7 +133,7 @@ def quote_cart(args: dict):
 @resident_delivery_blueprint.route(f"{order_api.MY_ORDER}/shipment")
 @resident_delivery_blueprint.response(200, schemas.BuyerShipmentOut)
 @_errors(resident_delivery_blueprint, 401, 404, 503)
-@resident_delivery_blueprint.doc(security=SESSION)
+@requires_resident_scope("purchases:read")
 def get_my_shipment(number: str, order_number: str):
     """我的订单的配送
 
@@ -192,6 +194,7 @@ def _same_step(shipment: Shipment, data: dict) -> bool:
 
 
 @shop_delivery_blueprint.route("/orders/<string(maxlength=32):number>/shipment/events", methods=["POST"])
+@idempotent
 @shop_delivery_blueprint.arguments(schemas.TrackingEventIn, description="新的状态，以及可选的时间、地点和说明。")
 @shop_delivery_blueprint.response(200, schemas.ShipmentOut, description="已记录（或这个请求已记录过）：配送单和时间线。")
 @_errors(shop_delivery_blueprint, 400, 401, 403, 404, 409, 422, 503)
@@ -223,6 +226,7 @@ def record_tracking_event(data: dict, number: str):
 
 
 @shop_delivery_blueprint.route("/orders/<string(maxlength=32):number>/shipment/ship", methods=["POST"])
+@idempotent
 @shop_delivery_blueprint.arguments(schemas.ShipIn, description="快递公司和快递单号。")
 @shop_delivery_blueprint.response(200, schemas.ShipmentOut, description="已交给快递公司（或这个请求已记录过）。")
 @_errors(shop_delivery_blueprint, 400, 401, 403, 404, 409, 422, 503)

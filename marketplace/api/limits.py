@@ -19,30 +19,41 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from marketplace.api import auth
-from marketplace.api.models import ApiToken, StatisticsToken
+from marketplace.api.models import ApiToken, OperatorToken, PersonalToken, StatisticsToken
 from marketplace.extensions import db
 
 #: Documented on every operation of the OpenAPI document.
 RATE_LIMITED = "请求太频繁（code: too_many_requests）：按 Retry-After 头给出的秒数等待后再试。"
 
 
-def _known_key(token: str) -> str | None:
-    """The digest of a token the platform issued and has not revoked, else None. A made-up token counts as no
-    token: otherwise each random string would get an allowance of its own, and the address limit none."""
+#: Which table holds a token, by the prefix each kind starts with.
+_KINDS = ((auth.PERSONAL_PREFIX, PersonalToken), (auth.OPERATOR_PREFIX, OperatorToken),
+          (auth.STATISTICS_PREFIX, StatisticsToken), (auth.TOKEN_PREFIX, ApiToken))
+
+
+def _token_key(token: str) -> str | None:
+    """Whose allowance a live token the platform issued uses, else None. A made-up token counts as no token:
+    otherwise each random string would get an allowance of its own, and the address limit none. A resident's
+    personal tokens share the resident's one allowance (as many tokens as they like, but not as many requests)."""
+    model = next((model for prefix, model in _KINDS if token.startswith(prefix)), None)
+    if model is None:
+        return None
     digest = auth.hash_token(token)
-    for model in (ApiToken, StatisticsToken):
-        if db.session.scalar(select(model.id).where(model.token_sha256 == digest, model.revoked_at.is_(None))):
-            return digest
-    return None
+    row = db.session.scalar(select(model).where(model.token_sha256 == digest, model.revoked_at.is_(None)))
+    if row is None:
+        return None
+    if isinstance(row, PersonalToken):
+        return None if row.is_expired() else f"user:{row.user_id}"
+    return "key:" + digest[:32]
 
 
 def rate_key() -> str:
     """Whose requests are counted together: an API key, a signed-in user, or else an address."""
     if "api_rate_key" not in g:
         token = auth.bearer_token(request.headers.get("Authorization"))
-        digest = _known_key(token) if token else None
-        if digest:
-            g.api_rate_key = "key:" + digest[:32]
+        known = _token_key(token) if token else None
+        if known:
+            g.api_rate_key = known
         elif current_user.is_authenticated:
             g.api_rate_key = f"user:{current_user.id}"
         else:

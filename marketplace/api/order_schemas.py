@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import select
 
+from marketplace.api import paging
 from marketplace.api.schemas import INT_MAX, Computed, Slug, Text, _length, _range, _string
-from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders.handling import ACTIONS, actions_for
 from marketplace.orders.models import OrderStatus
@@ -80,15 +79,26 @@ class CheckoutIn(Schema):
     third_party_signing = _flag(False, "收件人同意由快递柜、驿站或他人代收；记在配送单的地址上。")
 
 
-class PageQuery(Schema):
-    # Query strings are text: "2" is read as 2 here (the JSON bodies' integers are strict).
-    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
-    page_size = fields.Integer(load_default=20, validate=_range(1, 100))
+class PageQuery(paging.PageArgs):
+    """``limit`` and ``cursor``, for a list with no filters."""
 
 
-class OrderQuery(PageQuery):
+class MyOrderQuery(paging.PageArgs, paging.Period):
+    """``since``/``until``: when the order group was placed."""
+
+
+class OrderQuery(paging.PageArgs, paging.Period):
+    """``since``/``until``: when the order was placed."""
+
     status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus], error=_l("不认识的订单状态。")),
                            metadata={"description": "只看这个状态的订单。"})
+
+
+class ReturnQuery(paging.PageArgs, paging.Period):
+    """``since``/``until``: when the return was requested."""
+
+    status = fields.String(validate=validate.OneOf(returns.ReturnStatus.values(), error=_l("不认识的退货状态。")),
+                           metadata={"description": "只看这个状态的退货申请（requested 为待处理）。"})
 
 
 class TransitionIn(Schema):
@@ -230,6 +240,47 @@ class PaymentOut(Schema):
     publishable_key = fields.String(metadata={"description": "With client_secret: the key Stripe.js is started with."})
 
 
+class PaymentRefundOut(Schema):
+    amount = fields.Integer(metadata={"description": "fen"})
+    currency = fields.String()
+    status = fields.String(metadata={"enum": [s.value for s in returns.RefundStatus]})
+    order_number = _string(lambda refund: refund.order.number, "The order of the group the money was for.")
+    refunded_at = fields.AwareDateTime()
+
+
+def _isoformat(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+class PaymentRecordOut(Schema):
+    """One attempt to pay for an order group, as the platform recorded it (no secrets: never a client secret)."""
+
+    id = fields.Integer()
+    provider = fields.String(metadata={"description": "stripe, offline…"})
+    method = fields.String(metadata={"description": "card, alipay, wechat_pay, pay_at_stall…"})
+    status = fields.String(metadata={"enum": [s.value for s in PaymentStatus]})
+    status_label = _string(lambda payment: str(PaymentStatus(payment.status).label), "In the request's language.")
+    amount = fields.Integer(metadata={"description": "fen: the group's total when the attempt was made."})
+    amount_captured = fields.Integer(metadata={"description": "fen actually collected (card payments held first)."})
+    currency = fields.String()
+    reference = fields.String(metadata={"description": "The provider's id for the payment; empty until it answered."})
+    problem = fields.String(metadata={"description": "Why it failed, for people; empty otherwise."})
+    created_at = fields.AwareDateTime()
+    paid_at = fields.AwareDateTime(attribute="succeeded_at", allow_none=True)
+    refunded = fields.Function(lambda payment: sum(r.amount for r in payment.api_refunds
+                                                   if r.status == returns.RefundStatus.succeeded),
+                               metadata={"type": "integer", "description": "fen paid back from this payment."})
+    refunded_at = fields.Function(
+        lambda payment: _isoformat(max((r.refunded_at for r in payment.api_refunds), default=None)),
+        metadata={"type": "string", "format": "date-time", "nullable": True,
+                  "description": "When money last went back from this payment; null if never."})
+    refunds = Computed(lambda payment: payment.api_refunds, PaymentRefundOut, many=True,
+                       metadata={"description": "Money paid back from this payment, oldest first."})
+
+
+PaymentPage = paging.page_schema("PaymentPage", PaymentRecordOut, description="Oldest first: every attempt.")
+
+
 def _payment(group) -> dict | None:
     from marketplace.api.orders import payment_out  # the view knows what this response alone may carry
 
@@ -249,18 +300,10 @@ class OrderGroupOut(Schema):
     orders = fields.List(fields.Nested(OrderOut))
 
 
-class OrderGroupPage(Schema):
-    items = fields.List(fields.Nested(OrderGroupOut))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
-
-
-class MerchantOrderPage(Schema):
-    items = fields.List(fields.Nested(MerchantOrderOut))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
+OrderGroupPage = paging.page_schema("OrderGroupPage", OrderGroupOut, description="Newest first.",
+                                     total=paging.total_field())
+MerchantOrderPage = paging.page_schema("MerchantOrderPage", MerchantOrderOut, description="Newest first.",
+                                       total=paging.total_field())
 
 
 class ReturnLineOut(Schema):
@@ -277,12 +320,6 @@ class RefundOut(Schema):
     status = fields.String(metadata={"enum": [s.value for s in returns.RefundStatus]})
     status_label = _string(lambda refund: str(returns.RefundStatus(refund.status).label), "In the request's language.")
     refunded_at = fields.DateTime()
-
-
-def _refunds(request) -> list:
-    # One query per request: a buyer has a handful of them on a page.
-    return list(db.session.scalars(select(returns.Refund).where(returns.Refund.return_id == request.id)
-                                   .order_by(returns.Refund.id)))
 
 
 class ReturnOut(Schema):
@@ -304,11 +341,7 @@ class ReturnOut(Schema):
     return_address = fields.String(metadata={"description": "Where to send the goods, once approved."})
     received_at = fields.DateTime(allow_none=True)
     lines = fields.List(fields.Nested(ReturnLineOut))
-    refunds = Computed(_refunds, RefundOut, many=True, metadata={"description": "Money paid back on this request."})
+    refunds = fields.List(fields.Nested(RefundOut), metadata={"description": "Money paid back on this request."})
 
 
-class ReturnPage(Schema):
-    items = fields.List(fields.Nested(ReturnOut))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
+ReturnPage = paging.page_schema("ReturnPage", ReturnOut, description="Newest first.", total=paging.total_field())

@@ -25,13 +25,20 @@ from flask import abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.addresses import address_of
+from marketplace.accounts.models import User
+from marketplace.api import auth, paging, views
 from marketplace.api import order_schemas as schemas
-from marketplace.api import views
-from marketplace.api.scopes import requires_scope
+from marketplace.api.idempotency import IDEMPOTENCY, idempotent, key_problem
+from marketplace.api.scopes import (
+    personal_scheme_description,
+    requires_resident_scope,
+    requires_scope,
+    resident_scope_of,
+)
 from marketplace.api.views import ApiBlueprint, problem_response
 from marketplace.catalog.models import Product, ProductStatus, Variant
 from marketplace.delivery import services as deliveries
@@ -40,22 +47,20 @@ from marketplace.orders import handling, returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderGroup, OrderStatus
 from marketplace.payments import services as payments
-from marketplace.payments.providers import Choice, ProviderError, ProviderUnavailable
+from marketplace.payments.models import Payment
+from marketplace.payments.providers import Choice, PaymentStatus, ProviderError, ProviderUnavailable
 from marketplace.shops.models import Shop
 from marketplace.storefront import cart as web
 from marketplace.tenancy.context import current_tenant
 
 resident_blueprint = ApiBlueprint(
     "api_resident", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>",
-    description="居民：购物车、结算和我的订单。使用网站登录后的会话 Cookie；写操作须在 X-CSRFToken 请求头中"
-                "带上会话的 CSRF 令牌。")
+    description="居民：购物车、结算和我的订单。使用网站登录后的会话 Cookie（写操作须在 X-CSRFToken 请求头中"
+                "带上会话的 CSRF 令牌），或居民的个人令牌（Authorization: Bearer occp_…，不需要 CSRF 令牌）。")
 shop_orders_blueprint = ApiBlueprint(
     "api_shop_orders", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>/shops/<slug:shop_slug>",
     description="商户订单处理：查看本店订单、接单、备货、交付、完成或取消（Authorization: Bearer <令牌>）。")
 
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string",
-               "maxLength": orders.MAX_KEY_LENGTH},
-               "description": "每次提交一个新的随机值（如 UUID）；重试时用同一个值，不会重复执行。"}
 SESSION = [{"sessionCookie": []}]
 #: Placement refusals about the chosen delivery: taken by someone else between the quote and the booking.
 DELIVERY_TAKEN = frozenset({"slot_full", "quote_used"})
@@ -99,21 +104,34 @@ class ApiProblem(Exception):
 def _idempotency_key() -> str:
     """The request's ``Idempotency-Key``: 1 to 100 printable characters."""
     key = (request.headers.get("Idempotency-Key") or "").strip()
-    if not key:
-        raise ApiProblem(400, "missing_idempotency_key", _("请在请求头 Idempotency-Key 中给出本次提交的唯一编号。"))
-    if len(key) > orders.MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise ApiProblem(400, "invalid_idempotency_key",
-                         _("Idempotency-Key 应为最多 %(max)d 个可打印的 ASCII 字符。", max=orders.MAX_KEY_LENGTH))
+    refused = key_problem(key)
+    if refused is not None:
+        raise ApiProblem(*refused)
     return key
 
 
 def _check_csrf() -> None:
-    """A resident write must carry the session's CSRF token (X-CSRFToken); raises CSRFError otherwise."""
-    csrf.protect()
+    """A resident write over the session cookie must carry the session's CSRF token (X-CSRFToken); raises CSRFError
+    otherwise. A personal token needs none: CSRF forges what a browser sends by itself, and it never sends a token."""
+    if g.get("personal_token") is None:
+        csrf.protect()
 
 
 def _signed_in():
-    if request.method != "OPTIONS" and not current_user.is_authenticated:
+    """Who the resident is: a personal token (``Authorization: Bearer occp_…``) if the request has one — then the
+    token, not any session cookie sent along, is the caller, within the operation's resident scope — else the
+    signed-in session. A token's user becomes ``current_user`` for this request only: no session is started or
+    changed."""
+    if request.method == "OPTIONS":
+        return
+    presented = auth.bearer_token(request.headers.get("Authorization"))
+    if presented is not None:
+        token = auth.authenticate_personal(presented)  # 401
+        auth.require_resident_scope(token, resident_scope_of(current_app.view_functions.get(request.endpoint)))  # 403
+        db.session.commit()  # the token's last use, whatever the operation then answers
+        auth.act_as(db.session.get(User, token.user_id), personal_token=token)
+        return
+    if not current_user.is_authenticated:
         raise ApiProblem(401, "login_required", _("请先登录。"))
 
 
@@ -187,10 +205,10 @@ def _replayed(order: Order, key: str, actor_id: int, to: str) -> bool:
     return True
 
 
-def _paged(query, count, page: int, page_size: int) -> dict:
-    """One page of ``query`` (already ordered) with the paging fields every list answers."""
-    items = list(db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
-    return {"items": items, "page": page, "page_size": page_size, "total": db.session.scalar(count)}
+#: The lists' orders, for cursor pagination: newest first.
+NEWEST_GROUPS = paging.Ordering("order-groups:newest", (paging.Key(OrderGroup.id),))
+NEWEST_ORDERS = paging.Ordering("orders:newest", (paging.Key(Order.id),))
+NEWEST_RETURNS = paging.Ordering("returns:newest", (paging.Key(returns.ReturnRequest.id),))
 
 
 # -- resident: cart -------------------------------------------------------------------------------------------------
@@ -198,7 +216,7 @@ def _paged(query, count, page: int, page_size: int) -> dict:
 @resident_blueprint.route("/cart")
 @resident_blueprint.response(200, schemas.CartOut)
 @_errors(resident_blueprint, 401, 404, 503)
-@resident_blueprint.doc(security=SESSION)
+@requires_resident_scope("purchases:read")
 def get_cart():
     """我的购物车
 
@@ -212,7 +230,7 @@ def get_cart():
 @resident_blueprint.arguments(schemas.CartLineIn, description="把这个规格的件数设为 quantity；0 表示移除。")
 @resident_blueprint.response(200, schemas.CartOut)
 @_errors(resident_blueprint, 400, 401, 404, 422, 503)
-@resident_blueprint.doc(security=SESSION)
+@requires_resident_scope("purchases:write")
 def put_cart_line(data: dict, variant_id: int):
     """设置购物车里某个规格的件数
 
@@ -239,6 +257,7 @@ def put_cart_line(data: dict, variant_id: int):
 # -- resident: checkout and orders ----------------------------------------------------------------------------------
 
 @resident_blueprint.route("/checkout", methods=["POST"])
+@idempotent
 @resident_blueprint.arguments(schemas.CheckoutIn, description="delivery 为各店铺的配送方式（不填的店铺到店自提），"
                                                              "address_id 为送货地址；payment 为付款方式（provider + "
                                                              "method）；confirm_exclusions 为买家对不适用七日无理由退货"
@@ -248,7 +267,8 @@ def put_cart_line(data: dict, variant_id: int):
 @resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
                                  description="这个 Idempotency-Key 已经下过单：回答同一个订单组，不再下单，也不再发起付款。")
 @_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_blueprint.doc(parameters=[IDEMPOTENCY])
 def checkout(data: dict):
     """结算下单
 
@@ -387,13 +407,56 @@ def payment_out(group: OrderGroup) -> dict | None:
     return out
 
 
+OLDEST_PAYMENTS = paging.Ordering("payments:oldest", (paging.Key(Payment.id, descending=False),))
+
+
+def _with_refunds(group: OrderGroup, found: list[Payment]) -> list[Payment]:
+    """Each payment's refunds as ``api_refunds``: those naming it (money no order kept), and the orders' refunds
+    for the payment that paid the group (the first that succeeded and was not itself given back)."""
+    refunds = list(db.session.scalars(select(returns.Refund).join(Order, returns.Refund.order_id == Order.id)
+                                      .where(Order.group_id == group.id).options(selectinload(returns.Refund.order))
+                                      .order_by(returns.Refund.refunded_at, returns.Refund.id)))
+    given_back = {refund.payment_id for refund in refunds if refund.payment_id is not None}
+    paid = [Payment.group_id == group.id, Payment.status == PaymentStatus.succeeded]
+    if given_back:
+        paid.append(Payment.id.not_in(given_back))
+    kept = db.session.scalar(select(Payment.id).where(*paid).order_by(Payment.id).limit(1))
+    for payment in found:
+        payment.api_refunds = [refund for refund in refunds if refund.payment_id == payment.id
+                               or (refund.payment_id is None and payment.id == kept)]
+    return found
+
+
+@resident_blueprint.route("/orders/<string(maxlength=32):number>/payments")
+@resident_blueprint.arguments(schemas.PageQuery, location="query", as_kwargs=True)
+@paging.responds(resident_blueprint, schemas.PaymentPage)
+@_errors(resident_blueprint, 401, 404, 422, 503)
+@requires_resident_scope("purchases:read")
+def list_my_payments(number: str, limit: int, cursor: str | None = None):
+    """订单组的付款记录
+
+    这个订单组的每一次付款尝试，最早的在前：付款服务商和方式、状态、金额和币种、发起、付款和退款的时间，以及从这笔
+    付款退回的款项。不含任何密钥（client_secret 只在发起付款的那一次回答中给出）。别人的订单、别的街区或市场的订单
+    都回答 404。
+    """
+    group = _my_group(number)
+    if group is None:
+        abort(404)
+    page = paging.keyset_page(select(Payment).where(Payment.group_id == group.id), OLDEST_PAYMENTS, limit=limit,
+                              cursor=cursor)
+    _with_refunds(group, page["items"])
+    return page
+
+
 @resident_blueprint.route("/orders/<string(maxlength=32):number>/payments", methods=["POST"])
+@idempotent
 @resident_blueprint.arguments(schemas.RetryPaymentIn, description="这次用的付款方式（可选）。")
 @resident_blueprint.response(201, schemas.OrderGroupOut, description="已发起新的付款；payment 说明下一步，与结算时相同。")
 @resident_blueprint.alt_response(200, schema=schemas.OrderGroupOut,
                                  description="这个 Idempotency-Key 已经发起过付款：回答订单组，不再发起。")
 @_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_blueprint.doc(parameters=[IDEMPOTENCY])
 def retry_my_payment(data: dict, number: str):
     """重新付款
 
@@ -440,24 +503,24 @@ def _cart_problem(error: orders.CheckoutError) -> ApiProblem:
 
 
 @resident_blueprint.route("/orders")
-@resident_blueprint.arguments(schemas.PageQuery, location="query", as_kwargs=True)
-@resident_blueprint.response(200, schemas.OrderGroupPage)
+@resident_blueprint.arguments(schemas.MyOrderQuery, location="query", as_kwargs=True)
+@paging.responds(resident_blueprint, schemas.OrderGroupPage)
 @_errors(resident_blueprint, 401, 404, 422, 503)
-@resident_blueprint.doc(security=SESSION)
-def list_my_orders(page: int, page_size: int):
+@requires_resident_scope("purchases:read")
+def list_my_orders(limit: int, cursor: str | None = None, since=None, until=None):
     """我的订单
 
-    我在这个街区或市场下的订单组，最新的在前；每组含各店铺的订单、商品和状态记录。分页信息在 page、page_size、
-    total 中。
+    我在这个街区或市场下的订单组，最新的在前，可按下单时间筛选（since、until）；每组含各店铺的订单、商品和状态
+    记录。
     """
-    count = select(func.count(OrderGroup.id)).where(OrderGroup.buyer_id == current_user.id)
-    return _paged(_group_query().order_by(OrderGroup.id.desc()), count, page, page_size)
+    query = paging.within(_group_query(), OrderGroup.created_at, since, until)
+    return paging.keyset_page(query, NEWEST_GROUPS, limit=limit, cursor=cursor, total=True)
 
 
 @resident_blueprint.route("/orders/<string(maxlength=32):number>")
 @resident_blueprint.response(200, schemas.OrderGroupOut)
 @_errors(resident_blueprint, 401, 404, 503)
-@resident_blueprint.doc(security=SESSION)
+@requires_resident_scope("purchases:read")
 def get_my_order(number: str):
     """一个订单组
 
@@ -470,10 +533,12 @@ def get_my_order(number: str):
 
 
 @resident_blueprint.route(f"{MY_ORDER}/cancel", methods=["POST"])
+@idempotent
 @resident_blueprint.arguments(schemas.CancelIn, description="取消的原因（可选）。")
 @resident_blueprint.response(200, schemas.OrderOut, description="订单已取消（或这个 Idempotency-Key 已取消过它）。")
 @_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_blueprint.doc(parameters=[IDEMPOTENCY])
 def cancel_my_order(data: dict, number: str, order_number: str):
     """取消我的订单
 
@@ -496,12 +561,14 @@ def cancel_my_order(data: dict, number: str, order_number: str):
 
 
 @resident_blueprint.route(f"{MY_ORDER}/returns", methods=["POST"])
+@idempotent
 @resident_blueprint.arguments(schemas.ReturnIn, description="要退的商品和件数，退货类型和原因。")
 @resident_blueprint.response(201, schemas.ReturnOut, description="退货申请已提交，等待商家处理。")
 @resident_blueprint.alt_response(200, schema=schemas.ReturnOut,
                                  description="这个 Idempotency-Key 已经提交过：回答同一个退货申请，不再新建。")
 @_errors(resident_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_blueprint.doc(parameters=[IDEMPOTENCY])
 def request_my_return(data: dict, number: str, order_number: str):
     """申请退货
 
@@ -537,23 +604,31 @@ def _return_problem(error: returns.ReturnError) -> ApiProblem:
     return ApiProblem(422, error.code, str(error), {"reason" if error.code == "reason_required" else "lines": str(error)})
 
 
+def return_query():
+    """Return requests with what ``ReturnOut`` shows loaded up front."""
+    return (select(returns.ReturnRequest)
+            .options(selectinload(returns.ReturnRequest.lines).selectinload(returns.ReturnLine.order_line),
+                     selectinload(returns.ReturnRequest.refunds),
+                     selectinload(returns.ReturnRequest.order).selectinload(Order.group),
+                     selectinload(returns.ReturnRequest.order).selectinload(Order.shop)))
+
+
 @resident_blueprint.route("/returns")
-@resident_blueprint.arguments(schemas.PageQuery, location="query", as_kwargs=True)
-@resident_blueprint.response(200, schemas.ReturnPage)
+@resident_blueprint.arguments(schemas.ReturnQuery, location="query", as_kwargs=True)
+@paging.responds(resident_blueprint, schemas.ReturnPage)
 @_errors(resident_blueprint, 401, 404, 422, 503)
-@resident_blueprint.doc(security=SESSION)
-def list_my_returns(page: int, page_size: int):
+@requires_resident_scope("purchases:read")
+def list_my_returns(limit: int, cursor: str | None = None, status: str | None = None, since=None, until=None):
     """我的退货申请
 
-    我在这个街区或市场提出的退货申请，最新的在前：状态、金额、所退商品、退货地址和已退的款。分页信息在 page、
-    page_size、total 中。
+    我在这个街区或市场提出的退货申请，最新的在前，可按状态（status）和申请时间（since、until）筛选：状态、金额、
+    所退商品、退货地址和已退的款。
     """
-    mine = returns.ReturnRequest.buyer_id == current_user.id
-    query = (select(returns.ReturnRequest).where(mine).order_by(returns.ReturnRequest.id.desc())
-             .options(selectinload(returns.ReturnRequest.lines).selectinload(returns.ReturnLine.order_line),
-                      selectinload(returns.ReturnRequest.order).selectinload(Order.group),
-                      selectinload(returns.ReturnRequest.order).selectinload(Order.shop)))
-    return _paged(query, select(func.count(returns.ReturnRequest.id)).where(mine), page, page_size)
+    query = return_query().where(returns.ReturnRequest.buyer_id == current_user.id)
+    if status:
+        query = query.where(returns.ReturnRequest.status == status)
+    query = paging.within(query, returns.ReturnRequest.requested_at, since, until)
+    return paging.keyset_page(query, NEWEST_RETURNS, limit=limit, cursor=cursor, total=True)
 
 
 # -- merchant -------------------------------------------------------------------------------------------------------
@@ -569,24 +644,25 @@ def _shop_orders():
 
 @shop_orders_blueprint.route("/orders")
 @shop_orders_blueprint.arguments(schemas.OrderQuery, location="query", as_kwargs=True)
-@shop_orders_blueprint.response(200, schemas.MerchantOrderPage)
+@paging.responds(shop_orders_blueprint, schemas.MerchantOrderPage)
 @_errors(shop_orders_blueprint, 401, 403, 404, 503)
 @requires_scope("orders:read")
-def list_shop_orders(page: int, page_size: int, status: str | None = None):
+def list_shop_orders(limit: int, cursor: str | None = None, status: str | None = None, since=None, until=None):
     """本店订单
 
-    最新的在前，可按状态筛选（status=paid 等），分页信息在 page、page_size、total 中。每个订单的 actions 列出现在
-    可以做的操作。
+    最新的在前，可按状态（status=paid 等）和下单时间（since、until）筛选。每个订单的 actions 列出现在可以做的
+    操作。同步新订单：记下已处理的最新下单时间，下次用 since 从那里取。
     """
     db.session.commit()  # the token's last use
     query = _shop_orders()
-    count = select(func.count(Order.id)).where(Order.shop_id == g.api_shop.id)
     if status:
-        query, count = query.where(Order.status == status), count.where(Order.status == status)
-    return _paged(query.order_by(Order.id.desc()), count, page, page_size)
+        query = query.where(Order.status == status)
+    query = paging.within(query, Order.created_at, since, until)
+    return paging.keyset_page(query, NEWEST_ORDERS, limit=limit, cursor=cursor, total=True)
 
 
 @shop_orders_blueprint.route("/orders/<string(maxlength=32):number>/transitions", methods=["POST"])
+@idempotent
 @shop_orders_blueprint.arguments(schemas.TransitionIn, description="要做的操作和说明。")
 @shop_orders_blueprint.response(200, schemas.MerchantOrderOut)
 @_errors(shop_orders_blueprint, 400, 401, 403, 404, 409, 422, 503)
@@ -658,6 +734,8 @@ def register(api) -> None:
     api.spec.components.security_scheme("sessionCookie", {
         "type": "apiKey", "in": "cookie", "name": "session",
         "description": "The web's signed-in session; writes also need the X-CSRFToken header."})
+    api.spec.components.security_scheme("personalToken", {
+        "type": "http", "scheme": "bearer", "description": personal_scheme_description()})
     for blueprint in (resident_blueprint, shop_orders_blueprint):
         # Checked per view instead (resident writes: csrf.protect() after the 404 lookups, before any write;
         # merchant writes: bearer tokens only, which a browser never sends on its own).

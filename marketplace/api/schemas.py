@@ -14,12 +14,13 @@ from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from marketplace.api import paging
 from marketplace.catalog import packs
 from marketplace.catalog.models import UNITS
 from marketplace.core.i18n import localised
 from marketplace.media.storage import DERIVED_WIDTHS
 from marketplace.media.views import image_url
-from marketplace.search.backend import CREDIT_LEVELS, SORTS
+from marketplace.search.backend import CREDIT_LEVELS
 from marketplace.tenancy.context import current_tenant
 from marketplace.tenancy.manifests import SLUG
 
@@ -165,8 +166,8 @@ class ShopOut(Schema):
                       "The shop's page on the storefront.")
 
 
-class ShopList(Schema):
-    items = fields.List(fields.Nested(ShopOut))
+ShopList = paging.page_schema("ShopList", ShopOut, description="In the order a visitor walks them (building, "
+                               "floor, zone; street side, then position along the street).")
 
 
 class CategoryNode(Schema):
@@ -304,21 +305,37 @@ class ProductOut(ProductSummary):
     images = fields.List(fields.Nested(ImageOut), metadata={"description": "In the merchant's order."})
 
 
-class ProductPage(Schema):
-    """One page of products, with what a client needs to ask for the others."""
-
-    items = fields.List(fields.Nested(ProductSummary))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer(metadata={"description": "Products matching the filters, on all pages."})
-    pages = fields.Integer(metadata={"description": "How many pages there are (0 when nothing matches)."})
+class MerchantVariantOut(VariantOut):
+    version = fields.Integer(metadata={
+        "description": "Goes up whenever the stock or a price changes (the merchant, a sale, a cancellation): send it "
+                       "as expected_version when setting stock, to be refused rather than overwrite a newer change."})
 
 
-class ProductQuery(Schema):
+class MerchantProductOut(ProductOut):
+    """A product as its own shop reads it: with the versions behind its ETag."""
+
+    version = fields.Integer(metadata={"description": "Goes up with every change to the product itself."})
+    variants = fields.List(fields.Nested(MerchantVariantOut))
+
+
+ProductPage = paging.page_schema("ProductPage", ProductSummary, description="In the order asked for (sort).",
+                                  total=paging.total_field("Products matching the filters, on all pages."))
+
+#: The orders a list of products comes in (``sort``): the same words in the product list and in search.
+PRODUCT_SORTS = {"newest": "newest first (when first put on sale)",
+                 "price": "lowest price first (the lowest unit price, wholesale tiers included)",
+                 "-price": "highest price first"}
+
+
+def _one_of(choices) -> validate.OneOf:
+    return validate.OneOf(list(choices), error=_l("应为以下之一：{choices}。"))
+
+
+class ProductQuery(paging.PageArgs):
     category = Slug(metadata={"description": "A category slug; its sub-categories' products are included."})
     shop = Slug(metadata={"description": "A shop slug."})
-    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
-    page_size = fields.Integer(load_default=20, validate=_range(1, 100))
+    sort = fields.String(load_default="newest", validate=_one_of(PRODUCT_SORTS), metadata={
+        "description": "; ".join(f"{name}: {text}" for name, text in PRODUCT_SORTS.items()) + "; ties newest first."})
 
 
 # -- search ---------------------------------------------------------------------------------------------------
@@ -337,14 +354,18 @@ class AttributeFilter(Text):
         return match.group(1), match.group(2).strip()
 
 
-class SearchArgs(Schema):
+#: ``sort`` in search: the product list's words, and relevance, sales and credit (the backend's names after →).
+SEARCH_SORTS = {"relevance": "relevance", "newest": "newest", "price": "price_asc", "-price": "price_desc",
+                "sales": "sales", "credit": "credit"}
+
+
+class SearchArgs(paging.PageArgs):
     q = Text(load_default="", validate=_length(0, 200), metadata={
         "description": "What to look for: Chinese words (苹果), pinyin (pingguo), pinyin initials (pg), traditional "
                        "characters (蘋果), English, units and grades (15-15-15, 5kg). Empty: every product on sale.",
         "example": "苹果"})
-    category = fields.Integer(validate=_range(1), metadata={
-        "description": "A category id; its sub-categories' products are included."})
-    shop = fields.Integer(validate=_range(1), metadata={"description": "A shop id."})
+    category = Slug(metadata={"description": "A category slug; its sub-categories' products are included."})
+    shop = Slug(metadata={"description": "A shop slug."})
     price_min = fields.Integer(validate=_range(0), metadata={
         "description": "The product's lowest unit price is at least this, in minor units (fen)."})
     price_max = fields.Integer(validate=_range(0), metadata={
@@ -363,13 +384,12 @@ class SearchArgs(Schema):
                        "new (新店: too few orders and reviews for a firm score). Several: any of them. As of the "
                        "last credit refresh (at once after a review or a complaint decision, otherwise daily).",
         "example": ["A", "B"]})
-    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS, error=_l("应为以下之一：{choices}。")),
-                         metadata={"description": "relevance (best match, then newest), price_asc and price_desc "
-                                                  "(by the lowest price), newest, sales (units sold, most first), "
-                                                  "credit (shops with a credit level before new shops, then the "
-                                                  "higher credit score; ties newest first)."})
-    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
-    per_page = fields.Integer(load_default=20, validate=_range(1, 100))
+    sort = fields.String(load_default="relevance", validate=_one_of(SEARCH_SORTS),
+                         metadata={"description": "relevance (best match, then newest), price and -price "
+                                                  "(by the lowest price, lowest or highest first), newest, sales "
+                                                  "(units sold, most first), credit (shops with a credit level "
+                                                  "before new shops, then the higher credit score; ties newest "
+                                                  "first)."})
 
     @validates_schema
     def _prices_in_order(self, data, **kwargs):
@@ -378,6 +398,7 @@ class SearchArgs(Schema):
 
     @post_load
     def _attributes_by_name(self, data, **kwargs):
+        data["sort"] = SEARCH_SORTS[data["sort"]]
         attributes: dict[str, list[str]] = {}
         for name, value in data.pop("attr"):
             attributes.setdefault(name, []).append(value)
@@ -387,7 +408,7 @@ class SearchArgs(Schema):
 
 class FacetValueOut(Schema):
     value = fields.String(metadata={
-        "description": "What to filter by: an id for category and shop; \"<lower>-<upper>\" in fen for price "
+        "description": "What to filter by: the slug for category and shop; \"<lower>-<upper>\" in fen for price "
                        "(price_min=<lower>&price_max=<upper>; no upper: and above); \"true\" for in_stock; A, B, "
                        "C, D or new for credit (credit=<value>); the stored value for attr.<name> "
                        "(attr=<name>:<value>)."})
@@ -405,7 +426,7 @@ class AdItem(ProductSummary):
         "type": "boolean", "description": "Always true: a paid placement (广告), to be shown labelled as one."})
 
 
-class SearchPage(Schema):
+class SearchPage(paging.page_schema("SearchPageBase", SearchItem)):
     """One page of search results, with the facets of everything that matched."""
 
     ads = fields.List(fields.Nested(AdItem), metadata={
@@ -415,9 +436,6 @@ class SearchPage(Schema):
     items = fields.List(fields.Nested(SearchItem), metadata={
         "description": "In the order asked for; a product taken off sale a moment ago is left out."})
     total = fields.Integer(metadata={"description": "Products matching the query and filters, on all pages."})
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer(metadata={"description": "How many pages there are (0 when nothing matches)."})
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueOut)), metadata={
         "description": "Counts by facet: category, shop, price, in_stock, credit (the shops' credit levels), "
                        "and attr.<name> for each attribute offered as a filter; values by count, most first."})
@@ -490,6 +508,10 @@ class StockItem(Schema):
     sku = Text(required=True, validate=_length(1, 64))
     stock = _int(0, metadata={"description": "Set the stock to this number."})
     adjust = _int(-INT_MAX, INT_MAX, metadata={"description": "Add this (or take it, when negative) to the stock."})
+    expected_version = _int(1, allow_none=True, load_default=None, metadata={
+        "description": "The variant's version as last read (variants[].version): if it has changed since, the "
+                       "whole request is refused (409 version_conflict) and nothing changes. Leave it out to write "
+                       "regardless (the last write wins)."})
 
     @validates_schema
     def _one_of(self, data, **kwargs):
@@ -506,6 +528,7 @@ class StockIn(Schema):
 class StockLevel(Schema):
     sku = fields.String()
     stock = fields.Integer()
+    version = fields.Integer(metadata={"description": "The variant's new version."})
 
 
 class StockOut(Schema):

@@ -6,19 +6,20 @@ Everything works on the current tenant (the guard filters by it) and flushes; th
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import hashlib
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from marketplace.api import paging
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category, Product, ProductStatus, Variant
 from marketplace.catalog.services import CatalogError, ProductInput, VariantInput
 from marketplace.extensions import db
 from marketplace.search import indexing as search_indexing
 from marketplace.shops.models import Shop, ShopStatus
+from marketplace.storefront.queries import lowest_price_sql
 
 #: Stock is an ``Integer`` column: PostgreSQL's int4 bounds it.
 MAX_STOCK = 2_147_483_647
@@ -57,21 +58,19 @@ def _with_descendants(category: Category) -> list[int]:
     return found
 
 
-@dataclass
-class ProductPage:
-    items: list[Product]
-    page: int
-    page_size: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return math.ceil(self.total / self.page_size) if self.total else 0
+#: The product list's orders (``sort``), each with its keys for cursor pagination; ties newest (highest id) first.
+PRODUCT_ORDERINGS = {
+    "newest": paging.Ordering("products:newest", (paging.Key(Product.published_at), paging.Key(Product.id))),
+    "price": paging.Ordering("products:price", (paging.Key(lowest_price_sql(), descending=False),
+                                                paging.Key(Product.id))),
+    "-price": paging.Ordering("products:-price", (paging.Key(lowest_price_sql()), paging.Key(Product.id))),
+}
 
 
-def active_products(*, category_slug: str | None = None, shop_slug: str | None = None, page: int = 1,
-                    page_size: int = 20) -> ProductPage | None:
-    """One page of the current tenant's products on sale, newest first; None when a filter names nothing."""
+def active_products(*, category_slug: str | None = None, shop_slug: str | None = None, sort: str = "newest",
+                    limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None) -> dict | None:
+    """One page of the current tenant's products on sale (``items``, ``next_cursor``, ``total``), in the order
+    ``sort`` names; None when a filter names nothing."""
     query = _public_products()
     if category_slug:
         category = db.session.scalar(select(Category).where(Category.slug == category_slug))
@@ -81,13 +80,11 @@ def active_products(*, category_slug: str | None = None, shop_slug: str | None =
     if shop_slug:
         query = query.where(Shop.slug == shop_slug)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(
+    page = paging.keyset_page(
         query.options(selectinload(Product.shop), selectinload(Product.category), selectinload(Product.variants),
-                      selectinload(Product.images))
-        .order_by(Product.published_at.desc(), Product.id.desc())
-        .limit(page_size).offset((page - 1) * page_size)
-    ).all()
-    return ProductPage(list(items), page, page_size, total)
+                      selectinload(Product.images)),
+        PRODUCT_ORDERINGS[sort], limit=limit, cursor=cursor)
+    return {**page, "total": total}
 
 
 def active_product(product_id: int) -> Product | None:
@@ -99,10 +96,17 @@ def active_product(product_id: int) -> Product | None:
     )
 
 
-def active_shops() -> list[Shop]:
-    from marketplace.shops import services as shops
+#: Shops in the order a visitor walks them (as ``shops.shops_of_current_tenant``: building, floor, zone, street
+#: side, position, stall), with the places a shop may lack sorted first on every database.
+SHOP_ORDERING = paging.Ordering("shops:place", tuple(paging.Key(column, descending=False) for column in (
+    Shop.building, func.coalesce(Shop.floor, -paging.INT_BOUND), Shop.zone, Shop.street_side,
+    func.coalesce(Shop.map_x, -1e12), Shop.stall, Shop.id)))
 
-    return shops.shops_of_current_tenant()
+
+def active_shops(*, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None) -> dict:
+    """One page of the current tenant's open shops (``items``, ``next_cursor``)."""
+    query = select(Shop).where(Shop.status == ShopStatus.active).options(selectinload(Shop.category))
+    return paging.keyset_page(query, SHOP_ORDERING, limit=limit, cursor=cursor)
 
 
 # -- merchant writes ------------------------------------------------------------------------------------------
@@ -157,11 +161,42 @@ def update_product(product: Product, data: dict) -> Product:
     return catalog.update_product(product, product_input)
 
 
-def set_stock(shop: Shop, items: list[dict]) -> list[tuple[str, int]]:
-    """Set or adjust the stock of many SKUs of ``shop`` at once: every change is made, or none.
+class VersionConflict(Exception):
+    """Some items of a stock change named a version their variant no longer has (``problems`` by
+    ``items.<index>.expected_version``); nothing was changed."""
 
-    ``items`` are ``{"sku", "stock"}`` (set) or ``{"sku", "adjust"}`` (add, or take when negative). Every
-    problem is reported at once, by ``items.<index>.<field>``. The changes are conditional updates, so an
+    def __init__(self, message: str, problems: dict[str, str]):
+        super().__init__(message)
+        self.problems = problems
+
+
+def product_etag(product: Product) -> str:
+    """The product's strong entity tag: its version and every variant's (stock and prices), hashed. It changes
+    whenever the product is changed through the catalog services, or a variant's stock or prices change."""
+    parts = [f"{product.id}:{product.version}"] + [f"{v.id}:{v.version}" for v in sorted(product.variants,
+                                                                                       key=lambda v: v.id or 0)]
+    return '"' + hashlib.sha256(";".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+def lock_product(product: Product) -> None:
+    """Lock the product's row until the transaction ends (PostgreSQL; SQLite's writers queue anyway), and read
+    its and its variants' versions as they are now, so an If-Match check cannot pass on what was just changed."""
+    db.session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
+    db.session.refresh(product, ["version"])
+    # The variants as they are now, in one query (one removed meanwhile drops out of the product's list).
+    db.session.scalars(select(Variant).where(Variant.product_id == product.id)
+                       .execution_options(populate_existing=True)).all()
+    db.session.expire(product, ["variants"])
+
+
+def set_stock(shop: Shop, items: list[dict]) -> list[tuple[str, int, int]]:
+    """Set or adjust the stock of many SKUs of ``shop`` at once: every change is made, or none; returns each SKU's
+    new (sku, stock, version).
+
+    ``items`` are ``{"sku", "stock"}`` (set) or ``{"sku", "adjust"}`` (add, or take when negative), each with an
+    optional ``expected_version``: when the variant's version differs (its stock or prices changed since the client
+    read it), the whole request is refused with ``VersionConflict``. Every other problem is reported at once, by
+    ``items.<index>.<field>``. The changes are conditional updates, so an
     order taking stock at the same moment can never drive it below zero; the caller rolls back on refusal.
     """
     skus = [item["sku"] for item in items]
@@ -182,22 +217,34 @@ def set_stock(shop: Shop, items: list[dict]) -> list[tuple[str, int]]:
         seen.add(sku)
     if problems:
         raise CatalogError(next(iter(problems.values())), next(iter(problems)), problems)
+    stale = {f"items.{index}.expected_version": _("SKU %(sku)s 现在的版本是 %(version)d。", sku=item["sku"],
+                                                 version=variants[item["sku"]].version)
+             for index, item in enumerate(items)
+             if item.get("expected_version") is not None and variants[item["sku"]].version != item["expected_version"]}
+    if stale:
+        raise VersionConflict(_("库存或价格在读取之后已有变化，整个请求都没有执行；请重新读取后再试。"), stale)
     levels = []
     for index, item in enumerate(items):
         variant = variants[item["sku"]]
         if "stock" in item:
-            statement = update(Variant).where(Variant.id == variant.id).values(stock=item["stock"])
+            statement = (update(Variant).where(Variant.id == variant.id)
+                         .values(stock=item["stock"], version=Variant.version + 1))
         else:
             delta = item["adjust"]
             statement = (update(Variant)
                          .where(Variant.id == variant.id, Variant.stock + delta >= 0, Variant.stock + delta <= MAX_STOCK)
-                         .values(stock=Variant.stock + delta))
+                         .values(stock=Variant.stock + delta, version=Variant.version + 1))
+        if item.get("expected_version") is not None:  # checked again in the write itself: nothing slips in between
+            statement = statement.where(Variant.version == item["expected_version"])
         if db.session.execute(statement.execution_options(synchronize_session=False)).rowcount != 1:
+            if item.get("expected_version") is not None:
+                message = _("SKU %(sku)s 的库存刚刚发生变化，请重新读取后再试。", sku=item["sku"])
+                raise VersionConflict(message, {f"items.{index}.expected_version": message})
             # Stock moved between our read and this update (an order came in): refuse the whole batch.
             message = _("SKU %(sku)s 的库存刚刚发生变化，请重新读取后再试。", sku=item["sku"])
             raise CatalogError(message, f"items.{index}.adjust", {f"items.{index}.adjust": message})
-        db.session.refresh(variant, ["stock"])
-        levels.append((variant.sku, variant.stock))
+        db.session.refresh(variant, ["stock", "version"])
+        levels.append((variant.sku, variant.stock, variant.version))
     # Bulk SQL: the session saw no change, so say which products the search index must look at again.
     search_indexing.touch(shop.tenant_id, "product", {v.product_id for v in variants.values()})
     return levels

@@ -21,17 +21,18 @@ from __future__ import annotations
 from flask import abort, g
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.api import orders as order_api
+from marketplace.api import paging, views
 from marketplace.api import services as catalog_api
 from marketplace.api import trust_schemas as schemas
-from marketplace.api import views
+from marketplace.api.idempotency import idempotent
 from marketplace.api.order_schemas import PageQuery
-from marketplace.api.orders import IDEMPOTENCY, SESSION, ApiProblem
+from marketplace.api.orders import IDEMPOTENCY, ApiProblem
 from marketplace.api.schemas import INT_MAX
-from marketplace.api.scopes import requires_scope
+from marketplace.api.scopes import requires_resident_scope, requires_scope
 from marketplace.api.views import ApiBlueprint
 from marketplace.catalog.models import Product
 from marketplace.core.db import utcnow
@@ -52,8 +53,8 @@ public_reviews_blueprint = ApiBlueprint(
     description="公开的评价：店铺和商品的买家评价（最新的在前）与评分（无需认证）。")
 resident_trust_blueprint = ApiBlueprint(
     "api_resident_trust", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>",
-    description="居民：评价已完成的订单商品，投诉订单并跟进。使用网站登录后的会话 Cookie；写操作须在 X-CSRFToken "
-                "请求头中带上会话的 CSRF 令牌。")
+    description="居民：评价已完成的订单商品，投诉订单并跟进。使用网站登录后的会话 Cookie（写操作须在 X-CSRFToken "
+                "请求头中带上会话的 CSRF 令牌），或居民的个人令牌（Authorization: Bearer occp_…）。")
 shop_complaints_blueprint = ApiBlueprint(
     "api_shop_complaints", __name__, url_prefix="/api/v1/tenants/<slug:tenant_slug>/shops/<slug:shop_slug>",
     description="商户投诉处理：查看本店收到的投诉并答复（Authorization: Bearer <令牌>）。")
@@ -87,9 +88,9 @@ def _tenant():
     return current_tenant._get_current_object()
 
 
-def _paged(query, count, page: int, page_size: int) -> dict:
-    items = list(db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
-    return {"items": items, "page": page, "page_size": page_size, "total": db.session.scalar(count)}
+#: The lists' orders, for cursor pagination: newest first.
+NEWEST_REVIEWS = paging.Ordering("reviews:newest", (paging.Key(Review.created_at), paging.Key(Review.id)))
+NEWEST_COMPLAINTS = paging.Ordering("complaints:newest", (paging.Key(Complaint.filed_at), paging.Key(Complaint.id)))
 
 
 # -- badges -------------------------------------------------------------------------------------------------------
@@ -125,10 +126,9 @@ def _with_buyers(items: list[Review]) -> list[Review]:
     return items
 
 
-def _review_page(condition, ratings, page: int, page_size: int) -> dict:
-    query = (select(Review).where(condition).options(selectinload(Review.line))
-             .order_by(Review.created_at.desc(), Review.id.desc()))
-    out = _paged(query, select(func.count(Review.id)).where(condition), page, page_size)
+def _review_page(condition, ratings, limit: int, cursor: str | None) -> dict:
+    query = select(Review).where(condition).options(selectinload(Review.line))
+    out = paging.keyset_page(query, NEWEST_REVIEWS, limit=limit, cursor=cursor, total=True)
     _with_buyers(out["items"])
     out["ratings"] = {"count": ratings.count, "averages": ratings.averages}
     return out
@@ -136,26 +136,26 @@ def _review_page(condition, ratings, page: int, page_size: int) -> dict:
 
 @public_reviews_blueprint.route("/shops/<slug:shop_slug>/reviews")
 @public_reviews_blueprint.arguments(PageQuery, location="query", as_kwargs=True)
-@public_reviews_blueprint.response(200, schemas.ReviewPage)
+@paging.responds(public_reviews_blueprint, schemas.ReviewPage)
 @_errors(public_reviews_blueprint, 404, 422, 503)
-def list_shop_reviews(shop_slug: str, page: int, page_size: int):
+def list_shop_reviews(shop_slug: str, limit: int, cursor: str | None = None):
     """店铺的评价
 
     买家对这家店铺的评价，按发表时间排列，最新的在前（从不按评分排序）；ratings 为店铺的评价数和各项平均分
     （商品评分、描述相符、服务态度、物流/取货体验）。被平台依法屏蔽的评价标为 hidden，给出理由，不显示评分、内容和
-    照片，但仍计入评分。分页信息在 page、page_size、total 中。无需认证。
+    照片，但仍计入评分。total 为评价总数。无需认证。
     """
     shop = shops.shop_by_slug(shop_slug)
     if shop is None or not shop.is_active:
         abort(404)
-    return _review_page(Review.shop_id == shop.id, reviews.shop_ratings(shop), page, page_size)
+    return _review_page(Review.shop_id == shop.id, reviews.shop_ratings(shop), limit, cursor)
 
 
 @public_reviews_blueprint.route(f"/products/<int(max={INT_MAX}):product_id>/reviews")
 @public_reviews_blueprint.arguments(PageQuery, location="query", as_kwargs=True)
-@public_reviews_blueprint.response(200, schemas.ReviewPage)
+@paging.responds(public_reviews_blueprint, schemas.ReviewPage)
 @_errors(public_reviews_blueprint, 404, 422, 503)
-def list_product_reviews(product_id: int, page: int, page_size: int):
+def list_product_reviews(product_id: int, limit: int, cursor: str | None = None):
     """商品的评价
 
     与店铺的评价相同，只含这件商品的评价；ratings 为这件商品的评价数和各项平均分。草稿、已下架和其他街区或市场的
@@ -164,7 +164,7 @@ def list_product_reviews(product_id: int, page: int, page_size: int):
     product = db.session.scalar(catalog_api._public_products().where(Product.id == product_id))
     if product is None:
         abort(404)
-    return _review_page(Review.product_id == product.id, reviews.product_ratings(product), page, page_size)
+    return _review_page(Review.product_id == product.id, reviews.product_ratings(product), limit, cursor)
 
 
 # -- reviews: the buyer -------------------------------------------------------------------------------------------
@@ -201,12 +201,14 @@ def _review_problem(error: ReviewError) -> ApiProblem:
 
 
 @resident_trust_blueprint.route(f"{order_api.MY_ORDER}/lines/<int(max={INT_MAX}):line_id>/review", methods=["POST"])
+@idempotent
 @resident_trust_blueprint.arguments(schemas.ReviewIn, description="四项评分（1–5 星）和可选的文字。")
 @resident_trust_blueprint.response(201, schemas.ReviewOut, description="评价已发表。")
 @resident_trust_blueprint.alt_response(200, schema=schemas.ReviewOut,
                                        description="这条评价已经发表过（同一请求的重试）：回答这条评价，不再发表。")
 @_errors(resident_trust_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_trust_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_trust_blueprint.doc(parameters=[IDEMPOTENCY])
 def review_line(data: dict, number: str, order_number: str, line_id: int):
     """评价订单商品
 
@@ -269,12 +271,14 @@ def _not_now(complaint: Complaint) -> ApiProblem:
 
 
 @resident_trust_blueprint.route(f"{order_api.MY_ORDER}/complaint", methods=["POST"])
+@idempotent
 @resident_trust_blueprint.arguments(schemas.ComplaintIn, description="投诉类型、争议事实、投诉请求和通讯地址。")
 @resident_trust_blueprint.response(201, schemas.ComplaintOut, description="投诉已提交，商家须在期限（due_at）内答复。")
 @resident_trust_blueprint.alt_response(200, schema=schemas.ComplaintOut,
                                        description="同一投诉已经提交过（同一请求的重试）：回答这件投诉，不再提交。")
 @_errors(resident_trust_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_trust_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_trust_blueprint.doc(parameters=[IDEMPOTENCY])
 def file_complaint(data: dict, number: str, order_number: str):
     """投诉订单
 
@@ -318,25 +322,31 @@ def file_complaint(data: dict, number: str, order_number: str):
 
 
 @resident_trust_blueprint.route("/complaints")
-@resident_trust_blueprint.arguments(PageQuery, location="query", as_kwargs=True)
-@resident_trust_blueprint.response(200, schemas.ComplaintPage)
+@resident_trust_blueprint.arguments(schemas.ComplaintQuery, location="query", as_kwargs=True)
+@paging.responds(resident_trust_blueprint, schemas.ComplaintPage)
 @_errors(resident_trust_blueprint, 401, 404, 422, 503)
-@resident_trust_blueprint.doc(security=SESSION)
-def list_my_complaints(page: int, page_size: int):
+@requires_resident_scope("purchases:read")
+def list_my_complaints(limit: int, cursor: str | None = None, status: str | None = None, since=None, until=None):
     """我的投诉
 
-    我在这个街区或市场提出的投诉，最新的在前：状态、期限、商家的答复、处理结果和每一步的记录。分页信息在 page、
-    page_size、total 中。
+    我在这个街区或市场提出的投诉，最新的在前，可按状态（status）和提出时间（since、until）筛选：状态、期限、商家的
+    答复、处理结果和每一步的记录。
     """
-    mine = Complaint.buyer_id == current_user.id
-    return _paged(_complaint_query().where(mine).order_by(Complaint.filed_at.desc(), Complaint.id.desc()),
-                  select(func.count(Complaint.id)).where(mine), page, page_size)
+    return _complaint_page(Complaint.buyer_id == current_user.id, limit, cursor, status, since, until)
+
+
+def _complaint_page(condition, limit: int, cursor: str | None, status: str | None, since, until) -> dict:
+    query = _complaint_query().where(condition)
+    if status:
+        query = query.where(Complaint.status == status)
+    query = paging.within(query, Complaint.filed_at, since, until)
+    return paging.keyset_page(query, NEWEST_COMPLAINTS, limit=limit, cursor=cursor, total=True)
 
 
 @resident_trust_blueprint.route("/complaints/<string(maxlength=32):complaint_number>")
 @resident_trust_blueprint.response(200, schemas.ComplaintOut)
 @_errors(resident_trust_blueprint, 401, 404, 503)
-@resident_trust_blueprint.doc(security=SESSION)
+@requires_resident_scope("purchases:read")
 def get_my_complaint(complaint_number: str):
     """一件投诉
 
@@ -347,9 +357,11 @@ def get_my_complaint(complaint_number: str):
 
 
 @resident_trust_blueprint.route("/complaints/<string(maxlength=32):complaint_number>/accept", methods=["POST"])
+@idempotent
 @resident_trust_blueprint.response(200, schemas.ComplaintOut, description="投诉已办结（或这个请求已办结过它）。")
 @_errors(resident_trust_blueprint, 400, 401, 404, 409, 503)
-@resident_trust_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_trust_blueprint.doc(parameters=[IDEMPOTENCY])
 def accept_answer(complaint_number: str):
     """接受商家答复
 
@@ -370,11 +382,13 @@ def accept_answer(complaint_number: str):
 
 
 @resident_trust_blueprint.route("/complaints/<string(maxlength=32):complaint_number>/escalate", methods=["POST"])
+@idempotent
 @resident_trust_blueprint.arguments(schemas.EscalateIn, description="不接受答复的理由（可选）。")
 @resident_trust_blueprint.response(200, schema=schemas.ComplaintOut,
                                    description="已转交市场运营方处理（或这个请求已转交过）。")
 @_errors(resident_trust_blueprint, 400, 401, 404, 409, 422, 503)
-@resident_trust_blueprint.doc(security=SESSION, parameters=[IDEMPOTENCY])
+@requires_resident_scope("purchases:write")
+@resident_trust_blueprint.doc(parameters=[IDEMPOTENCY])
 def escalate_complaint(data: dict, complaint_number: str):
     """申请平台处理
 
@@ -406,25 +420,22 @@ shop_complaints_blueprint.url_value_preprocessor(views._take_shop_slug)
 
 
 @shop_complaints_blueprint.route("/complaints")
-@shop_complaints_blueprint.arguments(schemas.ShopComplaintQuery, location="query", as_kwargs=True)
-@shop_complaints_blueprint.response(200, schemas.ShopComplaintPage)
+@shop_complaints_blueprint.arguments(schemas.ComplaintQuery, location="query", as_kwargs=True)
+@paging.responds(shop_complaints_blueprint, schemas.ShopComplaintPage)
 @_errors(shop_complaints_blueprint, 401, 403, 404, 422, 503)
 @requires_scope("complaints:read")
-def list_shop_complaints(page: int, page_size: int, status: str | None = None):
+def list_shop_complaints(limit: int, cursor: str | None = None, status: str | None = None, since=None, until=None):
     """本店收到的投诉
 
-    最新的在前，可按状态筛选（status=filed 为待答复）。due_at 为答复期限，逾期自动转交市场运营方处理；actions 列出
-    现在可以做的事（answer）。分页信息在 page、page_size、total 中。
+    最新的在前，可按状态（status=filed 为待答复）和提出时间（since、until）筛选。due_at 为答复期限，逾期自动转交
+    市场运营方处理；actions 列出现在可以做的事（answer）。
     """
     db.session.commit()  # the token's last use
-    conditions = [Complaint.shop_id == g.api_shop.id]
-    if status:
-        conditions.append(Complaint.status == status)
-    return _paged(_complaint_query().where(*conditions).order_by(Complaint.filed_at.desc(), Complaint.id.desc()),
-                  select(func.count(Complaint.id)).where(*conditions), page, page_size)
+    return _complaint_page(Complaint.shop_id == g.api_shop.id, limit, cursor, status, since, until)
 
 
 @shop_complaints_blueprint.route("/complaints/<string(maxlength=32):complaint_number>/answer", methods=["POST"])
+@idempotent
 @shop_complaints_blueprint.arguments(schemas.AnswerIn, description="给投诉人的答复。")
 @shop_complaints_blueprint.response(200, schemas.ShopComplaintOut, description="已答复（或这个请求已答复过）。")
 @_errors(shop_complaints_blueprint, 400, 401, 403, 404, 409, 422, 503)

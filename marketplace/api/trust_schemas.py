@@ -13,6 +13,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
+from marketplace.api import paging
 from marketplace.api.order_schemas import ShopRef
 from marketplace.api.schemas import Computed, Text, _length, _range, _string
 from marketplace.media.views import image_url
@@ -189,12 +190,9 @@ class RatingsSummary(Schema):
                                                                    "improves the figures."})
 
 
-class ReviewPage(Schema):
-    ratings = fields.Nested(RatingsSummary, metadata={"description": "The figures of the shop (or product)."})
-    items = fields.List(fields.Nested(ReviewOut), metadata={"description": "Newest first, never by rating."})
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
+ReviewPage = paging.page_schema(
+    "ReviewPage", ReviewOut, description="Newest first, never by rating.", total=paging.total_field(),
+    ratings=fields.Nested(RatingsSummary, metadata={"description": "The figures of the shop (or product)."}))
 
 
 # -- complaints -----------------------------------------------------------------------------------------------
@@ -311,22 +309,14 @@ class ShopComplaintOut(ComplaintOut):
                                         "description": "What the merchant may do now."})
 
 
-class ComplaintPage(Schema):
-    items = fields.List(fields.Nested(ComplaintOut))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
+ComplaintPage = paging.page_schema("ComplaintPage", ComplaintOut, description="Newest first.",
+                                    total=paging.total_field())
+ShopComplaintPage = paging.page_schema("ShopComplaintPage", ShopComplaintOut, description="Newest first.",
+                                        total=paging.total_field())
 
 
-class ShopComplaintPage(Schema):
-    items = fields.List(fields.Nested(ShopComplaintOut))
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
+class ComplaintQuery(paging.PageArgs, paging.Period):
+    """``since``/``until``: when the complaint was filed."""
 
-
-class ShopComplaintQuery(Schema):
-    page = fields.Integer(load_default=1, validate=_range(1, 10_000))
-    page_size = fields.Integer(load_default=20, validate=_range(1, 100))
     status = fields.String(validate=validate.OneOf(ComplaintStatus.values(), error=_l("不认识的投诉状态。")),
                            metadata={"description": "Only complaints in this status (filed: waiting for the answer)."})

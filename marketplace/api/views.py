@@ -11,7 +11,6 @@ import http
 import importlib
 import json
 import logging
-import math
 
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, render_template, request, url_for
@@ -26,8 +25,9 @@ from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from marketplace.api import auth, limits, schemas, services
-from marketplace.api.scopes import SCOPES, requires_scope, scheme_description, scope_of
+from marketplace.api import auth, idempotency, limits, paging, schemas, services
+from marketplace.api.idempotency import idempotent
+from marketplace.api.scopes import OPERATOR_SCOPES, SCOPES, requires_scope, scheme_description, scope_of
 from marketplace.catalog import packs
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category, Product
@@ -253,10 +253,20 @@ def _on_auth_error(exc: auth.ApiAuthError):
     return problem_response(exc.status, exc.code, detail=exc.message, headers=headers)
 
 
+def _on_version_conflict(exc: services.VersionConflict):
+    db.session.rollback()
+    return problem_response(409, "version_conflict", detail=str(exc), errors=exc.problems)
+
+
 def _on_conflict(exc: IntegrityError):
     # A unique SKU taken by a request that committed between our check and our write.
     db.session.rollback()
     return problem_response(409, "conflict")
+
+
+def _on_invalid_cursor(exc: paging.InvalidCursor):
+    db.session.rollback()
+    return problem_response(400, "invalid_cursor", detail=_("cursor 无效：请使用上一页回答中的 next_cursor，原样传回。"))
 
 
 def answer_with_problems(blueprint: ApiBlueprint, handlers: dict | None = None, *, tenant: bool = True) -> None:
@@ -264,14 +274,15 @@ def answer_with_problems(blueprint: ApiBlueprint, handlers: dict | None = None, 
     then its own ``handlers`` (exception class → handler); with ``tenant``, a draft tenant answers 404 and a
     suspended one 503, exactly as on the storefront."""
     for error, handler in {HTTPException: _on_http_error, auth.ApiAuthError: _on_auth_error,
-                           IntegrityError: _on_conflict, **(handlers or {})}.items():
+                           IntegrityError: _on_conflict, paging.InvalidCursor: _on_invalid_cursor,
+                           **(handlers or {})}.items():
         blueprint.register_error_handler(error, handler)
     if tenant:
         blueprint.before_request(_tenant_must_be_open)
 
 
 for _blueprint in (catalog_blueprint, merchant_blueprint):
-    answer_with_problems(_blueprint, {CatalogError: _on_catalog_error})
+    answer_with_problems(_blueprint, {CatalogError: _on_catalog_error, services.VersionConflict: _on_version_conflict})
 
 
 def _on_search_unavailable(exc: SearchUnavailable):
@@ -288,14 +299,15 @@ catalog_blueprint.register_error_handler(SearchUnavailable, _on_search_unavailab
 # -- public catalog -----------------------------------------------------------------------------------------------
 
 @catalog_blueprint.route("/shops")
-@catalog_blueprint.response(200, schemas.ShopList)
+@catalog_blueprint.arguments(paging.PageArgs, location="query", as_kwargs=True)
+@paging.responds(catalog_blueprint, schemas.ShopList)
 @_errors(catalog_blueprint, 404, 503)
-def list_shops():
+def list_shops(limit: int, cursor: str | None = None):
     """店铺列表
 
-    营业中的店铺，按街道或市场里的位置排列。
+    营业中的店铺，按街道或市场里的位置排列（楼栋、楼层、区域；街道的一侧，再按沿街的位置）。
     """
-    return {"items": services.active_shops()}
+    return services.active_shops(limit=limit, cursor=cursor)
 
 
 @catalog_blueprint.route("/shops/<slug:shop_slug>")
@@ -322,14 +334,17 @@ def list_categories():
 
 @catalog_blueprint.route("/products")
 @catalog_blueprint.arguments(schemas.ProductQuery, location="query", as_kwargs=True)
-@catalog_blueprint.response(200, schemas.ProductPage)
+@paging.responds(catalog_blueprint, schemas.ProductPage)
 @_errors(catalog_blueprint, 404, 503)
-def list_products(page: int, page_size: int, category: str | None = None, shop: str | None = None):
+def list_products(limit: int, sort: str, cursor: str | None = None, category: str | None = None,
+                  shop: str | None = None):
     """在售商品
 
-    按分类（含子分类）和店铺筛选，最新上架的在前；分页信息在返回的 page、page_size、total、pages 中。
+    按分类（含子分类，slug）和店铺（slug）筛选；sort=newest（最新上架的在前，默认）、price（最低价从低到高）或
+    -price（从高到低）。total 为符合条件的商品总数；next_cursor 不为 null 时用 cursor=next_cursor 取下一页。
     """
-    result = services.active_products(category_slug=category, shop_slug=shop, page=page, page_size=page_size)
+    result = services.active_products(category_slug=category, shop_slug=shop, sort=sort, limit=limit,
+                                      cursor=cursor)
     if result is None:
         raise CatalogError(_("找不到分类“%(category)s”。", category=category), "category")
     return result
@@ -358,13 +373,19 @@ def _search_errors(view):
                                           content_type=PROBLEM)(view)
 
 
-def _filters_must_exist(args: dict) -> None:
-    """A category or shop id that is not the tenant's is a mistake to point out, not an empty page."""
-    if "category" in args and db.session.scalar(select(Category.id).where(Category.id == args["category"])) is None:
-        raise CatalogError(_("找不到这个分类。"), "category")
-    shop_open = select(Shop.id).where(Shop.id == args.get("shop"), Shop.status == ShopStatus.active)
-    if "shop" in args and db.session.scalar(shop_open) is None:
-        raise CatalogError(_("找不到这个店铺。"), "shop")
+def _filter_ids(args: dict) -> tuple[int | None, int | None]:
+    """The ids of the category and the open shop the slugs name; one that is not the tenant's is a mistake to
+    point out, not an empty page."""
+    category_id = shop_id = None
+    if "category" in args:
+        category_id = db.session.scalar(select(Category.id).where(Category.slug == args["category"]))
+        if category_id is None:
+            raise CatalogError(_("找不到这个分类。"), "category")
+    if "shop" in args:
+        shop_id = db.session.scalar(select(Shop.id).where(Shop.slug == args["shop"], Shop.status == ShopStatus.active))
+        if shop_id is None:
+            raise CatalogError(_("找不到这个店铺。"), "shop")
+    return category_id, shop_id
 
 
 def _on_sale_in_order(ids: list[int]) -> list[Product]:
@@ -406,18 +427,23 @@ def _labelled_facets(facets: dict) -> dict[str, list[dict]]:
     def ids(name: str) -> list[int]:
         return [int(v.value) for v in facets.get(name, []) if v.value.isdigit()]
 
-    names = {}
-    if ids("category"):
-        names["category"] = {str(c.id): c.name() for c in db.session.scalars(
-            select(Category).where(Category.id.in_(ids("category"))))}
-    if ids("shop"):
-        names["shop"] = {str(s.id): s.name() for s in db.session.scalars(select(Shop).where(Shop.id.in_(ids("shop"))))}
+    # Category and shop values are the slugs the filters take (the backend counts by id).
+    names, slugs = {}, {}
+    for name, model in (("category", Category), ("shop", Shop)):
+        if ids(name):
+            found = list(db.session.scalars(select(model).where(model.id.in_(ids(name)))))
+            names[name] = {str(row.id): row.name() for row in found}
+            slugs[name] = {str(row.id): row.slug for row in found}
     labelled = {}
     for name, values in facets.items():
         items = []
         for facet in values:
+            value = facet.value
             if name in names:
                 label = names[name].get(facet.value, facet.value)
+                value = slugs[name].get(facet.value)
+                if value is None:  # deleted since it was indexed: nothing to filter by
+                    continue
             elif name == "price":
                 label = _price_label(facet.value)
             elif name == "in_stock":
@@ -428,36 +454,40 @@ def _labelled_facets(facets: dict) -> dict[str, list[dict]]:
                 label = _attribute_label(name[5:], facet.value)
             else:
                 label = facet.value
-            items.append({"value": facet.value, "count": facet.count, "label": label})
+            items.append({"value": value, "count": facet.count, "label": label})
         labelled[name] = items
     return labelled
 
 
 @catalog_blueprint.route("/search")
 @catalog_blueprint.arguments(schemas.SearchArgs, location="query")
-@catalog_blueprint.response(200, schemas.SearchPage)
+@paging.responds(catalog_blueprint, schemas.SearchPage)
 @_search_errors
 def search_products(args: dict):
     """搜索商品
 
     按汉字、拼音、拼音首字母、繁体字或英文搜索在售商品，如 苹果、pingguo、pg、蘋果、复合肥 15-15-15。
-    可按分类（含子分类）、店铺、价格区间、是否有货、店铺信用等级（credit=A…D 或 new，可重复）和属性
-    （attr=属性名:值，可重复）筛选，按相关度、价格、上架时间、销量或店铺信用排序。facets 给出每个筛选项的可选值
+    可按分类（含子分类，slug）、店铺（slug）、价格区间、是否有货、店铺信用等级（credit=A…D 或 new，可重复）和属性
+    （attr=属性名:值，可重复）筛选，按相关度、价格、上架时间、销量或店铺信用排序（sort=relevance、price、-price、
+    newest、sales、credit）。facets 给出每个筛选项的可选值
     及其商品数；什么也没找到时，did_you_mean 给出读音相同、能找到商品的词。搜索服务暂时不可用时回答 503
     （code: search_unavailable）。
     """
-    _filters_must_exist(args)
-    query = SearchQuery(text=args["q"], category_id=args.get("category"), shop_id=args.get("shop"),
+    category_id, shop_id = _filter_ids(args)
+    # Ranked by the backend, which pages by offset: the cursor carries the offset (bound to the sort).
+    cursor_name, limit = f"search:{args['sort']}", args["limit"]
+    offset = paging.offset_of(args.get("cursor"), cursor_name)
+    query = SearchQuery(text=args["q"], category_id=category_id, shop_id=shop_id,
                         price_min=args.get("price_min"), price_max=args.get("price_max"), in_stock=args["in_stock"],
                         attributes=args["attributes"],
                         credit_levels=[level for level in CREDIT_LEVELS if level in args["credit"]],
-                        sort=args["sort"], page=args["page"], size=args["per_page"])
+                        sort=args["sort"], size=limit, skip=offset)
     tenant = current_tenant._get_current_object()
     outcome = search.search(tenant, query, record=True)
     result = outcome.result
-    ads = placements.ads_for(tenant, query.text, query.category_id) if args["page"] == 1 else []
-    return {"items": _on_sale_in_order(result.ids), "total": result.total, "page": args["page"],
-            "per_page": args["per_page"], "pages": math.ceil(result.total / args["per_page"]),
+    ads = placements.ads_for(tenant, query.text, query.category_id) if offset == 0 else []
+    return {"items": _on_sale_in_order(result.ids), "total": result.total,
+            "next_cursor": paging.next_offset_cursor(cursor_name, offset, len(result.ids), result.total),
             "facets": _labelled_facets(result.facets), "did_you_mean": outcome.did_you_mean, "ads": ads}
 
 
@@ -492,6 +522,7 @@ def _authenticate():
         abort(404)
     g.api_user = auth.authorise(token, shop)
     g.api_shop = shop
+    g.api_token = token  # the caller, for Idempotency-Key records
     auth.require_scope(token, scope_of(current_app.view_functions.get(request.endpoint)))  # then its scope (403)
 
 
@@ -506,52 +537,98 @@ def _product_url(product) -> str:
     return url_for("api_merchant.get_own_product", shop_slug=g.api_shop.slug, product_id=product.id)
 
 
+def _key_refused():
+    """The problem answer for a missing or invalid Idempotency-Key, or None when the request has a usable one."""
+    refused = idempotency.key_problem(idempotency.request_key())
+    return problem_response(refused[0], refused[1], detail=refused[2]) if refused else None
+
+
+#: The product's entity tag, answered by every merchant operation that returns a product.
+ETAG_HEADER = {"ETag": {"description": "The product's version (its fields and its variants' stock and prices): send "
+                                       "it back in If-Match to change the product only if nobody changed it since.",
+                        "schema": {"type": "string"}}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 1000},
+            "description": "只在商品仍是这个版本（读取时 ETag 响应头的值）时修改；已被别人改过回答 412"
+                           "（code: precondition_failed），什么也不改。不带时照常修改（后写的为准）。"}
+PRECONDITION_FAILED = "商品在读取之后已被修改，If-Match 不再匹配（code: precondition_failed）：请重新读取后再改。"
+VERSION_CONFLICT = ("某几项的 expected_version 与规格现在的版本不符：库存或价格在读取之后已有变化（code: version_conflict，"
+                    "errors 按 items.<序号>.expected_version 列出）；整个请求都没有执行，请重新读取后再试。")
+
+
+def _with_etag(product, status: int = 200, headers: dict | None = None):
+    return product, status, {**(headers or {}), "ETag": services.product_etag(product)}
+
+
 @merchant_blueprint.route("/products", methods=["POST"])
+@idempotent
 @merchant_blueprint.arguments(schemas.ProductIn, description="新商品；publish 为 true 时立即上架。")
-@merchant_blueprint.response(201, schemas.ProductOut, headers={
-    "Location": {"description": "The product's URL in this API.", "schema": {"type": "string"}}})
+@merchant_blueprint.response(201, schemas.MerchantProductOut, headers={
+    "Location": {"description": "The product's URL in this API.", "schema": {"type": "string"}}, **ETAG_HEADER})
 @_errors(merchant_blueprint, 400, 401, 403, 404, 409, 503)
 @requires_scope("catalog:write")
 def create_product(data: dict):
     """创建商品
 
     属性按分类的商品类型校验；草稿可以不完整，上架时必须完整，受限类目还需店铺持有经核验的许可证。
+    须带 Idempotency-Key：重试时用同一个值，只会创建一次。
     """
+    refused = _key_refused()
+    if refused is not None:
+        return refused
     product = services.create_product(g.api_shop, data)
     db.session.commit()
-    return product, 201, {"Location": _product_url(product)}
+    return _with_etag(product, 201, {"Location": _product_url(product)})
 
 
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>", methods=["GET"])
-@merchant_blueprint.response(200, schemas.ProductOut)
+@merchant_blueprint.response(200, schemas.MerchantProductOut, headers=ETAG_HEADER)
 @_errors(merchant_blueprint, 401, 403, 404, 503)
 @requires_scope("catalog:read")
 def get_own_product(product_id: int):
     """读取本店商品
 
-    与公开接口相同的内容，但也能读到草稿和已下架的商品。
+    与公开接口相同的内容，但也能读到草稿和已下架的商品；另有商品和每个规格的版本（version），以及 ETag 响应头，
+    供修改时用 If-Match、批量设置库存时用 expected_version 防止覆盖别人刚做的修改。
     """
-    return _own_product(product_id)
+    return _with_etag(_own_product(product_id))
+
+
+def _if_match_holds(product) -> bool:
+    """RFC 9110 If-Match: absent, "*", or one of the listed tags equal (strong comparison) to the product's."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return True
+    current = services.product_etag(product)
+    return any(tag.strip() == current for tag in header.split(",") if not tag.strip().startswith("W/"))
 
 
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>", methods=["PATCH"])
 @merchant_blueprint.arguments(schemas.ProductPatch, description="只改给出的字段。")
-@merchant_blueprint.response(200, schemas.ProductOut)
+@merchant_blueprint.response(200, schemas.MerchantProductOut, headers=ETAG_HEADER)
 @_errors(merchant_blueprint, 400, 401, 403, 404, 409, 503)
+@merchant_blueprint.alt_response(412, schema=schemas.Problem, description=PRECONDITION_FAILED, content_type=PROBLEM)
 @requires_scope("catalog:write")
+@merchant_blueprint.doc(parameters=[IF_MATCH])
 def update_product(data: dict, product_id: int):
     """修改商品
 
     attributes 与已有属性合并（值为 null 时清除该属性）；给出 variants 时按 SKU 整体替换规格列表。
-    在售商品修改后仍须满足上架条件。
+    在售商品修改后仍须满足上架条件。带 If-Match（读取时的 ETag）时，商品在那之后被改过（价格、库存、任何字段）
+    回答 412（code: precondition_failed），什么也不改；回答带新的 ETag。
     """
-    product = services.update_product(_own_product(product_id), data)
+    product = _own_product(product_id)
+    services.lock_product(product)  # a concurrent PATCH waits here, then sees this one's version
+    if not _if_match_holds(product):
+        db.session.rollback()
+        return problem_response(412, "precondition_failed", detail=_("商品在读取之后已被修改，请重新读取后再改。"),
+                                headers={"ETag": services.product_etag(product)})
+    product = services.update_product(product, data)
     db.session.commit()
-    return product
+    return _with_etag(product)
 
 
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>/publish", methods=["POST"])
-@merchant_blueprint.response(200, schemas.ProductOut)
+@merchant_blueprint.response(200, schemas.MerchantProductOut, headers=ETAG_HEADER)
 @_errors(merchant_blueprint, 401, 403, 404, 422, 503)
 @requires_scope("catalog:write")
 def publish_product(product_id: int):
@@ -562,11 +639,11 @@ def publish_product(product_id: int):
     product = _own_product(product_id)
     catalog.publish_product(product)
     db.session.commit()
-    return product
+    return _with_etag(product)
 
 
 @merchant_blueprint.route(f"/products/<int(max={schemas.INT_MAX}):product_id>/unpublish", methods=["POST"])
-@merchant_blueprint.response(200, schemas.ProductOut)
+@merchant_blueprint.response(200, schemas.MerchantProductOut, headers=ETAG_HEADER)
 @_errors(merchant_blueprint, 401, 403, 404, 503)
 @requires_scope("catalog:write")
 def unpublish_product(product_id: int):
@@ -574,22 +651,32 @@ def unpublish_product(product_id: int):
     product = _own_product(product_id)
     catalog.unpublish_product(product)
     db.session.commit()
-    return product
+    return _with_etag(product)
 
 
 @merchant_blueprint.route("/variants/stock", methods=["POST"])
-@merchant_blueprint.arguments(schemas.StockIn, description="每项给出 sku 和 stock（设为）或 adjust（增减）。")
+@idempotent
+@merchant_blueprint.arguments(schemas.StockIn, description="每项给出 sku 和 stock（设为）或 adjust（增减），"
+                                                          "可选 expected_version。")
 @merchant_blueprint.response(200, schemas.StockOut)
 @_errors(merchant_blueprint, 400, 401, 403, 404, 503)
+@merchant_blueprint.alt_response(409, schema=schemas.Problem, description=VERSION_CONFLICT, content_type=PROBLEM)
 @requires_scope("stock:write")
 def set_stock(data: dict):
     """批量设置库存
 
     例如由 ERP 同步。全部成功或全部不变：任何一项有问题都回答 422，errors 按 items.<序号>.<字段> 列出。
+    某项带 expected_version（读取商品时规格的 version）而规格的库存或价格在那之后变过（包括顾客下单、取消），
+    整个请求回答 409（code: version_conflict），什么也不改；不带时照常设置（后写的为准）。adjust（增减）本身
+    不会覆盖别人的修改，通常不需要 expected_version。须带 Idempotency-Key：重试时用同一个值，只会执行一次
+    （adjust 不会加两次）。回答每个 SKU 新的库存和版本。
     """
+    refused = _key_refused()
+    if refused is not None:
+        return refused
     levels = services.set_stock(g.api_shop, data["items"])
     db.session.commit()
-    return {"items": [{"sku": sku, "stock": stock} for sku, stock in levels]}
+    return {"items": [{"sku": sku, "stock": stock, "version": version} for sku, stock, version in levels]}
 
 
 # -- a reference page, rendered on the server from the OpenAPI document (no scripts, nothing from a CDN) ----------
@@ -638,7 +725,9 @@ def docs():
             operations.append({
                 "method": method.upper(), "path": path, "summary": operation.get("summary", ""),
                 "description": operation.get("description", ""), "token": bool(operation.get("security")),
-                "scopes": [scope for need in operation.get("security", []) for scope in need.get("bearerAuth", [])],
+                # Every scheme's scopes: a shop key's, a personal token's (resident operations), an operator's…
+                "scopes": [scope for need in operation.get("security", []) for scopes in need.values()
+                           for scope in scopes],
                 "parameters": [(p["name"], p["in"], p.get("required", False), _type_of(p.get("schema", {})),
                                 p.get("description", "")) for p in parameters],
                 "body": _schema_name(body),
@@ -650,7 +739,7 @@ def docs():
                   for prop, spec in schema.get("properties", {}).items()])
                 for name, schema in document["components"]["schemas"].items()]
     return render_template("api/docs.html", document=document, operations=operations, schemas=schemas_,
-                           scopes=SCOPES)
+                           scopes=SCOPES, operator_scopes=OPERATOR_SCOPES)
 
 
 # -- registration -------------------------------------------------------------------------------------------------
@@ -662,7 +751,7 @@ def _slug_schema(_converter) -> dict:
 def register(app) -> None:
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
-    api = Api(app, spec_kwargs={"extra_plugins": [limits.RateLimitDocs()]})
+    api = Api(app, spec_kwargs={"extra_plugins": [limits.RateLimitDocs(), idempotency.IdempotencyDocs()]})
     limits.register(app)
     api.register_converter(SlugConverter, _slug_schema)
     api.spec.components.security_scheme("bearerAuth", {
@@ -674,4 +763,7 @@ def register(app) -> None:
     importlib.import_module("marketplace.api.orders").register(api)  # cart, checkout, orders (imports this module)
     importlib.import_module("marketplace.api.delivery").register(api)  # quotes, shipments, tracking (likewise)
     importlib.import_module("marketplace.api.trust").register(api)  # badges, reviews, complaints (likewise)
+    importlib.import_module("marketplace.api.returns").register(api)  # a shop's returns (likewise)
+    importlib.import_module("marketplace.api.tenants").register(api)  # the directory of tenants (likewise)
+    importlib.import_module("marketplace.api.operator").register(api)  # the operator API (likewise)
     app.register_blueprint(docs_blueprint)

@@ -100,6 +100,9 @@ class Product(TenantScoped, TimestampMixin, db.Model):
     #: Typed attribute values, validated by the product type (see catalog.packs).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Goes up with every change through the catalog services (fields, variants, status, images); with the
+    #: variants' versions it makes the API's ETag (``api.services.product_etag``).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     shop = relationship("Shop")
     category: Mapped[Category] = relationship()
@@ -153,6 +156,9 @@ class Variant(TenantScoped, db.Model):
     weight_g: Mapped[int | None] = mapped_column()
     barcode: Mapped[str] = mapped_column(String(32), default="")
     position: Mapped[int] = mapped_column(default=0)
+    #: Goes up whenever the stock or a price (price, compare_at_price, tiers) changes, however it changes (the
+    #: merchant, a sale, a cancellation): the API's ``expected_version`` compares against it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     product: Mapped[Product] = relationship(back_populates="variants")
     tiers: Mapped[list[PriceTier]] = relationship(back_populates="variant", order_by="PriceTier.min_quantity",

@@ -199,6 +199,7 @@ def update_product(product: Product, data: ProductInput) -> Product:
     product.title = data.title.strip()
     product.description = data.description or ""
     product.unit, product.moq, product.attributes = data.unit, data.moq, values
+    product.version = Product.version + 1  # in SQL: a concurrent bump is not lost
     _replace_variants(product, data.variants)
     if publishing:
         check_publishable(product)
@@ -216,6 +217,10 @@ def _replace_variants(product: Product, inputs: list[VariantInput], *, existing:
             variant = Variant(shop_id=product.shop_id, sku=data.sku,
                               tiers=[PriceTier(min_quantity=q, unit_price=p) for q, p in sorted(data.tiers)])
         else:
+            before = (variant.price, variant.compare_at_price, variant.stock,
+                      sorted((t.min_quantity, t.unit_price) for t in variant.tiers))
+            if before != (data.price, data.compare_at_price, data.stock, sorted(data.tiers)):
+                variant.version = Variant.version + 1  # in SQL (not lost to a concurrent sale); see Variant.version
             _replace_tiers(variant, data.tiers)
         variant.options = {k: str(v).strip() for k, v in data.options.items() if str(v).strip()}
         variant.price, variant.compare_at_price = data.price, data.compare_at_price
@@ -314,11 +319,13 @@ def publish_product(product: Product, *, now: datetime | None = None) -> None:
         raise CatalogError(refusal, "merchant", code=MERCHANT_NOT_APPROVED)
     product.status = ProductStatus.active
     product.published_at = product.published_at or utcnow()
+    product.version = Product.version + 1  # in SQL: a concurrent bump is not lost
     db.session.flush()
 
 
 def unpublish_product(product: Product, *, archive: bool = False) -> None:
     product.status = ProductStatus.archived if archive else ProductStatus.draft
+    product.version = Product.version + 1  # in SQL: a concurrent bump is not lost
     db.session.flush()
 
 
@@ -326,11 +333,11 @@ def adjust_stock(variant: Variant, delta: int) -> int:
     """Add (or with a negative delta take) stock in one conditional update; never below zero."""
     result = db.session.execute(
         update(Variant).where(Variant.id == variant.id, Variant.stock + delta >= 0)
-        .values(stock=Variant.stock + delta).execution_options(synchronize_session=False)
+        .values(stock=Variant.stock + delta, version=Variant.version + 1).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise CatalogError(_("库存不足，无法减少 %(n)d。", n=-delta), "stock")
-    db.session.refresh(variant, ["stock"])
+    db.session.refresh(variant, ["stock", "version"])
     search_indexing.touch(variant.tenant_id, "product", [variant.product_id])  # bulk SQL: the session saw nothing
     return variant.stock
 
@@ -343,7 +350,7 @@ def unpublish_gated_products(shop, licence_kind: str) -> int:
     result = db.session.execute(
         update(Product).where(Product.shop_id == shop.id, Product.product_type.in_(gated),
                               Product.status == ProductStatus.active)
-        .values(status=ProductStatus.draft).execution_options(synchronize_session=False))
+        .values(status=ProductStatus.draft, version=Product.version + 1).execution_options(synchronize_session=False))
     search_indexing.touch(shop.tenant_id, "shop", [shop.id])
     return result.rowcount
 
@@ -352,7 +359,7 @@ def unpublish_shop_products(shop) -> int:
     """When the platform rejects the shop's merchant: every product on sale goes back to draft; returns how many."""
     result = db.session.execute(
         update(Product).where(Product.shop_id == shop.id, Product.status == ProductStatus.active)
-        .values(status=ProductStatus.draft).execution_options(synchronize_session=False))
+        .values(status=ProductStatus.draft, version=Product.version + 1).execution_options(synchronize_session=False))
     search_indexing.touch(shop.tenant_id, "shop", [shop.id])
     return result.rowcount
 
@@ -460,6 +467,7 @@ def add_image(product: Product, data: bytes | None = None, *, stored=None, alt_z
                          alt_zh=(alt_zh or product.title)[:200], alt_en=(alt_en or "")[:200],
                          position=len(product.images))
     product.images.append(image)
+    product.version = Product.version + 1  # in SQL: a concurrent bump is not lost
     db.session.flush()
     enqueue("marketplace.media.images.make_derivatives", stored.sha256)
     return image
@@ -480,6 +488,7 @@ def reorder_images(product: Product, image_ids: list[int]) -> None:
         raise CatalogError(_("图片顺序与商品的图片不符。"), "images")
     for position, image_id in enumerate(image_ids):
         own[image_id].position = position
+    product.version = Product.version + 1  # in SQL: a concurrent bump is not lost
     db.session.flush()
 
 
@@ -490,4 +499,5 @@ def remove_image(product: Product, image_id: int) -> None:
     product.images.remove(image)
     for position, other in enumerate(sorted(product.images, key=lambda i: i.position)):
         other.position = position
+    product.version = Product.version + 1  # in SQL: a concurrent bump is not lost
     db.session.flush()

@@ -20,6 +20,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from marketplace.accounts.authz import Permission, require
+from marketplace.core import audit
 from marketplace.extensions import db
 from marketplace.orders.returns import returns_settings
 from marketplace.orders.services import order_settings
@@ -83,7 +84,9 @@ def update_order_settings(tenant: Tenant, *, commission_bp: int, payment_minutes
                           offline_payment_minutes: int | None = None) -> None:
     """Store the tenant's commission (basis points), payment deadline (minutes), the deadline for offline payment
     (None: the general one) and return answer time (hours). New orders and new return requests use them; those
-    already placed keep what they were given. Flushes."""
+    already placed keep what they were given. A change is recorded in the audit log (the console's form and the
+    operator API both come here). Flushes."""
+    before = current_order_settings(tenant)
     order_settings.set(tenant, "commission_bp", commission_bp)
     order_settings.set(tenant, "payment_minutes", payment_minutes)
     stored = order_settings.get(tenant, "payment_minutes_by_provider")
@@ -94,6 +97,18 @@ def update_order_settings(tenant: Tenant, *, commission_bp: int, payment_minutes
     if by_provider != stored:
         order_settings.set(tenant, "payment_minutes_by_provider", by_provider)
     returns_settings.set(tenant, "respond_hours", respond_hours)
+    after = current_order_settings(tenant)
+    if after != before:
+        audit.record("tenant.order_settings_changed", target=tenant, before=before, after=after)
+
+
+def current_order_settings(tenant: Tenant) -> dict:
+    """The settings ``update_order_settings`` changes, as stored: commission_bp, payment_minutes,
+    offline_payment_minutes (None: the general one), respond_hours."""
+    stored = order_settings.all(tenant)
+    return {"commission_bp": stored["commission_bp"], "payment_minutes": stored["payment_minutes"],
+            "offline_payment_minutes": stored["payment_minutes_by_provider"].get(OFFLINE),
+            "respond_hours": returns_settings.get(tenant, "respond_hours")}
 
 
 @blueprint.app_template_global()

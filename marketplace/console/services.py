@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.authz import grants_of
 from marketplace.accounts.models import Role, User
+from marketplace.core import audit
 from marketplace.core.config import is_time_zone
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
@@ -51,8 +52,11 @@ def change_tenant_status(tenant: Tenant, status: str, *, may_suspend: bool) -> N
 
 
 def update_tenant_brand(tenant: Tenant, *, primary_color: str, accent_color: str, timezone: str) -> None:
+    """Set the tenant's colours (``#rrggbb``; empty removes one) and time zone; a change is recorded in the audit
+    log (the console's form and the operator API both come here). Flushes; the caller commits."""
     if not is_time_zone(timezone):
         raise ConsoleError(_("未知的时区：%(tz)s（例如 Asia/Shanghai）。", tz=timezone))
+    before = {"brand": dict(tenant.brand or {}), "timezone": tenant.timezone}
     brand = dict(tenant.brand or {})
     for key, value in (("primary_color", primary_color), ("accent_color", accent_color)):
         if value:
@@ -61,4 +65,7 @@ def update_tenant_brand(tenant: Tenant, *, primary_color: str, accent_color: str
             brand.pop(key, None)
     tenant.brand = brand
     tenant.timezone = timezone
+    after = {"brand": dict(tenant.brand or {}), "timezone": tenant.timezone}
+    if after != before:
+        audit.record("tenant.brand_changed", target=tenant, before=before, after=after)
     db.session.flush()

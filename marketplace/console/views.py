@@ -179,17 +179,13 @@ def tenant_brand():
     form = TenantBrandForm()
     if form.validate_on_submit():
         tenant = current_tenant._get_current_object()
-        before = {"brand": dict(tenant.brand or {}), "timezone": tenant.timezone}
-        try:
+        try:  # recorded in the audit log by the service when something changed
             services.update_tenant_brand(tenant, primary_color=form.primary_color.data,
                                          accent_color=form.accent_color.data, timezone=form.timezone.data)
         except services.ConsoleError as error:
             db.session.rollback()
             add_form_error(form, str(error), "timezone")
         else:
-            after = {"brand": dict(tenant.brand or {}), "timezone": tenant.timezone}
-            if after != before:
-                audit.record("tenant.brand_changed", target=tenant, before=before, after=after)
             db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("operator.tenant")), 303
@@ -233,3 +229,4 @@ def register(app) -> None:
     app.register_blueprint(settlement_console.operator_blueprint)
     app.register_blueprint(webhooks_console.merchant_blueprint)
     app.register_blueprint(webhooks_console.operator_blueprint)
+    app.register_blueprint(api_keys.operator_blueprint)

@@ -64,6 +64,11 @@ ACTION_LABELS = {
     "webhook.replayed": _l("重新发送消息推送（Webhook）"),
     "api_key.created": _l("创建店铺 API 密钥"),
     "api_key.revoked": _l("吊销店铺 API 密钥"),
+    "personal_token.created": _l("创建个人令牌"),
+    "personal_token.revoked": _l("吊销个人令牌"),
+    "operator_token.created": _l("创建运营 API 密钥"),
+    "operator_token.revoked": _l("吊销运营 API 密钥"),
+    "tenant.order_settings_changed": _l("更改订单设置"),
 }
 
 

@@ -111,6 +111,8 @@ class ReturnRequest(TenantScoped, TimestampMixin, db.Model):
     order: Mapped[Order] = relationship()
     lines: Mapped[list[ReturnLine]] = relationship(back_populates="request", order_by="ReturnLine.id",
                                                    cascade="all, delete-orphan")
+    #: Money paid back on this request (read only: refunds are made by ``refund``).
+    refunds: Mapped[list[Refund]] = relationship(viewonly=True, order_by="Refund.id")
 
 
 class ReturnLine(TenantScoped, db.Model):

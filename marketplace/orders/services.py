@@ -293,7 +293,8 @@ def _place(tenant, buyer_id, cart, key, payment_provider, delivery, notes, confi
     for line in every_line:
         taken = db.session.execute(
             update(Variant).where(Variant.id == line.variant_id, Variant.stock >= line.quantity)
-            .values(stock=Variant.stock - line.quantity).execution_options(synchronize_session=False))
+            .values(stock=Variant.stock - line.quantity, version=Variant.version + 1)
+            .execution_options(synchronize_session=False))
         if taken.rowcount != 1:  # sold between pricing and now: the whole checkout stops, nothing is kept
             title = variants[line.variant_id].product.title
             raise CheckoutError([PricingProblem("not_enough_stock", _("“%(title)s”库存不足，刚刚被别人买走了。",
@@ -406,7 +407,7 @@ def restock(order: Order) -> None:
     for line in sorted(order.lines, key=lambda line: line.variant_id or 0):
         if line.variant_id is not None:
             db.session.execute(update(Variant).where(Variant.id == line.variant_id)
-                               .values(stock=Variant.stock + line.quantity)
+                               .values(stock=Variant.stock + line.quantity, version=Variant.version + 1)
                                .execution_options(synchronize_session=False))
             if line.product_id is not None:
                 search_indexing.touch(order.tenant_id, "product", [line.product_id])

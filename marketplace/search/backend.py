@@ -106,10 +106,12 @@ class SearchQuery:
     page: int = 1
     size: int = 20
     with_facets: bool = True
+    #: Results to skip, when a client pages by offset rather than by page (the API's cursors); None: by ``page``.
+    skip: int | None = None
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.size
+        return self.skip if self.skip is not None else (self.page - 1) * self.size
 
 
 @dataclass

@@ -135,7 +135,7 @@ def search(tenant: Tenant, query: SearchQuery, *, record: bool = False, help_whe
     outcome = Outcome(query=query, result=result)
     if result.total == 0 and query.terms and help_when_empty:
         outcome.did_you_mean = _homophones(tenant, backend, query)
-    if record and query.text and query.page == 1:
+    if record and query.text and query.offset == 0:
         record_query(tenant, query.text, result.total)
     return outcome
 
@@ -146,11 +146,11 @@ def _count_other_choices(tenant: Tenant, backend: SearchBackend, query: SearchQu
     for name, values in query.attributes.items():
         if not values:
             continue
-        others = replace(query, attributes={k: v for k, v in query.attributes.items() if k != name}, page=1, size=0)
+        others = replace(query, attributes={k: v for k, v in query.attributes.items() if k != name}, page=1, size=0, skip=None)
         counts = _guarded(lambda others=others: backend.search(index_of(tenant), others)).facets
         result.facets[f"attr.{name}"] = counts.get(f"attr.{name}", [])
     if query.credit_levels:
-        others = replace(query, credit_levels=[], page=1, size=0)
+        others = replace(query, credit_levels=[], page=1, size=0, skip=None)
         result.facets["credit"] = _guarded(lambda: backend.search(index_of(tenant), others)).facets.get("credit", [])
 
 

@@ -177,6 +177,15 @@ def applications_page(*, status: str | None, page: int, size: int = 50) -> Page:
     return result
 
 
+def applications_query(*, status: str | None):
+    """This tenant's applications (only those of ``status`` when given) as a select, with what a listing shows
+    loaded; the caller orders and pages it (the operator API pages through it by id, oldest first)."""
+    where = [ShopApplication.status == status] if status else []
+    return (select(ShopApplication).where(*where)
+            .options(selectinload(ShopApplication.applicant), selectinload(ShopApplication.category),
+                     selectinload(ShopApplication.decided_by), selectinload(ShopApplication.shop)))
+
+
 def top_level_categories() -> list[Category]:
     """The tenant's main categories, which an applicant may name as the shop's trade."""
     return list(db.session.scalars(

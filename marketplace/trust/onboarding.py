@@ -23,20 +23,16 @@ business licence and the category licences it holds (pesticide, seed… — the 
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event, false, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.core import crypto
 from marketplace.core.db import TimestampMixin, UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
@@ -192,22 +188,16 @@ def _events_are_append_only(_mapper, _connection, target: OnboardingEvent) -> No
 
 # -- the ID number: encrypted at rest, masked on pages -----------------------------------------------------
 
-def _fernet() -> Fernet:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=RESIDENT_ID_KEY_INFO).derive(secret)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def encrypt_resident_id(number: str) -> str:
     """The Fernet token stored for ``number``."""
-    return _fernet().encrypt(number.encode()).decode("ascii")
+    return crypto.seal(RESIDENT_ID_KEY_INFO, number)
 
 
 def decrypt_resident_id(token: str) -> str:
     """The ID number in ``token``; ``OnboardingError`` when it cannot be read (SECRET_KEY changed)."""
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode()
-    except (InvalidToken, ValueError):
+        return crypto.unseal(RESIDENT_ID_KEY_INFO, token)
+    except crypto.Unreadable:
         raise OnboardingError(_("证件号无法解密（平台密钥已更换），请商户重新提交。")) from None
 
 

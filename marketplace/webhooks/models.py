@@ -10,10 +10,14 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.core import crypto
 from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.core.enums import LabelledEnum, _l, labelled
 from marketplace.extensions import db
 from marketplace.tenancy.models import TenantScoped
+
+#: The key derivation's purpose for signing secrets (``core.crypto``): no other sealed value opens with it.
+SECRET_PURPOSE = b"webhook-signing-secret"
 
 
 @labelled({"pending": _l("待发送"), "succeeded": _l("已送达"), "failed": _l("失败，将重试"),
@@ -34,8 +38,8 @@ class WebhookEndpoint(TenantScoped, db.Model):
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: Signs every delivery (HMAC-SHA256); shown to the subscriber once, when the endpoint is created.
-    secret: Mapped[str] = mapped_column(String(100))
+    #: The signing secret, encrypted under a key derived from SECRET_KEY (``core.crypto``): read through ``secret``.
+    secret_sealed: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -44,6 +48,17 @@ class WebhookEndpoint(TenantScoped, db.Model):
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def secret(self) -> str:
+        """Signs every delivery (HMAC-SHA256); shown to the subscriber once, when the endpoint is created. Kept
+        encrypted, so that a copy of the database alone cannot forge deliveries. ``crypto.Unreadable`` when
+        SECRET_KEY has changed since (the subscription must be made again)."""
+        return crypto.unseal(SECRET_PURPOSE, self.secret_sealed)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_sealed = crypto.seal(SECRET_PURPOSE, value)
 
 
 class WebhookDelivery(TenantScoped, db.Model):

@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from marketplace.core import crypto
 from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
 from marketplace.media.jobs import enqueue
@@ -277,7 +278,8 @@ class Outgoing:
     """What one try sends, read before the request goes out so that no transaction stays open meanwhile."""
 
     url: str
-    secret: str
+    #: None when the stored secret no longer opens (SECRET_KEY changed): nothing can be signed.
+    secret: str | None
     body: bytes
     event: str
     event_id: str
@@ -319,6 +321,8 @@ def _try(outgoing: Outgoing, moment: datetime) -> tuple[Answer, int]:
     started = time.monotonic()
     if outgoing.disabled:
         return Answer(None, _("订阅已停用。")), 0
+    if outgoing.secret is None:
+        return Answer(None, _("签名密钥无法解密（平台密钥已更换）：请停用此订阅并重新添加。")), 0
     stamp = int(moment.timestamp())
     answer = _post(outgoing.url, outgoing.body, {
         "Content-Type": "application/json; charset=utf-8", "User-Agent": "Shangdu-Webhooks/1",
@@ -384,7 +388,11 @@ def deliver_due(now: datetime | None = None, limit: int = 200, *, ids: Iterable[
                 continue
             delivery = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
             endpoint = delivery.endpoint
-            outgoing = Outgoing(endpoint.url, endpoint.secret, delivery.body.encode(), delivery.event,
+            try:
+                secret = endpoint.secret
+            except crypto.Unreadable:
+                secret = None
+            outgoing = Outgoing(endpoint.url, secret, delivery.body.encode(), delivery.event,
                                 delivery.event_id, delivery.id, endpoint.disabled_at is not None)
             db.session.commit()  # nothing open while the request is out
             answer, duration_ms = _try(outgoing, moment)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
 from marketplace.accounts.models import Role, User
-from marketplace.api.auth import issue_token
-from marketplace.api.scopes import ALL_SCOPES
+from marketplace.api.auth import issue_operator_token, issue_token
+from marketplace.api.scopes import ALL_OPERATOR_SCOPES, ALL_SCOPES
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
@@ -24,7 +25,9 @@ class Merchant:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        """The token, and a fresh Idempotency-Key each time (as a client sends with each new write; reads ignore
+        it): a test that retries reuses the dict it got."""
+        return {"Authorization": f"Bearer {self.token}", "Idempotency-Key": str(uuid.uuid4())}
 
     @property
     def base(self) -> str:
@@ -55,3 +58,10 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert body["status"] == status and body["code"] == code, body
     assert body["type"] and body["title"]
     return body
+
+
+def operator_token_for(user, tenant, name: str = "招商系统", scopes=None) -> str:
+    """An operator token of ``user`` on ``tenant`` (with every operator scope unless told), committed."""
+    token = issue_operator_token(user, tenant, name, ALL_OPERATOR_SCOPES if scopes is None else scopes)
+    db.session.commit()
+    return token

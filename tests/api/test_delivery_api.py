@@ -483,7 +483,8 @@ def test_another_tenants_numbers_and_tokens_are_not_found(make_client, client, s
     assert_problem(client.post(f"{base}/shops/laowang/orders/{order.number}/shipment/events",
                                json={"status": "in_transit"}, headers=headers), 404, "not_found")
     assert_problem(client.post(f"{base}/shops/laowang/orders/{order.number}/shipment/ship",
-                               json={"carrier": "中通快递", "tracking_number": "ZT1234"}, headers=headers), 404,
+                               json={"carrier": "中通快递", "tracking_number": "ZT1234"},
+                               headers={**headers, "Idempotency-Key": "cross-2"}), 404,
                    "not_found")
     # Street A's token under street B's URL: a shop of another tenant.
     assert_problem(client.get(f"{base}/shops/laowang/orders/{order.number}/shipment", headers=street.headers()), 404,

@@ -1,6 +1,8 @@
 """Schemathesis against /api/v1/openapi.json: for every operation, as every kind of caller (anonymous, a
-signed-in resident, a shop's API key, the statistics office), generated requests — valid ones, and ones the document forbids — never get a server error, a
-status the document does not list, a content type it does not declare, or a body its schema does not describe.
+signed-in resident, the same resident's personal token, a shop's API key, the statistics office, a tenant
+operator's token), generated requests — valid ones, and ones the document forbids — never get a server error, a
+status the document does not list, a content type it does not declare, a body its schema does not describe, or a
+timestamp without its zone.
 
 Hypothesis runs derandomised (a fixed seed): the same requests every run, so a failure reproduces. Path values
 are real ones (the tenant, the shop, a published product and its variant) half of the time, generated otherwise,
@@ -9,6 +11,7 @@ so both the found and the not-found paths are exercised.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,14 +23,43 @@ from hypothesis import strategies as st  # noqa: E402
 
 from marketplace.accounts.models import Role  # noqa: E402
 from marketplace.api import auth  # noqa: E402
+from marketplace.api.scopes import ALL_RESIDENT_SCOPES  # noqa: E402
 from marketplace.extensions import db  # noqa: E402
+from marketplace.shops import applications  # noqa: E402
 from marketplace.tenancy.context import tenant_scope  # noqa: E402
-from tests.api.conftest import token_for  # noqa: E402
+from tests.api.conftest import operator_token_for, token_for  # noqa: E402
+
+#: A date and time of day with no zone after it: a moment nobody can place (the API's times all carry theirs).
+BARE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+@schemathesis.check
+def timestamps_carry_their_zone(ctx, response, case):
+    """Every timestamp an answer gives is ISO 8601 with its zone."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    bare = [text for text in _strings(body) if BARE_TIME.fullmatch(text)]
+    assert not bare, f"timestamps without a zone: {bare[:3]}"
+    return None
+
 
 #: Generated requests per operation and caller.
-EXAMPLES = 25
+EXAMPLES = 15
 PASSWORD = "correct-horse-42"
-ROLES = ("anonymous", "resident", "merchant", "statistics")
+ROLES = ("anonymous", "resident", "resident-token", "merchant", "statistics", "operator")
 
 
 @dataclass
@@ -57,13 +89,22 @@ def world(client, make_tenant, make_shop, make_user, make_product) -> World:
     owner = make_user(role=Role.merchant_owner, tenant=tenant, shop=shop)
     admin = make_user("admin@shangdu.example", role=Role.platform_admin)
     statistics = auth.issue_statistics_token("市统计局", admin)
+    operator = make_user("operator@shangdu.example", role=Role.tenant_operator, tenant=tenant)
+    operator_token = operator_token_for(operator, tenant)  # every operator scope
+    with tenant_scope(tenant):  # a waiting shop application, for the operator's decisions
+        application_id = applications.submit_application(tenant, owner, applications.ApplicationInput(
+            kind="natural_person", legal_name="王建军", contact_name="王建军", contact_phone="13900139000",
+            shop_name_zh="新摊位", slug="new-stall")).id
+        db.session.commit()
     db.session.commit()
     resident = make_user("resident@shangdu.example")
     client.login(resident.login_name, PASSWORD)
     csrf = client.csrf_token("/account/")
+    personal = auth.issue_personal_token(resident, "手机 App", ALL_RESIDENT_SCOPES, None)
+    db.session.commit()
     return World(
         path_values={"tenant_slug": tenant.slug, "shop_slug": shop.slug, "product_id": str(product.id),
-                     "variant_id": str(variant_id)},
+                     "variant_id": str(variant_id), "application_id": str(application_id)},
         callers={
             "anonymous": Caller("anonymous"),
             # The session is bound to the browser that signed in (strong session protection): its User-Agent too.
@@ -71,6 +112,9 @@ def world(client, make_tenant, make_shop, make_user, make_product) -> World:
                                client),
             "merchant": Caller("merchant", {"Authorization": f"Bearer {token_for(owner, shop)}"}),
             "statistics": Caller("statistics", {"Authorization": f"Bearer {statistics}"}),
+            # The same resident's personal token (every resident scope): no cookie, no CSRF header.
+            "resident-token": Caller("resident-token", {"Authorization": f"Bearer {personal}"}),
+            "operator": Caller("operator", {"Authorization": f"Bearer {operator_token}"}),
         })
 
 
@@ -83,7 +127,8 @@ def _failures(app, world: World, caller: Caller) -> list[str]:
         status_code_conformance,
     )
 
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+              timestamps_carry_their_zone]
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     for result in schema.get_all_operations():
@@ -109,8 +154,10 @@ def _failures(app, world: World, caller: Caller) -> list[str]:
 
 #: A request only that caller may make: proof that its credentials reach the API as the fuzzing sends them.
 SIGNED_IN = {"resident": ("/api/v1/tenants/{tenant_slug}/cart", {}),
+             "resident-token": ("/api/v1/tenants/{tenant_slug}/cart", {}),
              "merchant": ("/api/v1/tenants/{tenant_slug}/shops/{shop_slug}/orders", {}),
-             "statistics": ("/api/v1/statistics", {"period": "2026-11"})}
+             "statistics": ("/api/v1/statistics", {"period": "2026-11"}),
+             "operator": ("/api/v1/tenants/{tenant_slug}/operator/settings", {})}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -3,6 +3,7 @@ merchant's order handling with a bearer token — refusals as problem JSON, noth
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -63,7 +64,8 @@ def put(client, street, variant_id, quantity, **kwargs):
                       **kwargs)
 
 
-def checkout(client, street, key="k-1", **body):
+def checkout(client, street, key=None, **body):
+    key = key or str(uuid.uuid4())  # a fresh key per submission unless the test retries one
     return client.post(f"{street.base}/checkout", json=body, headers={**client.headers, "Idempotency-Key": key})
 
 
@@ -143,15 +145,17 @@ def test_writes_need_the_csrf_header_and_a_session(make_client, resident, street
 def test_checkout_is_idempotent(resident, street):
     put(resident, street, street.variants["apples"], 2)
     put(resident, street, street.variants["tea"], 1)
-    first = checkout(resident, street, notes={"liji": "下午来取"})
+    first = checkout(resident, street, "k-1", notes={"liji": "下午来取"})
     assert first.status_code == 201, first.get_data(as_text=True)
     group = first.get_json()
     assert group["total"] == 2 * 2990 + 12800 and group["payment_provider"] == "offline"
     assert {o["shop"]["slug"]: o["note"] for o in group["orders"]} == {"laowang": "", "liji": "下午来取"}
     assert {o["status"] for o in group["orders"]} == {"pending_payment"}
 
-    again = checkout(resident, street)
-    assert again.status_code == 200 and again.get_json()["number"] == group["number"]
+    again = checkout(resident, street, "k-1", notes={"liji": "下午来取"})  # the stored answer, replayed
+    assert again.status_code == 201 and again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert_problem(checkout(resident, street, "k-1"), 422, "idempotency_key_reused")  # the key, another body
     assert count(OrderGroup, street.tenant) == 1 and stock(street, "apples") == 8
     assert resident.get(f"{street.base}/cart").get_json()["shops"] == []
 
@@ -197,12 +201,12 @@ def test_my_orders_come_in_pages(resident, street):
     for key in ("k-1", "k-2", "k-3"):
         put(resident, street, street.variants["apples"], 1)
         numbers.append(checkout(resident, street, key=key).get_json()["number"])
-    first = resident.get(f"{street.base}/orders?page_size=2").get_json()
+    first = resident.get(f"{street.base}/orders?limit=2").get_json()
     assert [g["number"] for g in first["items"]] == numbers[:0:-1]
-    assert first | {"page": 1, "page_size": 2, "total": 3} == first
-    second = resident.get(f"{street.base}/orders?page=2&page_size=2").get_json()
-    assert [g["number"] for g in second["items"]] == numbers[:1]
-    for bad in ("page=0", "page_size=101", "page=x"):
+    assert first["total"] == 3 and first["next_cursor"]
+    second = resident.get(f"{street.base}/orders?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [g["number"] for g in second["items"]] == numbers[:1] and second["next_cursor"] is None
+    for bad in ("limit=0", "limit=101", "limit=x", "page=2"):
         assert_problem(resident.get(f"{street.base}/orders?{bad}"), 422, "validation_failed")
 
 
@@ -256,8 +260,8 @@ def test_merchant_sees_only_its_shops_orders(client, street, placed):
     assert page["items"][0]["commission"] == 0
     assert page["items"][0]["actions"] == ["confirm_payment", "reject"]
     assert client.get(f"{street.base}/shops/laowang/orders?status=paid", headers=headers).get_json()["total"] == 0
-    beyond = client.get(f"{street.base}/shops/laowang/orders?page=2&page_size=1", headers=headers).get_json()
-    assert beyond | {"items": [], "page": 2, "page_size": 1, "total": 1} == beyond
+    one = client.get(f"{street.base}/shops/laowang/orders?limit=1", headers=headers).get_json()
+    assert one | {"next_cursor": None, "total": 1} == one and len(one["items"]) == 1
     assert_problem(client.get(f"{street.base}/shops/laowang/orders?status=lost", headers=headers), 422,
                    "validation_failed")
     assert_problem(client.get(f"{street.base}/shops/liji/orders", headers=headers), 403, "token_wrong_shop")
@@ -340,7 +344,8 @@ def test_reject_needs_a_reason_and_returns_the_stock(client, street, placed):
     problem = assert_problem(move(client, street, placed["laowang"], "reject", "x-1", reason="  "), 422,
                              "reason_required")
     assert "reason" in problem["errors"] and stock(street, "apples") == 8
-    rejected = move(client, street, placed["laowang"], "reject", "x-1", reason="缺货").get_json()
+    # A refusal is the key's answer: the corrected request comes with a new key.
+    rejected = move(client, street, placed["laowang"], "reject", "x-2", reason="缺货").get_json()
     assert rejected["status"] == "cancelled" and rejected["events"][-1]["note"] == "拒单原因：缺货"
     assert rejected["actions"] == []
     assert stock(street, "apples") == 10
@@ -431,7 +436,8 @@ def test_a_return_is_requested_once_per_key_and_listed_with_its_refund(client, r
                    "group_number": placed["group"], "refunds": []} == made
     assert [(x["order_line_id"], x["title"], x["quantity"]) for x in made["lines"]] == [(line, "红富士苹果", 1)]
     again = ask_return(resident, street, placed, "r-1", {str(line): 1})
-    assert again.status_code == 200 and again.get_json()["id"] == made["id"]
+    assert again.status_code == 201 and again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert count(returns.ReturnRequest, street.tenant) == 1
 
     with tenant_scope(street.tenant):  # the merchant agrees and pays back (its own console does this)
@@ -440,7 +446,7 @@ def test_a_return_is_requested_once_per_key_and_listed_with_its_refund(client, r
         returns.refund_return(request, actor_id=None)
         db.session.commit()
     listed = resident.get(f"{street.base}/returns").get_json()
-    assert listed["total"] == 1 and listed["page"] == 1
+    assert listed["total"] == 1 and listed["next_cursor"] is None
     assert listed["items"][0]["status"] == "refunded" and listed["items"][0]["return_address"]
     assert [(r["amount"], r["status"]) for r in listed["items"][0]["refunds"]] == [(2990, "succeeded")]
 
@@ -455,8 +461,8 @@ def test_return_refusals_write_nothing(client, resident, street, placed):
     problem = assert_problem(ask_return(resident, street, placed, "r-5", {str(line): 1}, no_reason=False), 422,
                              "reason_required")
     assert "reason" in problem["errors"]
-    for bad in ({str(line): "1"}, {str(line): True}, {str(line): -1}, [line]):
-        assert_problem(ask_return(resident, street, placed, "r-6", bad), 422, "validation_failed")
+    for n, bad in enumerate(({str(line): "1"}, {str(line): True}, {str(line): -1}, [line])):
+        assert_problem(ask_return(resident, street, placed, f"r-6-{n}", bad), 422, "validation_failed")
     assert_problem(ask_return(resident, street, placed, "r-7", {str(line): 1}, no_reason="yes"), 422,
                    "validation_failed")
     assert_problem(resident.post(f"{order_url(street, placed)}/returns", json={"lines": {str(line): 1}},

@@ -4,6 +4,8 @@ unpaid group can be paid again."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
@@ -46,19 +48,20 @@ def _set(tenant, provider, **options):
     db.session.commit()
 
 
-def _checkout(client, key="k-1", **body):
+def _checkout(client, key=None, **body):
+    key = key or str(uuid.uuid4())  # a fresh key per submission unless the test retries one
     return client.post(f"{BASE}/checkout", json=body, headers={**client.headers, "Idempotency-Key": key})
 
 
 def test_checkout_pays_offline_by_default_with_instructions(resident):
-    response = _checkout(resident)
+    response = _checkout(resident, "k-1")
     assert response.status_code == 201, response.get_json()
     payment = response.get_json()["payment"]
     assert (payment["provider"], payment["method"], payment["status"], payment["amount"]) == (
         "offline", "pay_at_stall", "pending", 5980)
     assert response.get_json()["number"] in payment["instructions"] and "client_secret" not in payment
-    again = _checkout(resident)
-    assert again.status_code == 200 and again.get_json()["payment"]["instructions"]
+    again = _checkout(resident, "k-1")
+    assert again.status_code == 201 and again.get_data() == response.get_data()
     assert _count(Payment) == 1
 
 
@@ -89,9 +92,11 @@ def test_card_checkout_answers_the_client_secret_once_and_a_retry_starts_a_new_a
     assert open_attempt.status_code == 200  # the first attempt is still open: it stands
     assert use_stripe.confirm(payment["reference"], "4000000000000341")[0] == 402
     resident.get(f"/t/laojie/orders/{body['number']}/paid?payment_intent={payment['reference']}")
+    headers["Idempotency-Key"] = "retry-2"  # a new attempt: a new key
     retried = resident.post(f"{BASE}/orders/{body['number']}/payments", json={}, headers=headers)
     assert retried.status_code == 201 and retried.get_json()["payment"]["client_secret"]
     assert retried.get_json()["payment"]["reference"] != payment["reference"]
+    headers["Idempotency-Key"] = "retry-3"
     assert resident.post(f"{BASE}/orders/{body['number']}/payments", json={}, headers=headers).status_code == 200
     assert _count(Payment) == 2
 
@@ -107,4 +112,4 @@ def test_a_paid_group_refuses_a_retry(resident):
                              headers={**resident.headers, "Idempotency-Key": "r"})
     assert_problem(response, 409, "already_paid")
     assert resident.post(f"{BASE}/orders/NOPE/payments", json={},
-                         headers={**resident.headers, "Idempotency-Key": "r"}).status_code == 404
+                         headers={**resident.headers, "Idempotency-Key": "r-2"}).status_code == 404

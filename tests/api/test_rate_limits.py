@@ -74,3 +74,19 @@ def test_behind_a_proxy_the_clients_own_address_is_counted(limits, make_tenant, 
     first = [client.get(url, headers={"X-Forwarded-For": "198.51.100.1"}).status_code for _ in range(3)]
     second = client.get(url, headers={"X-Forwarded-For": "198.51.100.2"}).status_code
     assert first[-1] == 429 and second != 429
+
+
+def test_each_operator_token_has_its_own_allowance(limits, app, make_tenant, make_user):
+    from marketplace.accounts.models import Role
+    from tests.api.conftest import operator_token_for
+
+    tenant = make_tenant()
+    operator = make_user(role=Role.tenant_operator, tenant=tenant)
+    client = app.test_client()
+    url = f"/api/v1/tenants/{tenant.slug}/operator/settings"
+    first = {"Authorization": f"Bearer {operator_token_for(operator, tenant)}"}
+    # Past the address's allowance (3) up to the key's (5): counted by the token, not the address.
+    assert [client.get(url, headers=first).status_code for _ in range(5)] == [200] * 5
+    assert client.get(url, headers=first).status_code == 429
+    second = {"Authorization": f"Bearer {operator_token_for(operator, tenant, '第二个')}"}
+    assert client.get(url, headers=second).status_code == 200

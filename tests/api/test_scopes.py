@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,12 +14,15 @@ from sqlalchemy import func, select
 from marketplace.accounts.models import Role
 from marketplace.api import auth
 from marketplace.api.models import ApiToken
-from marketplace.api.scopes import ALL_SCOPES, SCOPES
+from marketplace.api.scopes import ALL_OPERATOR_SCOPES, ALL_RESIDENT_SCOPES, ALL_SCOPES, OPERATOR_SCOPES, SCOPES
+from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.orders import services as orders
+from marketplace.orders.returns import ReturnRequest
+from marketplace.shops import applications
 from marketplace.tenancy.context import tenant_scope
 from marketplace.trust import complaints
-from tests.api.conftest import assert_problem, token_for
+from tests.api.conftest import assert_problem, operator_token_for, token_for
 from tests.api.test_openapi import HTTP_METHODS
 from tests.orders.test_place_order import fill
 
@@ -37,6 +41,9 @@ EXPECTED = {
     ("post", "/shops/{shop_slug}/orders/{number}/shipment/ship"): "shipments:write",
     ("get", "/shops/{shop_slug}/complaints"): "complaints:read",
     ("post", "/shops/{shop_slug}/complaints/{complaint_number}/answer"): "complaints:write",
+    ("get", "/shops/{shop_slug}/returns"): "orders:read",
+    ("get", "/shops/{shop_slug}/returns/{return_id}"): "orders:read",
+    ("post", "/shops/{shop_slug}/returns/{return_id}/decisions"): "orders:write",
 }
 TENANT_PREFIX = "/api/v1/tenants/{tenant_slug}"
 
@@ -70,8 +77,12 @@ def keyed_shop(make_tenant, make_shop, make_category, make_product, make_user) -
         complaint = complaints.file_complaint(tenant, order, buyer_id=buyer.id, category="quality",
                                               description="苹果有虫眼")
         db.session.commit()
+        asked = ReturnRequest(tenant_id=tenant.id, order_id=order.id, shop_id=shop.id, buyer_id=buyer.id, amount=2990,
+                              requested_at=utcnow(), respond_by=utcnow() + timedelta(days=2))
+        db.session.add(asked)
+        db.session.commit()
         values = {"tenant_slug": tenant.slug, "shop_slug": shop.slug, "product_id": str(apples.id),
-                  "number": order.number, "complaint_number": complaint.number}
+                  "number": order.number, "complaint_number": complaint.number, "return_id": str(asked.id)}
     keys = {scope: token_for(owner, shop, f"只有 {scope}", scopes=[scope]) for scope in ALL_SCOPES}
     return KeyedShop(values, keys)
 
@@ -207,3 +218,141 @@ def test_the_cli_gives_every_scope_by_default_and_refuses_unknown_ones(app, merc
     refused = _cli_issue(app, merchant, "--scope", "orders:delete")
     assert refused.exit_code != 0 and "orders:delete" in refused.output
     assert db.session.scalar(select(func.count()).select_from(ApiToken)) == before
+
+
+# -- the operator API: its own scopes, on operator tokens ------------------------------------------------------------
+
+#: The operator operations and the one operator scope each needs.
+OPERATOR_EXPECTED = {
+    ("get", "/operator/settings"): "tenant:read",
+    ("patch", "/operator/settings"): "tenant:write",
+    ("get", "/operator/applications"): "applications:read",
+    ("get", "/operator/applications/{application_id}"): "applications:read",
+    ("post", "/operator/applications/{application_id}/approve"): "applications:write",
+    ("post", "/operator/applications/{application_id}/reject"): "applications:write",
+}
+
+
+def operator_operations(document: dict):
+    """(method, path, operation, scopes named) of every operation whose security names operatorToken."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for requirement in operation.get("security") or []:
+                if "operatorToken" in requirement:
+                    yield method, path, operation, requirement["operatorToken"]
+
+
+def test_every_operator_operation_declares_its_operator_scope(document):
+    found = {}
+    for method, path, operation, scopes in operator_operations(document):
+        where = f"{method.upper()} {path}"
+        assert len(scopes) == 1 and scopes[0] in OPERATOR_SCOPES, f"{where}: one operator scope, not {scopes}"
+        assert {"401", "403", "404"} <= set(operation["responses"]), f"{where}: its auth errors"
+        found[(method, path.removeprefix(TENANT_PREFIX))] = scopes[0]
+    assert found == OPERATOR_EXPECTED
+    under_operator = {(method, path) for path, item in document["paths"].items() if "/operator/" in path
+                      for method in item if method in HTTP_METHODS}
+    assert len(under_operator) == len(found), "an operation under /operator/ without the operatorToken scheme"
+    description = document["components"]["securitySchemes"]["operatorToken"]["description"]
+    assert all(f"`{scope}`" in description for scope in OPERATOR_SCOPES)
+
+
+@pytest.fixture
+def operated_market(make_tenant, make_user) -> KeyedShop:
+    """A market with a waiting shop application, and one operator token per operator scope."""
+    tenant = make_tenant(slug="dongfeng", kind="market", theme="market")
+    operator = make_user(role=Role.tenant_operator, tenant=tenant)
+    applicant = make_user("applicant@shangdu.example")
+    with tenant_scope(tenant):
+        application = applications.submit_application(tenant, applicant, applications.ApplicationInput(
+            kind="natural_person", legal_name="王建军", contact_name="王建军", contact_phone="13900139000",
+            shop_name_zh="新摊位", slug="new-stall"))
+        db.session.commit()
+        values = {"tenant_slug": tenant.slug, "application_id": str(application.id)}
+    keys = {scope: operator_token_for(operator, tenant, f"只有 {scope}", [scope]) for scope in ALL_OPERATOR_SCOPES}
+    return KeyedShop(values, keys)
+
+
+def test_an_operator_token_may_call_what_its_scope_allows_and_nothing_else(client, document, operated_market):
+    wrong = []
+    for method, path, _operation, (needed,) in operator_operations(document):
+        url = _url(path, operated_market.values)
+        for scope, key in operated_market.keys.items():
+            headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"scope-{scope}-{method}-{path}"}
+            body = {"reason": "摊位已满"} if method in ("post", "patch") else None
+            response = client.open(url, method=method.upper(), json=body, headers=headers)
+            where = f"{method.upper()} {url} with only {scope}"
+            if scope == needed:
+                if response.status_code in (401, 403) or response.status_code >= 500:
+                    wrong.append(f"{where}: {response.status_code}, expected to pass ({needed})")
+            elif response.status_code != 403 or response.get_json().get("code") != "insufficient_scope":
+                wrong.append(f"{where}: {response.status_code}, expected 403 insufficient_scope")
+            elif needed not in response.get_json()["detail"]:
+                wrong.append(f"{where}: the 403's detail does not name {needed}")
+    assert not wrong, "\n".join(wrong)
+
+
+# -- the resident API: the session, or a personal token with a resident scope --------------------------------------
+
+def resident_operations(document: dict):
+    """(method, path, resident scope named) of every operation that a personal token may call."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for requirement in operation.get("security") or []:
+                if "personalToken" in requirement:
+                    yield method, path, requirement["personalToken"]
+
+
+@pytest.fixture
+def resident_tokens(make_tenant, make_shop, make_category, make_product, make_user) -> KeyedShop:
+    """A buyer's picked-up order under complaint, a personal token per resident scope, and a shop key."""
+    tenant = make_tenant(slug="laojie")
+    shop = make_shop(tenant, slug="laowang", name_zh="老王水果店")
+    apples = make_product(shop, category=make_category(tenant, product_type="general.goods"), title="红富士苹果",
+                          price=2990, stock=50)
+    owner = make_user(role=Role.merchant_owner, tenant=tenant, shop=shop)
+    buyer = make_user("buyer@shangdu.example")
+    cart = fill(tenant, buyer, {apples: 1})
+    with tenant_scope(tenant):
+        group = orders.place_order(tenant, buyer.id, cart, "resident-scopes")
+        order = group.orders[0]
+        for step in ("paid", "accepted", "ready_for_pickup", "picked_up"):
+            orders.transition(order, step)
+        db.session.commit()
+        complaint = complaints.file_complaint(tenant, order, buyer_id=buyer.id, category="quality",
+                                              description="苹果有虫眼")
+        db.session.commit()
+        values = {"tenant_slug": tenant.slug, "number": group.number, "order_number": order.number,
+                  "line_id": str(order.lines[0].id), "variant_id": str(order.lines[0].variant_id),
+                  "complaint_number": complaint.number}
+    keys = {scope: auth.issue_personal_token(buyer, f"只有 {scope}", [scope], 30) for scope in ALL_RESIDENT_SCOPES}
+    db.session.commit()
+    keys["shop key"] = token_for(owner, shop)
+    return KeyedShop(values, keys)
+
+
+def test_a_personal_token_may_call_what_its_scope_allows_and_a_shop_key_nothing(client, document, resident_tokens):
+    operations = list(resident_operations(document))
+    assert len(operations) >= 15
+    wrong = []
+    for method, path, (needed,) in operations:
+        url = _url(path, resident_tokens.values)
+        for holder, key in resident_tokens.keys.items():
+            headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"scope-{holder}-{method}-{path}"}
+            body = {} if method in ("post", "put", "patch") else None
+            response = client.open(url, method=method.upper(), json=body, headers=headers)
+            status, code = response.status_code, (response.get_json(silent=True) or {}).get("code")
+            where = f"{method.upper()} {url} with {holder}: {status} {response.get_data(as_text=True)[:200]}"
+            if holder == "shop key":
+                if (status, code) != (401, "token_invalid"):
+                    wrong.append(f"{where}, expected 401 token_invalid")
+            elif holder == needed:
+                if status in (401, 403) or status >= 500 or code == "csrf_failed":
+                    wrong.append(f"{where}, expected to pass ({needed}, no CSRF header)")
+            elif (status, code) != (403, "insufficient_scope") or needed not in response.get_json()["detail"]:
+                wrong.append(f"{where}, expected 403 insufficient_scope naming {needed}")
+    assert not wrong, "\n".join(wrong)

@@ -118,7 +118,7 @@ def test_the_cli_issues_a_working_token_and_revokes_it(app, client, merchant, to
     assert result.exit_code == 0, result.output
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("occ_")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "cli-1"}
     assert client.post(f"{merchant.base}/products", json=NEW_PRODUCT, headers=headers).status_code == 201
 
     listing = runner.invoke(args=["api", "tokens", "--tenant", merchant.tenant.slug, "--shop", merchant.shop.slug])

@@ -6,6 +6,7 @@ other people's and other tenants' numbers not found."""
 from __future__ import annotations
 
 import base64
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -81,7 +82,8 @@ def resident(client, street):
     return client
 
 
-def post(client, url, body, key="k-1", **headers):
+def post(client, url, body, key=None, **headers):
+    key = key or str(uuid.uuid4())  # a fresh key per request unless the test retries one
     return client.post(url, json=body, headers={**client.headers, "Idempotency-Key": key, **headers})
 
 
@@ -134,8 +136,9 @@ def test_the_buyer_reviews_a_completed_line_once_and_a_retry_writes_nothing(resi
     review = made.get_json()
     assert review["ratings"] == STARS and review["text"] == "很甜，下次还买" and review["buyer"] == "张*"
     assert review["hidden"] is False and review["title"] == "红富士苹果"
-    again = post(resident, url, body, "r-1")
-    assert again.status_code == 200 and again.get_json()["id"] == review["id"]
+    again = post(resident, url, body, "r-1")  # the stored answer, replayed
+    assert again.status_code == 201 and again.get_data() == made.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert_problem(post(resident, url, {**body, "text": "改主意了"}, "r-2"), 409, "already_reviewed")
     assert count(Review, street.tenant) == 1
 
@@ -194,16 +197,17 @@ def test_public_reviews_are_newest_first_and_hidden_ones_keep_their_words_to_the
     # Hidden reviews still count: (1 + 2 + 3) / 3.
     assert page["ratings"] == {"count": 3, "averages": {"product": 2.0, "described": 4.0, "service": 3.0,
                                                         "delivery": 2.0}}
-    assert (page["total"], page["page"], page["page_size"]) == (3, 1, 20)
-    second = client.get(f"{street.base}/shops/laowang/reviews?page=2&page_size=2").get_json()
-    assert [item["id"] for item in second["items"]] == [ids[0]]
+    assert (page["total"], page["next_cursor"]) == (3, None)
+    first = client.get(f"{street.base}/shops/laowang/reviews?limit=2").get_json()
+    second = client.get(f"{street.base}/shops/laowang/reviews?limit=2&cursor={first['next_cursor']}").get_json()
+    assert [item["id"] for item in second["items"]] == [ids[0]] and second["ratings"] == page["ratings"]
     product = client.get(f"{street.base}/products/{street.apples.id}/reviews").get_json()
     assert product["total"] == 3 and product["ratings"]["count"] == 3
     assert client.get(f"{street.base}/shops/liji/reviews").get_json()["total"] == 0
     assert_problem(client.get(f"{street.base}/shops/nobody/reviews"), 404, "not_found")
     assert_problem(client.get(f"{street.base}/products/999999/reviews"), 404, "not_found")
-    assert_problem(client.get(f"{street.base}/shops/laowang/reviews?page_size=0"), 422, "validation_failed")
-    assert_problem(client.get(f"{street.base}/shops/laowang/reviews?page=x"), 422, "validation_failed")
+    assert_problem(client.get(f"{street.base}/shops/laowang/reviews?limit=0"), 422, "validation_failed")
+    assert_problem(client.get(f"{street.base}/shops/laowang/reviews?page=2"), 422, "validation_failed")
 
 
 # -- complaints ---------------------------------------------------------------------------------------------------
@@ -225,8 +229,9 @@ def test_a_resident_files_a_complaint_once_and_follows_it(resident, street, make
     assert (complaint["claim"], complaint["claim_label"], complaint["claim_detail"]) == ("exchange", "更换", "")
     assert complaint["complainant_address"] == ASKED["complainant_address"]
     assert [e["by"] for e in complaint["events"]] == ["buyer"]
-    again = post(resident, complaint_url(street, group, order), body, "c-1")
-    assert again.status_code == 200 and again.get_json()["number"] == complaint["number"]
+    again = post(resident, complaint_url(street, group, order), body, "c-1")  # the stored answer, replayed
+    assert again.status_code == 201 and again.get_data() == made.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert_problem(post(resident, complaint_url(street, group, order), {**body, "description": "另一件事"}, "c-2"),
                    409, "complaint_open")
     assert_problem(post(resident, complaint_url(street, group, order), {**body, "claim": "refund"}, "c-3"),
@@ -322,14 +327,14 @@ def test_the_merchant_answers_with_its_token_and_the_resident_accepts_or_escalat
     for number in numbers:
         url = f"{shop}/{number}/answer"
         assert_problem(client.post(url, json={"answer": "已补发"}, headers=auth), 400, "missing_idempotency_key")
-        assert "answer" in assert_problem(client.post(url, json={"answer": ""}, headers={**auth, "Idempotency-Key": "a"}),
+        assert "answer" in assert_problem(client.post(url, json={"answer": ""}, headers={**auth, "Idempotency-Key": f"a-{number}"}),
                                           422, "validation_failed")["errors"]
         answered = client.post(url, json={"answer": "已为您补发。"}, headers={**auth, "Idempotency-Key": number})
         assert answered.status_code == 200, answered.get_data(as_text=True)
         assert answered.get_json()["status"] == "answered" and answered.get_json()["answer"] == "已为您补发。"
         retry = client.post(url, json={"answer": "已为您补发。"}, headers={**auth, "Idempotency-Key": number})
         assert retry.status_code == 200
-        assert_problem(client.post(url, json={"answer": "换个说法"}, headers={**auth, "Idempotency-Key": "z"}), 409,
+        assert_problem(client.post(url, json={"answer": "换个说法"}, headers={**auth, "Idempotency-Key": f"z-{number}"}), 409,
                        "invalid_transition")
 
     accepted = post(resident, f"{street.base}/complaints/{numbers[0]}/accept", None, "acc")
@@ -366,6 +371,7 @@ def test_an_answer_after_its_deadline_and_an_escalation_after_the_reply_window_a
         row = db.session.scalar(select(Complaint).where(Complaint.number == number))
         row.due_at = utcnow() + timedelta(hours=1)
         db.session.commit()
+    auth["Idempotency-Key"] = "late-2"  # the first key's answer was the refusal
     assert client.post(url, json={"answer": "抱歉"}, headers=auth).status_code == 200
     with tenant_scope(street.tenant):
         row = db.session.scalar(select(Complaint).where(Complaint.number == number))
@@ -386,7 +392,7 @@ def test_someone_elses_and_another_tenants_complaints_are_not_found(client, resi
                       (f"/api/v1/tenants/xinjie/orders/{group}/orders/{order}/complaint",
                        {**ASKED, "category": "quality", "description": "坏了"}),
                       (f"/api/v1/tenants/xinjie/orders/{group}/orders/{order}/lines/{line}/review", {"ratings": STARS})):
-        assert_problem(post(resident, url, body, "x"), 404, "not_found")
+        assert_problem(post(resident, url, body), 404, "not_found")
     assert resident.get("/api/v1/tenants/xinjie/complaints").get_json()["total"] == 0
     assert other is not None
     make_user("neighbour@shangdu.example")

@@ -1,5 +1,6 @@
 """The shop owner's API keys page: a key is created with the scopes chosen, shown once and never again (only its
-hash is kept), revoked with a button (the API then answers 401); staff and other shops' owners are refused."""
+hash is kept), revoked with a button (the API then answers 401); staff and other shops' owners are refused. The same
+for the tenant operator's keys page (operator API keys)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.models import Role
 from marketplace.api.auth import hash_token
-from marketplace.api.models import ApiToken
+from marketplace.api.models import ApiToken, OperatorToken
 from marketplace.core.audit import AuditEntry
 from marketplace.extensions import db
-from tests.api.conftest import assert_problem, token_for
+from tests.api.conftest import assert_problem, operator_token_for, token_for
 
 TOKEN = re.compile(r"occ_[A-Za-z0-9_-]{20,}")
 
@@ -154,3 +155,72 @@ def test_another_shops_keys_are_out_of_reach(world, as_role, make_user):
     assert not any(key.is_revoked for key in _keys())
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "api_key.revoked")) == 0
+
+
+# -- the tenant's operator keys (/operator/<t>/api-keys) --------------------------------------------------------------
+
+OPERATOR_TOKEN = re.compile(r"occo_[A-Za-z0-9_-]{20,}")
+
+
+def _operator_page(world, tenant: str = "a") -> str:
+    return f"/operator/{world.slugs[tenant]}/api-keys"
+
+
+def _operator_keys() -> list[OperatorToken]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OperatorToken).order_by(OperatorToken.id)))
+
+
+def test_an_operator_creates_a_key_shown_once_and_revokes_it(world, as_role, client):
+    operator = as_role("operator")
+    tenant_page = operator.get(f"/operator/{world.a.slug}/").get_data(as_text=True)
+    assert f'href="{_operator_page(world)}"' in tenant_page
+    html = operator.get(_operator_page(world)).get_data(as_text=True)
+    assert "还没有 API 密钥。" in html and 'value="applications:write"' in html and 'value="stock:write"' not in html
+
+    response = operator.submit(_operator_page(world), {"name": "招商系统",
+                                                       "scopes": ["applications:read", "tenant:read"]})
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    (token,) = set(OPERATOR_TOKEN.findall(response.get_data(as_text=True)))
+    (key,) = _operator_keys()
+    assert key.name == "招商系统" and key.scopes == "tenant:read applications:read"
+    assert key.user_id == world.users["operator"].id and key.tenant_id == world.a.id
+    assert key.token_sha256 == hash_token(token)
+    entry = _audit("operator_token.created")[0]
+    assert entry.actor_id == world.users["operator"].id and entry.tenant_id == world.a.id
+    listing = operator.get(_operator_page(world)).get_data(as_text=True)
+    assert "招商系统" in listing and "从未使用" in listing and not OPERATOR_TOKEN.search(listing)
+
+    url = f"/api/v1/tenants/{world.a.slug}/operator/settings"
+    assert client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    response = operator.submit(f"{_operator_page(world)}/{key.id}/revoke", {}, page_url=_operator_page(world))
+    assert response.status_code == 303 and response.headers["Location"] == _operator_page(world)
+    assert "已吊销" in operator.get(_operator_page(world)).get_data(as_text=True)
+    assert_problem(client.get(url, headers={"Authorization": f"Bearer {token}"}), 401, "token_invalid")
+    assert len(_audit("operator_token.revoked")) == 1
+
+
+@pytest.mark.parametrize("form, field_error", [
+    ({"name": "", "scopes": ["tenant:read"]}, "请给 API 密钥起个名字"),
+    ({"name": "招商"}, "请至少选择一项权限范围"),
+    ({"name": "招商", "scopes": ["tenant:read", "stock:write"]}, "stock:write"),
+])
+def test_a_bad_operator_key_form_says_why_and_creates_nothing(world, as_role, form, field_error):
+    response = as_role("operator").submit(_operator_page(world), form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert field_error in html and not OPERATOR_TOKEN.search(html)
+    assert _operator_keys() == [] and _audit("operator_token.created") == []
+
+
+def test_operator_keys_of_another_tenant_are_out_of_reach(world, as_role, make_user):
+    b_operator = make_user("operator-b@example.com", role=Role.tenant_operator, tenant=world.b)
+    operator_token_for(b_operator, world.b, "B 的招商系统")
+    (b_key,) = _operator_keys()
+    operator = as_role("operator")
+    assert operator.get(_operator_page(world, "b")).status_code == 404
+    assert "B 的招商系统" not in operator.get(_operator_page(world)).get_data(as_text=True)
+    response = operator.submit(f"{_operator_page(world)}/{b_key.id}/revoke", {}, page_url=_operator_page(world))
+    assert response.status_code == 404 and not _operator_keys()[0].is_revoked
+    # …and the shop's owner has no operator keys page at all
+    assert as_role("owner").get(_operator_page(world)).status_code == 404

@@ -75,6 +75,12 @@ ROUTES = [
     Route("operator_webhooks.index", "GET", "/operator/{a}/webhooks", (LOGIN, 404, 404, 404, 200, 200)),
     Route("operator_webhooks.index", "POST", "/operator/{a}/webhooks", (LOGIN, 404, 404, 404, 400, 400),
           {"url": "https://93.184.216.34/hook"}),
+    # The tenant's operator API keys (console.api_keys), as the shop's above: creating and revoking themselves are
+    # tested in test_api_keys.py.
+    Route("operator_api_keys.index", "GET", "/operator/{a}/api-keys", (LOGIN, 404, 404, 404, 200, 200)),
+    Route("operator_api_keys.index", "POST", "/operator/{a}/api-keys", (LOGIN, 404, 404, 404, 400, 400),
+          {"name": "", "scopes": "tenant:read"}),
+    Route("operator_api_keys.revoke", "POST", "/operator/{a}/api-keys/999999/revoke", (LOGIN, 404, 404, 404, 404, 404)),
     Route("operator_webhooks.deliveries", "GET", "/operator/{a}/webhooks/999999", (LOGIN, 404, 404, 404, 404, 404)),
     Route("operator_webhooks.disable", "POST", "/operator/{a}/webhooks/999999/disable",
           (LOGIN, 404, 404, 404, 404, 404)),

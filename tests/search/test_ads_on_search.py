@@ -3,6 +3,7 @@ whatever the sort (credit included), and never part of the ranked results (E-Com
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 
@@ -37,4 +38,5 @@ def test_the_api_lists_ads_apart_with_is_ad(app_ctx, client, street):
         body = client.get(f"/api/v1/tenants/street-a/search?q=苹果&sort={sort}").get_json()
         assert [(ad["title"], ad["is_ad"]) for ad in body["ads"]] == [("砀山梨", True)]
         assert [(item["title"], item["is_ad"]) for item in body["items"]] == [("红富士苹果", False)]
-    assert client.get("/api/v1/tenants/street-a/search?q=苹果&page=2").get_json()["ads"] == []
+    second = base64.urlsafe_b64encode(b'{"o":"search:relevance","k":[1]}').decode().rstrip("=")
+    assert client.get(f"/api/v1/tenants/street-a/search?q=苹果&cursor={second}").get_json()["ads"] == []

@@ -106,6 +106,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("operator_webhooks.index", "GET"): Route("/operator/{tenant}/webhooks", login=True),
     # The shop's API keys (console.api_keys); creating and revoking are in test_cross_tenant_ids.
     ("merchant_api_keys.index", "GET"): Route("/merchant/{tenant}/{shop}/api-keys", login=True),
+    # The tenant's operator API keys (console.api_keys); creating and revoking are in test_cross_tenant_ids.
+    ("operator_api_keys.index", "GET"): Route("/operator/{tenant}/api-keys", login=True),
 }
 #: Endpoints with <tenant_slug> that serve files, not tenant data.
 NOT_TENANT_PAGES = {"static", "themes.static", "tenant.brand_file"}  # brand files: tests/storefront/test_pages.py

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from marketplace.accounts.addresses import AddressInput, add_address
 from marketplace.accounts.models import Role
-from marketplace.api.auth import hash_token, issue_token
-from marketplace.api.models import ApiToken
-from marketplace.api.scopes import ALL_SCOPES
+from marketplace.api.auth import hash_token, issue_operator_token, issue_personal_token, issue_token
+from marketplace.api.models import ApiToken, OperatorToken
+from marketplace.api.scopes import ALL_OPERATOR_SCOPES, ALL_RESIDENT_SCOPES, ALL_SCOPES
 from marketplace.catalog import services as catalog
 from marketplace.catalog.admin import tenant_today
 from marketplace.core.db import utcnow
@@ -55,10 +55,12 @@ class IdRoute:
     url: str  # {tenant}, {shop} and {product}, {image}, {category}, {category_slug}, {licence}, {quote}, {statement},
     # {payment}, {tracking} (a shipment's tracking token), {pickup_code}, {freight_shop} (a shop offering freight),
     # {freight_address} (an address of the admin), {freight_quote} (the admin's freight quote from that shop),
-    # {shop_application} (a resident's application to open a shop in A), {api_key} (the id of an API key of A's stall)
+    # {shop_application} (a resident's application to open a shop in A), {api_key} (the id of an API key of A's stall),
+    # {operator_key} (the id of an operator API key of A)
     method: str = "GET"
     form: dict | None = None
     api: bool = False  # bearer token instead of the admin's session
+    operator: bool = False  # with api: the admin's operator token of tenant B instead of B's shop key
 
 
 #: (endpoint, method) → how to request it with tenant A's ids.
@@ -104,6 +106,13 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("api_resident.request_my_return", "POST"): IdRoute(
         "/api/v1/tenants/{tenant}/orders/{order_group}/orders/{order}/returns", "POST", {"lines": {"1": 1}}, api=True),
     ("api_resident.list_my_returns", "GET"): IdRoute("/api/v1/tenants/{tenant}/returns"),
+    ("api_resident.list_my_payments", "GET"): IdRoute("/api/v1/tenants/{tenant}/orders/{order_group}/payments"),
+    ("api_shop_returns.list_shop_returns", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/returns", api=True),
+    ("api_shop_returns.get_shop_return", "GET"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/returns/{return}",
+                                                         api=True),
+    ("api_shop_returns.decide_return", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/shops/{shop}/returns/{return}/decisions", "POST", {"action": "refund"}, api=True),
+    ("api_tenants.get_tenant", "GET"): IdRoute("/api/v1/tenants/{tenant}"),
     ("cart.request_return", "POST"): IdRoute("/t/{tenant}/orders/{order_group}/returns", "POST",
                                              {"order": "{order}", "qty_{order_line}": "1"}),
     ("merchant_products.index", "GET"): IdRoute("/merchant/{tenant}/{shop}/products/"),
@@ -153,7 +162,7 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("api_catalog.list_categories", "GET"): IdRoute("/api/v1/tenants/{tenant}/categories"),
     ("api_catalog.list_products", "GET"): IdRoute("/api/v1/tenants/{tenant}/products"),
     ("api_catalog.get_product", "GET"): IdRoute("/api/v1/tenants/{tenant}/products/{product}"),
-    ("api_catalog.search_products", "GET"): IdRoute("/api/v1/tenants/{tenant}/search?q=x&category={category}"),
+    ("api_catalog.search_products", "GET"): IdRoute("/api/v1/tenants/{tenant}/search?q=x&category={category_slug}"),
     ("api_catalog.search_suggestions", "GET"): IdRoute("/api/v1/tenants/{tenant}/search/suggest?q=x"),
     ("api_merchant.create_product", "POST"): IdRoute("/api/v1/tenants/{tenant}/shops/{shop}/products", "POST",
                                                      {}, api=True),
@@ -363,11 +372,30 @@ ID_ROUTES: dict[tuple[str, str], IdRoute] = {
     ("merchant_api_keys.index", "POST"): IdRoute("/merchant/{tenant}/{shop}/api-keys", "POST", {
         "name": "越界", "scopes": "orders:read"}),
     ("merchant_api_keys.revoke", "POST"): IdRoute("/merchant/{tenant}/{shop}/api-keys/{api_key}/revoke", "POST"),
+    # The tenant's operator keys (console.api_keys): creating one for B, revoking A's through B's URL.
+    ("operator_api_keys.index", "POST"): IdRoute("/operator/{tenant}/api-keys", "POST", {
+        "name": "越界", "scopes": "tenant:read"}),
+    ("operator_api_keys.revoke", "POST"): IdRoute("/operator/{tenant}/api-keys/{operator_key}/revoke", "POST"),
+    # The operator API (api.operator) with B's operator token: A's application under B's URL.
+    ("api_operator.get_settings", "GET"): IdRoute("/api/v1/tenants/{tenant}/operator/settings", api=True,
+                                                  operator=True),
+    ("api_operator.update_settings", "PATCH"): IdRoute("/api/v1/tenants/{tenant}/operator/settings", "PATCH",
+                                                       {"timezone": "Asia/Shanghai"}, api=True, operator=True),
+    ("api_operator.list_applications", "GET"): IdRoute("/api/v1/tenants/{tenant}/operator/applications", api=True,
+                                                       operator=True),
+    ("api_operator.get_application", "GET"): IdRoute(
+        "/api/v1/tenants/{tenant}/operator/applications/{shop_application}", api=True, operator=True),
+    ("api_operator.approve_application", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/operator/applications/{shop_application}/approve", "POST", api=True, operator=True),
+    ("api_operator.reject_application", "POST"): IdRoute(
+        "/api/v1/tenants/{tenant}/operator/applications/{shop_application}/reject", "POST", {"reason": "越界"},
+        api=True, operator=True),
 }
 
 #: Routes whose crossing needs only the tenant in the URL (lists, forms): B's own page answers, never A's rows.
 TENANT_WIDE = {("api_resident.get_cart", "GET"), ("api_resident_delivery.quote_cart", "GET"), ("api_resident.checkout", "POST"),
                ("api_resident.list_my_orders", "GET"), ("api_resident.list_my_returns", "GET"),
+               ("api_shop_returns.list_shop_returns", "GET"), ("api_tenants.get_tenant", "GET"),
                ("api_shop_orders.list_shop_orders", "GET"),
                ("merchant_returns.index", "GET"), ("merchant_ledger.ledger", "GET"),
                ("merchant_ledger.ledger_csv", "GET"), ("cart.view", "GET"), ("cart.checkout", "GET"), ("cart.checkout", "POST"),
@@ -427,6 +455,9 @@ TENANT_WIDE |= {("shop_applications.join", "GET"), ("shop_applications.join", "P
 TENANT_WIDE |= {("merchant_webhooks.index", "POST"), ("operator_webhooks.index", "POST")}
 #: API keys: the form creates a key for B's own stall only (tests/console/test_api_keys.py).
 TENANT_WIDE |= {("merchant_api_keys.index", "POST")}
+#: Operator keys: the form creates a key for B only; the operator API's settings and list are B's own (B's token).
+TENANT_WIDE |= {("operator_api_keys.index", "POST"), ("api_operator.get_settings", "GET"),
+                ("api_operator.update_settings", "PATCH"), ("api_operator.list_applications", "GET")}
 
 
 def test_every_tenant_route_is_in_one_of_the_tables(app):
@@ -445,6 +476,8 @@ def test_every_tenant_route_is_in_one_of_the_tables(app):
 class World:
     ids: dict  # placeholder → value, for tenant A's rows under tenant B's slugs
     token: str
+    operator_token: str = ""  # the admin's operator token of tenant B
+    personal_token: str = ""  # the admin's personal token (the resident API: every tenant)
 
 
 @pytest.fixture
@@ -514,6 +547,14 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
     with tenant_scope(b):
         token = issue_token(admin, b_shop, "cross-tenant test", ALL_SCOPES)
         db.session.commit()
+    with tenant_scope(b):
+        operator_token = issue_operator_token(admin, b, "cross-tenant test", ALL_OPERATOR_SCOPES)
+        db.session.commit()
+    with tenant_scope(a):  # an operator key of A (console: operator API keys)
+        a_operator_key = issue_operator_token(admin, a, "A 的招商系统", ALL_OPERATOR_SCOPES)
+        ids["operator_key"] = db.session.scalar(select(OperatorToken.id).where(
+            OperatorToken.token_sha256 == hash_token(a_operator_key)))
+        db.session.commit()
     with tenant_scope(a):  # an API key of A's stall (console: API keys)
         a_key = issue_token(admin, a_shop, "A 的 ERP", ALL_SCOPES)
         ids["api_key"] = db.session.scalar(select(ApiToken.id).where(ApiToken.token_sha256 == hash_token(a_key)))
@@ -561,7 +602,9 @@ def world(make_tenant, make_shop, make_user, make_category, make_product) -> Wor
         ids.update(shop_webhook=shop_hook.id, shop_webhook_delivery=made[shop_hook.id], tenant_webhook=tenant_hook.id,
                    tenant_webhook_delivery=made[tenant_hook.id])
         db.session.commit()
-    return World(ids=ids, token=token)
+    personal_token = issue_personal_token(admin, "cross-tenant test", ALL_RESIDENT_SCOPES, None)
+    db.session.commit()
+    return World(ids=ids, token=token, operator_token=operator_token, personal_token=personal_token)
 
 
 def _fill(template, values: dict):
@@ -572,6 +615,16 @@ def _fill(template, values: dict):
     if isinstance(template, list):
         return [_fill(v, values) for v in template]
     return template
+
+
+#: The resident API's blueprints: a bearer call there carries a personal token, not a shop's key.
+RESIDENT_API = ("api_resident.", "api_resident_delivery.", "api_resident_trust.")
+
+
+def _token(world, endpoint: str, route: IdRoute) -> str:
+    if route.operator:
+        return world.operator_token
+    return world.personal_token if endpoint.startswith(RESIDENT_API) else world.token
 
 
 def _send(client, route: IdRoute, url: str, form, token: str, page_url: str):
@@ -591,7 +644,8 @@ def test_tenant_as_ids_under_tenant_b_are_not_found(client, world, endpoint, met
     route = ID_ROUTES[(endpoint, method)]
     client.login("admin@shangdu.example", PASSWORD)
     url = _fill(route.url, {"tenant": "tenant-b", **world.ids})
-    response = _send(client, route, url, _fill(route.form, world.ids), world.token, "/operator/tenant-b/")
+    response = _send(client, route, url, _fill(route.form, world.ids), _token(world, endpoint, route),
+                     "/operator/tenant-b/")
     assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
 
 
@@ -601,5 +655,6 @@ def test_no_crossing_request_is_a_server_error(client, world, endpoint, method):
     client.login("admin@shangdu.example", PASSWORD)
     for tenant in ("tenant-b", "tenant-a"):
         url = _fill(route.url, {"tenant": tenant, **world.ids})
-        response = _send(client, route, url, _fill(route.form, world.ids), world.token, f"/operator/{tenant}/")
+        response = _send(client, route, url, _fill(route.form, world.ids), _token(world, endpoint, route),
+                         f"/operator/{tenant}/")
         assert response.status_code < 500, f"{method} {url} answered {response.status_code}"

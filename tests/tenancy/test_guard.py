@@ -17,6 +17,8 @@ UNGUARDED_WITH_TENANT_ID = {
     "RoleGrant",  # authorisation reads a user's grants across tenants; every query filters by user explicitly
     "TenantDomain",  # looked up by host name before any tenant is known
     "ApiToken",  # looked up by token hash; every query names tenant_id and shop_id explicitly
+    "OperatorToken",  # looked up by token hash; then refused unless its tenant_id is the request's tenant
+    "IdempotencyRecord",  # belongs to its caller, found by (caller, key); tenant_id only records where it was used
     "PaymentEvent",  # a provider notification is recorded before anyone knows whose payment it names
     "AuditEntry",  # platform-wide: an admin's action may name no tenant; pages filter by tenant_id explicitly
 }

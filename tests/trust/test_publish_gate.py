@@ -159,11 +159,13 @@ def test_the_api_answers_merchant_not_approved(gate, client):
     base = f"/api/v1/tenants/{tenant.slug}/shops/{shop.slug}"
     body = {"category": "tools", "title": "锄头", "variants": [{"sku": "HOE-1", "price": 2500, "stock": 5}]}
 
-    problem = assert_problem(client.post(f"{base}/products", json={**body, "publish": True}, headers=headers),
+    problem = assert_problem(client.post(f"{base}/products", json={**body, "publish": True},
+                                         headers={**headers, "Idempotency-Key": "gate-1"}),
                              422, "merchant_not_approved")
     assert "尚未通过平台审核" in problem["detail"] and "merchant" in problem["errors"]
 
-    created = client.post(f"{base}/products", json=body, headers=headers)  # a draft is fine
+    created = client.post(f"{base}/products", json=body,
+                          headers={**headers, "Idempotency-Key": "gate-2"})  # a draft is fine
     assert created.status_code == 201 and created.get_json()["status"] == "draft"
     product_id = created.get_json()["id"]
     assert_problem(client.post(f"{base}/products/{product_id}/publish", headers=headers), 422,

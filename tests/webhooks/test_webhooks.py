@@ -19,7 +19,7 @@ from marketplace.extensions import db
 from marketplace.orders import services as orders
 from marketplace.tenancy.context import tenant_scope
 from marketplace.webhooks import services as webhooks
-from marketplace.webhooks.models import WebhookDelivery
+from marketplace.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @pytest.fixture
@@ -288,10 +288,9 @@ def test_with_redis_a_worker_sends_the_event_without_waiting_for_cron(app, loopb
         orders.set_line(cart, db.session.scalar(select(Variant.id).where(Variant.product_id == goods["apples"].id)), 1)
         db.session.commit()
         queue.empty()
-        with pytest.raises(orders.CheckoutError):
-            with tenant_scope(tenant):
-                db.session.scalar(select(Variant).where(Variant.product_id == goods["apples"].id)).stock = 0
-                orders.place_order(tenant, buyer.id, cart, "sold-out")
+        with pytest.raises(orders.CheckoutError), tenant_scope(tenant):
+            db.session.scalar(select(Variant).where(Variant.product_id == goods["apples"].id)).stock = 0
+            orders.place_order(tenant, buyer.id, cart, "sold-out")
         db.session.rollback()
         assert sends(queue) == [] and len(_deliveries(tenant)) == 1
     finally:
@@ -307,3 +306,24 @@ def test_with_redis_down_the_order_still_goes_through_and_cron_sends_the_event(a
     group = _place(tenant, buyer, [goods["apples"]])
     assert group.orders and receiver.requests == []
     assert webhooks.deliver_due() == 1 and len(receiver.requests) == 1
+
+
+# -- the signing secret at rest -----------------------------------------------------------------------------------------
+
+def test_the_signing_secret_is_stored_encrypted(loopback, receiver, street):
+    tenant, fruit, *_ = street
+    endpoint = _subscribe(tenant, fruit, receiver.url + "/hook")
+    stored = db.session.execute(select(WebhookEndpoint.secret_sealed)).scalar()
+    assert endpoint.secret.startswith("whsec_") and endpoint.secret not in stored
+    assert endpoint.secret[6:] not in stored
+
+
+def test_after_the_platform_key_changed_a_delivery_fails_with_a_clear_reason(app, loopback, receiver, street,
+                                                                              monkeypatch):
+    tenant, fruit, _tea, goods, buyer = street
+    _subscribe(tenant, fruit, receiver.url + "/hook", events=("order.created",))
+    _place(tenant, buyer, [goods["apples"]])
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a-new-platform-key-" + "x" * 32)
+    assert webhooks.deliver_due() == 1 and receiver.requests == []  # nothing unsigned or wrongly signed goes out
+    [delivery] = _deliveries(tenant)
+    assert delivery.status == "failed" and "无法解密" in delivery.tries[0].error
