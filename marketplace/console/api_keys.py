@@ -44,9 +44,20 @@ class ApiKeyForm(FlaskForm):
     scopes = SelectMultipleField(_l("权限范围"), choices=[SelectChoice(scope, scope) for scope in SCOPES], validate_choice=False)
 
 
-def _no_store(html: str):
-    """The page that shows a new key: never kept by a cache."""
-    response = make_response(html)
+def _issued(form: ApiKeyForm, keys_page, issue, model, created_template: str, **context):
+    """The key form's answer: the list again with the form's errors, or the new key shown once (``issue()`` makes
+    it; ``model`` is its table), on a page no cache keeps."""
+    if not form.validate_on_submit():
+        return keys_page(form, 400 if form.errors or form.form_errors else 200)
+    try:
+        token = issue()
+    except auth.TokenError as error:
+        db.session.rollback()
+        add_form_error(form, str(error), error.field)
+        return keys_page(form, 400)
+    key = db.session.scalar(select(model).where(model.token_sha256 == auth.hash_token(token)))
+    db.session.commit()
+    response = make_response(render_template(created_template, key=key, token=token, **context))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -69,18 +80,9 @@ def _keys_page(shop, form: ApiKeyForm, status: int = 200):
 def index(shop_slug: str):
     shop = _own_shop(shop_slug)
     form = ApiKeyForm()
-    if not form.validate_on_submit():
-        return _keys_page(shop, form, 400 if form.errors or form.form_errors else 200)
-    try:
-        token = auth.issue_token(current_user, shop, form.name.data, form.scopes.data)
-    except auth.TokenError as error:
-        db.session.rollback()
-        add_form_error(form, str(error), error.field)
-        return _keys_page(shop, form, 400)
-    key = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == auth.hash_token(token)))
-    db.session.commit()
-    return _no_store(render_template("console/api_keys/created.html", shop=shop, key=key, token=token,
-                                     scopes=SCOPES))
+    return _issued(form, lambda form, status: _keys_page(shop, form, status),
+                   lambda: auth.issue_token(current_user, shop, form.name.data, form.scopes.data), ApiToken,
+                   "console/api_keys/created.html", shop=shop, scopes=SCOPES)
 
 
 @blueprint.route("/<int:key_id>/revoke", methods=["POST"])
@@ -115,18 +117,9 @@ def _operator_keys_page(tenant, form: ApiKeyForm, status: int = 200):
 def operator_index():
     tenant = _operated_tenant()
     form = ApiKeyForm()
-    if not form.validate_on_submit():
-        return _operator_keys_page(tenant, form, 400 if form.errors or form.form_errors else 200)
-    try:
-        token = auth.issue_operator_token(current_user, tenant, form.name.data, form.scopes.data)
-    except auth.TokenError as error:
-        db.session.rollback()
-        add_form_error(form, str(error), error.field)
-        return _operator_keys_page(tenant, form, 400)
-    key = db.session.scalar(select(OperatorToken).where(OperatorToken.token_sha256 == auth.hash_token(token)))
-    db.session.commit()
-    return _no_store(render_template("console/api_keys/operator_created.html", tenant=tenant, key=key, token=token,
-                                     scopes=OPERATOR_SCOPES))
+    return _issued(form, lambda form, status: _operator_keys_page(tenant, form, status),
+                   lambda: auth.issue_operator_token(current_user, tenant, form.name.data, form.scopes.data),
+                   OperatorToken, "console/api_keys/operator_created.html", tenant=tenant, scopes=OPERATOR_SCOPES)
 
 
 @operator_blueprint.route("/<int:key_id>/revoke", methods=["POST"], endpoint="revoke")

@@ -87,15 +87,19 @@ def keyed_shop(make_tenant, make_shop, make_category, make_product, make_user) -
     return KeyedShop(values, keys)
 
 
-def bearer_operations(document: dict):
-    """(method, path, operation, scopes named) of every operation whose security names bearerAuth."""
+def secured_operations(document: dict, scheme: str):
+    """(method, path, operation, scopes named) of every operation whose security names ``scheme``."""
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method not in HTTP_METHODS:
                 continue
             for requirement in operation.get("security") or []:
-                if "bearerAuth" in requirement:
-                    yield method, path, operation, requirement["bearerAuth"]
+                if scheme in requirement:
+                    yield method, path, operation, requirement[scheme]
+
+
+def bearer_operations(document: dict):
+    return secured_operations(document, "bearerAuth")
 
 
 def test_every_bearer_operation_declares_its_scope(document):
@@ -234,14 +238,7 @@ OPERATOR_EXPECTED = {
 
 
 def operator_operations(document: dict):
-    """(method, path, operation, scopes named) of every operation whose security names operatorToken."""
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if method not in HTTP_METHODS:
-                continue
-            for requirement in operation.get("security") or []:
-                if "operatorToken" in requirement:
-                    yield method, path, operation, requirement["operatorToken"]
+    return secured_operations(document, "operatorToken")
 
 
 def test_every_operator_operation_declares_its_operator_scope(document):
@@ -298,13 +295,8 @@ def test_an_operator_token_may_call_what_its_scope_allows_and_nothing_else(clien
 
 def resident_operations(document: dict):
     """(method, path, resident scope named) of every operation that a personal token may call."""
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if method not in HTTP_METHODS:
-                continue
-            for requirement in operation.get("security") or []:
-                if "personalToken" in requirement:
-                    yield method, path, requirement["personalToken"]
+    for method, path, _operation, scopes in secured_operations(document, "personalToken"):
+        yield method, path, scopes
 
 
 @pytest.fixture
