@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 WORKERS ?= 2
 
-.PHONY: run dev test lint translations extract-messages clean
+.PHONY: run dev test lint translations extract-messages clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ extract-messages: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The performance benchmark (bench/README.md): a synthetic city of BENCH_ARGS' size, pages against hello-world.
+bench: $(VENV)/.dev translations
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

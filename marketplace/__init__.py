@@ -41,6 +41,7 @@ def create_app(config: dict | None = None) -> MarketplaceFlask:
 def _init_extensions(app: MarketplaceFlask) -> None:
     # Importing the models registers them with the metadata that migrations and the guard read.
     from marketplace import models  # noqa: F401
+    from marketplace.core import cache as shared_cache
     from marketplace.core import i18n
     from marketplace.core.db import configure_sqlite
     from marketplace.extensions import babel, csrf, db, login_manager, migrate
@@ -50,6 +51,7 @@ def _init_extensions(app: MarketplaceFlask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
+    shared_cache.init_app(app)
     with app.app_context():  # creating the engine does not connect
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
@@ -58,9 +60,10 @@ def _init_extensions(app: MarketplaceFlask) -> None:
 
 def _init_tenancy(app: MarketplaceFlask) -> None:
     from marketplace.search import indexing
-    from marketplace.tenancy import guard, hosts, views
+    from marketplace.tenancy import cache, guard, hosts, views
 
     guard.install()
+    cache.install()
     indexing.install()
     views.install_resolution(app)
     app.wsgi_app = hosts.TenantHostMiddleware(app, app.wsgi_app)

@@ -1,14 +1,21 @@
-"""The Flask application class: Flask, plus URLs without the tenant prefix on a tenant's own host."""
+"""The Flask application class: Flask, plus URLs without the tenant prefix on a tenant's own host, and static files
+kept for a year under versioned URLs."""
 
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request
+
+from marketplace.core.http_cache import send_versioned
 
 #: WSGI environ key set by ``TenantHostMiddleware`` when the Host named a tenant.
 HOST_TENANT_KEY = "marketplace.host_tenant"
 
 
 class MarketplaceFlask(Flask):
+    def send_static_file(self, filename: str):
+        # /static/… is kept for a year when the URL names the file's current version (core.http_cache).
+        return send_versioned(self.static_folder, filename, self.get_send_file_max_age(filename))
+
     def url_for(self, /, endpoint: str, **values) -> str:
         url = super().url_for(endpoint, **values)
         slug = request.environ.get(HOST_TENANT_KEY) if has_request_context() else None

@@ -115,6 +115,11 @@ def writing():
         _write_intent.reset(token)
 
 
+def write_intended() -> bool:
+    """Whether the code running now declared that it will write (an unsafe request, or inside ``writing()``)."""
+    return _write_intent.get()
+
+
 def set_write_intent(value: bool) -> contextvars.Token:
     return _write_intent.set(value)
 

@@ -96,6 +96,12 @@ def register(app) -> None:
         log.warning("database refused request data: %s", exc.orig)
         return _render(400, "invalid_data", str(_l("提交的内容含有无法保存的字符或数值，请检查后重试。")))
 
+    @app.errorhandler(UnicodeDecodeError)
+    def _bad_encoding(exc: UnicodeDecodeError):
+        # Werkzeug decodes the query string strictly when a page first reads it: bytes that are not UTF-8 (from
+        # a hand-made request; browsers percent-encode) are the client's error.
+        return _render(400, "invalid_encoding")
+
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError):
         return _render(500)

@@ -7,13 +7,21 @@ built-in table or in the entry point group, imported only when first used, and c
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+
+
+@cache
+def _entry_points(group: str) -> tuple[EntryPoint, ...]:
+    # Reading every installed distribution's metadata takes ~30 ms, and providers are looked up several times per
+    # checkout; what is installed cannot change under a running process (a new plugin needs a restart anyway).
+    return tuple(entry_points(group=group))
 
 
 def registered(group: str, built_ins: dict[str, str], what: str, error: type[Exception]) -> dict[str, str]:
     """Name → import path: ``built_ins`` then the entry points of ``group``; a name registered twice is refused."""
     found = dict(built_ins)
-    for entry in entry_points(group=group):
+    for entry in _entry_points(group):
         if entry.name in found:
             raise error(f"{what} {entry.name!r} is registered twice ({entry.value})")
         found[entry.name] = entry.value

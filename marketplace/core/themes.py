@@ -12,9 +12,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+from werkzeug.security import safe_join
 
+from marketplace.core.http_cache import send_versioned, version_static
 from marketplace.tenancy.context import current_tenant
 
 BASE_THEME = "base"
@@ -68,11 +70,13 @@ def init_app(app) -> None:
     loaders = {name: FileSystemLoader(theme.path / "templates") for name, theme in themes.items()}
     app.extensions["themes"] = themes
     app.extensions["theme_overrides"] = set()
+    app.extensions["themed_names"] = {}
     app.jinja_loader = ChoiceLoader([FileSystemLoader(Path(app.root_path) / "templates"), PrefixLoader(loaders)])
     for folder in Path(settings["TENANTS_PATH"]).glob("*/templates"):
         if folder.is_dir():
             add_tenant_templates(app, folder.parent.name, folder)
     app.register_blueprint(_static_blueprint())
+    version_static(app, "themes.static", lambda values: static_folder(values.get("theme"), values.get("filename")))
     # Inside theme templates: {% include themed("tenant/_location.html") %} follows the theme chain too.
     app.jinja_env.globals["themed"] = themed
 
@@ -81,10 +85,25 @@ def add_tenant_templates(app, slug: str, folder: Path) -> None:
     """Serve the templates in ``folder`` before the theme's for tenant ``slug`` (``tenants/<slug>/templates``)."""
     app.jinja_loader.loaders[-1].mapping[f"@{slug}"] = FileSystemLoader(folder)
     app.extensions["theme_overrides"].add(slug)
+    app.extensions["themed_names"].clear()
 
 
 def themed(template: str):
-    return current_app.jinja_env.select_template(template_chain(template))
+    """The template for the current tenant's theme chain.
+
+    Which name of the chain exists is remembered: Jinja caches the templates it finds but not the names it does
+    not, and a page with 24 product cards would otherwise look for each card's override on disk 24 times. In
+    debug (templates reloaded from disk) it is looked up every time, so a new override file shows at once.
+    """
+    env = current_app.jinja_env
+    names = tuple(template_chain(template))
+    if env.auto_reload:
+        return env.select_template(names)
+    known = current_app.extensions["themed_names"]
+    found = known.get(names)
+    if found is None:
+        found = known[names] = env.select_template(names).name
+    return env.get_template(found)
 
 
 def template_chain(template: str) -> list[str]:
@@ -107,13 +126,25 @@ def _static_blueprint() -> Blueprint:
 
     @blueprint.route("/themes/<theme>/<path:filename>")
     def static(theme: str, filename: str):
-        themes = current_app.extensions["themes"]
-        if theme not in themes:
+        folder = static_folder(theme, filename)
+        if folder is None:
             abort(404)
-        for name in chain(themes, theme):
-            folder = themes[name].path / "static"
-            if (folder / filename).is_file():
-                return send_from_directory(folder, filename, max_age=3600)
-        abort(404)
+        return send_versioned(folder, filename, max_age=3600)
 
     return blueprint
+
+
+def static_folder(theme: str | None, filename: str | None) -> Path | None:
+    """The folder that serves ``filename`` for ``theme``: the theme's own static files, else its parent's, …"""
+    themes = current_app.extensions["themes"]
+    if theme not in themes or not filename:
+        return None
+    for name in chain(themes, theme):
+        folder = themes[name].path / "static"
+        path = safe_join(str(folder), filename)
+        try:
+            if path is not None and Path(path).is_file():
+                return folder
+        except OSError:  # a name longer than the file system allows: no such file
+            return None
+    return None

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import get_locale
 
 from marketplace.accounts.authz import console_access
-from marketplace.core import errors, health
+from marketplace.core import errors, health, http_cache
 from marketplace.core.app import visible_path
 from marketplace.core.i18n import LOCALES, format_money
 from marketplace.tenancy.context import current_tenant
@@ -80,6 +80,7 @@ class Page:
 def register(app) -> None:
     app.register_blueprint(blueprint)
     errors.register(app)
+    http_cache.install(app)
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals.update(LOCALES=LOCALES, visible_path=visible_path,  # csrf_token: from Flask-WTF
                                  console_access=console_access)

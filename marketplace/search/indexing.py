@@ -31,6 +31,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from marketplace.catalog.models import Category, PriceTier, Product, Variant
+from marketplace.core import page_cache
 from marketplace.core.db import reset_write_intent, set_write_intent, writing
 from marketplace.extensions import db
 from marketplace.media.jobs import enqueue
@@ -235,6 +236,7 @@ def sync(tenant_id: int, product_ids=(), variant_ids=(), shop_ids=(), category_i
             _sync(tenant_id, product_ids, variant_ids, shop_ids, category_ids)
         finally:
             reset_write_intent(token)
+        page_cache.tenant_changed(tenant_id)  # search pages rendered before the index had the change are stale
 
 
 @contextmanager
@@ -311,4 +313,5 @@ def reindex(tenant: Tenant, progress: Callable[[int], None] | None = None) -> in
         with writing():
             db.session.execute(delete(SearchJournal).where(SearchJournal.product_id.in_(changed)))
             db.session.commit()
+    page_cache.tenant_changed(tenant.id)
     return count

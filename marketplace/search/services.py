@@ -287,7 +287,7 @@ def record_query(tenant: Tenant, text: str, total: int, today: date | None = Non
 
 
 def _start_query_log() -> None:
-    g.search_query_log = []
+    g.setdefault("search_query_log", [])  # the page cache may have started it (core.page_cache.QUERY_LOG)
 
 
 def _write_query_log(response):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, make_response, send_from_directory
+from flask import Blueprint, abort, current_app, make_response, request
 from flask_login import current_user
 
 from marketplace.accounts.authz import Permission, can
 from marketplace.accounts.models import Role
+from marketplace.core import http_cache, page_cache
 from marketplace.core.themes import render_themed
 from marketplace.orders.models import OrderStatus
 from marketplace.shops import services as shops
@@ -23,6 +24,10 @@ from marketplace.tenancy.models import TenantKind, TenantStatus
 
 portal_blueprint = Blueprint("storefront", __name__)
 tenant_blueprint = Blueprint("tenant", __name__, url_prefix="/t/<slug:tenant_slug>")
+
+#: Pages answered with an ETag and, when the browser already holds the same page, 304 (core.http_cache).
+REVALIDATED_PAGES = frozenset({"storefront.portal", "tenant.home", "tenant.shop", "catalog.product",
+                               "catalog.category", "search.results", "city_search.city"})
 
 
 @portal_blueprint.route("/")
@@ -61,10 +66,17 @@ def home():
 @tenant_blueprint.route("/brand/<path:filename>")
 def brand_file(filename: str):
     """The tenant's own images (its logo), from ``tenants/<slug>/static/``."""
-    folder = Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]) / current_tenant.slug / "static"
-    response = send_from_directory(folder, filename, max_age=3600)
+    response = http_cache.send_versioned(_brand_folder(current_tenant.slug), filename, max_age=3600)
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"  # inert SVG
     return response
+
+
+def _brand_folder(tenant_slug: str | None) -> Path | None:
+    return Path(current_app.config["MARKETPLACE"]["TENANTS_PATH"]) / tenant_slug / "static" if tenant_slug else None
+
+
+def _revalidate_pages(response):
+    return http_cache.revalidate(response) if request.endpoint in REVALIDATED_PAGES else response
 
 
 @tenant_blueprint.route("/s/<slug:shop_slug>/")
@@ -104,6 +116,11 @@ def register(app) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(quotes.account_blueprint)
     freight_quotes.register(app)
+    app.after_request(_revalidate_pages)
+    # Registered after the ETag hook so that it runs before it (Flask runs after_request hooks last first).
+    page_cache.install(app, REVALIDATED_PAGES)
+    http_cache.version_static(app, "tenant.brand_file", lambda values: _brand_folder(
+        values.get("tenant_slug") or getattr(current_tenant, "slug", None)))
     app.add_template_filter(_label(TenantKind.__labels__), "tenant_kind_label")
     app.add_template_filter(_label(TenantStatus.__labels__), "tenant_status_label")
     app.add_template_filter(_label(STREET_SIDES), "street_side_label")

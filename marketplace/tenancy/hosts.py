@@ -8,9 +8,7 @@ of the links it builds, so the same views serve both forms.
 from __future__ import annotations
 
 import logging
-import time
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.core.app import HOST_TENANT_KEY
@@ -21,14 +19,12 @@ PLATFORM_PATHS = ("/account/", "/merchant/", "/operator/", "/api/", "/healthz", 
                   "/media/", "/lang")  # "/account" and the like, without the slash, count too
 log = logging.getLogger(__name__)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
-DOMAIN_CACHE_SECONDS = 30
 
 
 class TenantHostMiddleware:
     def __init__(self, app, wsgi_app):
         self.app = app
         self.wsgi_app = wsgi_app
-        self._domains: dict[str, tuple[float, str | None]] = {}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "") or "/"
@@ -57,19 +53,11 @@ class TenantHostMiddleware:
         return self._custom_domain(host) if DOMAIN.fullmatch(host) else None
 
     def _custom_domain(self, host: str) -> str | None:
-        cached = self._domains.get(host)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        from marketplace.extensions import db
-        from marketplace.tenancy.models import Tenant, TenantDomain
+        from marketplace.tenancy.cache import slug_for_domain
 
         try:
-            with self.app.app_context():
-                slug = db.session.scalar(select(Tenant.slug).join(TenantDomain).where(TenantDomain.domain == host))
+            with self.app.app_context():  # the shared cache, so a new or removed domain counts in every worker
+                return slug_for_domain(host)
         except SQLAlchemyError:  # the database is down: serve the platform, whose /healthz will say so
             log.exception("could not look up the tenant for host %s", host)
             return None
-        if len(self._domains) > 10_000:  # bound the cache against floods of made-up hosts
-            self._domains.clear()
-        self._domains[host] = (time.monotonic() + DOMAIN_CACHE_SECONDS, slug)
-        return slug

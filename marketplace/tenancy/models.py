@@ -37,7 +37,8 @@ class Tenant(TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    #: active_history: a renamed slug (or domain) is invalidated in the shared cache under its old name too.
+    slug: Mapped[str] = mapped_column(String(63), unique=True, active_history=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=TenantStatus.draft, index=True)
     name_zh: Mapped[str] = mapped_column(String(200))
@@ -89,7 +90,7 @@ class TenantDomain(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True, active_history=True)
 
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
 

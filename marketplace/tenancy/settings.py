@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.tenancy.cache import stored_settings
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant, TenantSetting
 
@@ -55,17 +56,12 @@ class SettingsGroup:
     def get(self, tenant: Tenant, name: str) -> Any:
         """The stored value, or the declared default (a copy, so callers may change it)."""
         setting = self._setting(name)
-        with tenant_scope(tenant):
-            row = db.session.scalar(
-                select(TenantSetting).where(TenantSetting.module == self.module, TenantSetting.name == name)
-            )
-        return copy.deepcopy(setting.default) if row is None else row.value
+        stored = stored_settings(tenant, self.module)
+        return stored[name] if name in stored else copy.deepcopy(setting.default)
 
     def all(self, tenant: Tenant) -> dict[str, Any]:
-        with tenant_scope(tenant):
-            rows = db.session.scalars(select(TenantSetting).where(TenantSetting.module == self.module)).all()
-        stored = {row.name: row.value for row in rows if row.name in self.declared}
-        return {name: stored.get(name, copy.deepcopy(s.default)) for name, s in self.declared.items()}
+        stored = stored_settings(tenant, self.module)
+        return {name: stored[name] if name in stored else copy.deepcopy(s.default) for name, s in self.declared.items()}
 
     def set(self, tenant: Tenant, name: str, value: Any) -> bool:
         """Store a value; returns whether it changed. Flushes, the caller commits."""

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, g, request
-from sqlalchemy import select
 from werkzeug.routing import BaseConverter
 
 from marketplace.core.db import reset_write_intent, set_write_intent
-from marketplace.extensions import db
+from marketplace.tenancy.cache import tenant_by_slug
 from marketplace.tenancy.context import activate
 from marketplace.tenancy.manifests import SLUG
-from marketplace.tenancy.models import Tenant
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -31,7 +29,7 @@ def install_resolution(app) -> None:
         activate(None)
         if values and "tenant_slug" in values:
             slug = values.pop("tenant_slug")
-            tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+            tenant = tenant_by_slug(slug)  # from the shared cache: no query on most requests
             if tenant is None:
                 abort(404)
             activate(tenant)

@@ -4,13 +4,14 @@ operator's token), generated requests — valid ones, and ones the document forb
 status the document does not list, a content type it does not declare, a body its schema does not describe, or a
 timestamp without its zone.
 
-Hypothesis runs derandomised (a fixed seed): the same requests every run, so a failure reproduces. Path values
-are real ones (the tenant, the shop, a published product and its variant) half of the time, generated otherwise,
-so both the found and the not-found paths are exercised.
+Hypothesis runs derandomised (a fixed seed): the same requests every run, so a failure reproduces; they are drawn
+once, and every caller sends them all. Path values are real ones (the tenant, the shop, a published product and its
+variant) half of the time, generated otherwise, so both the found and the not-found paths are exercised.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 
@@ -118,8 +119,50 @@ def world(client, make_tenant, make_shop, make_user, make_product) -> World:
         })
 
 
-def _failures(app, world: World, caller: Caller) -> list[str]:
+@dataclass
+class Generated:
+    """One operation's generated requests: (case, whether to put the world's real path values in)."""
+
+    operation: object
+    cases: list[tuple[object, bool]]
+
+
+@pytest.fixture(scope="module")
+def generated(app) -> list[Generated]:
+    """Every operation's generated requests, drawn once for all callers.
+
+    Derandomised hypothesis draws the same requests for the same strategies whoever sends them, so drawing them
+    again for each caller (most of this module's time) would only repeat the same work: each caller sends all of
+    them, and a failure is reported with the request that failed (not shrunk)."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    return [Generated(operation, _draw(operation)) for operation in (r.ok() for r in schema.get_all_operations())]
+
+
+def _draw(operation) -> list[tuple[object, bool]]:
     from schemathesis import GenerationMode
+
+    cases = []
+
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=st.one_of(operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)),
+           real=st.booleans())
+    def probe(case, real):
+        cases.append((_copy(case), real))
+
+    probe()
+    return cases
+
+
+def _copy(case):
+    """A case of its own to change (its path values), sharing the operation it belongs to."""
+    fresh, memo = object.__new__(type(case)), {id(case.operation): case.operation}
+    for name in type(case).__slots__:  # past Case.__setattr__, which expects a complete case
+        object.__setattr__(fresh, name, copy.deepcopy(getattr(case, name), memo))
+    return fresh
+
+
+def _failures(generated: list[Generated], world: World, caller: Caller) -> list[str]:
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
         content_type_conformance,
@@ -129,26 +172,20 @@ def _failures(app, world: World, caller: Caller) -> list[str]:
 
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
               timestamps_carry_their_zone]
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(case=st.one_of(operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)),
-               real=st.booleans())
-        def probe(case, real):
+    for operation in generated:
+        for drawn, real in operation.cases:
+            case = _copy(drawn)
             for name, value in world.path_values.items():
                 if case.path_parameters and name in case.path_parameters and (real or name == "tenant_slug"):
                     case.path_parameters[name] = value
-            response = caller.call(case)
-            case.validate_response(response, checks=checks)
-
-        try:
-            probe()
-        except Exception as error:  # noqa: BLE001 - every operation's shrunk failure, then one assertion
-            failures.append(f"{caller.role} {operation.method.upper()} {operation.path}:\n{str(error)[:1500]}")
+            try:
+                response = caller.call(case)
+                case.validate_response(response, checks=checks)
+            except Exception as error:  # noqa: BLE001 - every operation's first failure, then one assertion
+                failures.append(f"{caller.role} {operation.operation.method.upper()} {operation.operation.path}:\n"
+                                f"{str(error)[:1500]}")
+                break
     return failures
 
 
@@ -161,7 +198,7 @@ SIGNED_IN = {"resident": ("/api/v1/tenants/{tenant_slug}/cart", {}),
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_generated_requests_never_break_the_api(app, world, role):
+def test_generated_requests_never_break_the_api(app, generated, world, role):
     caller = world.callers[role]
     if role in SIGNED_IN:
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
@@ -170,5 +207,5 @@ def test_generated_requests_never_break_the_api(app, world, role):
             path_parameters={k: v for k, v in world.path_values.items() if "{" + k + "}" in path}, query=query)
         assert caller.call(case).status_code == 200, role
         assert case.call().status_code == 401, f"{path} answers without credentials"
-    failures = _failures(app, world, caller)
+    failures = _failures(generated, world, caller)
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)

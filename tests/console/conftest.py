@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from marketplace.accounts.models import Role
+from marketplace.accounts.models import Role, User
 from marketplace.extensions import db
 from marketplace.shops.models import Shop
 from marketplace.tenancy.context import all_tenants
@@ -28,22 +28,35 @@ class World:
         return {"a": self.a.slug, "b": self.b.slug, "x": self.x.slug, "y": self.y.slug, "z": self.z.slug}
 
 
+@pytest.fixture(scope="module")
+def world_ids(module_transaction, make_tenant, make_shop, make_user) -> dict:
+    """The world, built once per module (``module_transaction``): the ids of its rows."""
+    with module_transaction.building():
+        a = make_tenant(slug="tenant-a", name_zh="德化步行街")
+        b = make_tenant(slug="tenant-b", name_zh="银基商贸城", kind="market")
+        x = make_shop(a, slug="same-slug", name_zh="鲜果坊")
+        y = make_shop(a, slug="shop-y", name_zh="老茶馆")
+        z = make_shop(b, slug="same-slug", name_zh="服装批发")
+        users = {
+            "resident": make_user("resident@example.com"),
+            "owner": make_user("owner@example.com", role=Role.merchant_owner, shop=x),
+            "staff": make_user("staff@example.com", role=Role.merchant_staff, shop=x),
+            "owner_z": make_user("owner-z@example.com", role=Role.merchant_owner, shop=z),
+            "operator": make_user("operator@example.com", role=Role.tenant_operator, tenant=a),
+            "admin": make_user("admin@example.com", role=Role.platform_admin),
+        }
+        return {"a": a.id, "b": b.id, "x": x.id, "y": y.id, "z": z.id,
+                "users": {role: user.id for role, user in users.items()}}
+
+
 @pytest.fixture
-def world(make_tenant, make_shop, make_user) -> World:
-    a = make_tenant(slug="tenant-a", name_zh="德化步行街")
-    b = make_tenant(slug="tenant-b", name_zh="银基商贸城", kind="market")
-    x = make_shop(a, slug="same-slug", name_zh="鲜果坊")
-    y = make_shop(a, slug="shop-y", name_zh="老茶馆")
-    z = make_shop(b, slug="same-slug", name_zh="服装批发")
-    users = {
-        "resident": make_user("resident@example.com"),
-        "owner": make_user("owner@example.com", role=Role.merchant_owner, shop=x),
-        "staff": make_user("staff@example.com", role=Role.merchant_staff, shop=x),
-        "owner_z": make_user("owner-z@example.com", role=Role.merchant_owner, shop=z),
-        "operator": make_user("operator@example.com", role=Role.tenant_operator, tenant=a),
-        "admin": make_user("admin@example.com", role=Role.platform_admin),
-    }
-    return World(a=a, b=b, x=x, y=y, z=z, users=users)
+def world(world_ids) -> World:
+    """The world's rows, loaded in this test's session (whose changes are rolled back after it)."""
+    with all_tenants():
+        return World(a=db.session.get(Tenant, world_ids["a"]), b=db.session.get(Tenant, world_ids["b"]),
+                     x=db.session.get(Shop, world_ids["x"]), y=db.session.get(Shop, world_ids["y"]),
+                     z=db.session.get(Shop, world_ids["z"]),
+                     users={role: db.session.get(User, id_) for role, id_ in world_ids["users"].items()})
 
 
 @pytest.fixture

@@ -506,6 +506,7 @@ def test_the_list_runs_a_fixed_number_of_queries_as_products_grow(world, as_role
             assert owner.get(url).status_code == 200
         return len(queries)
 
+    load()  # the first look-up fills the shared cache (tenant, settings): measure with it warm
     few = load()
     assert few <= 10
     for n in range(10):

@@ -346,7 +346,7 @@ def test_category_pages_24_at_a_time_to_page_50_and_past_the_end(client, make_te
         fiftieth = client.get(f"{url}?page=50")
     assert fiftieth.status_code == 200
     assert titles_in(html_of(fiftieth)) == [f"批量商品{n:04d}" for n in range(27, 3, -1)]
-    assert len(fiftieth_queries) == len(first_queries)
+    assert len(fiftieth_queries) <= len(first_queries)  # the first also looked the tenant up, now cached
     assert titles_in(html_of(client.get(f"{url}?page=51"))) == ["批量商品0003", "批量商品0002", "批量商品0001"]
 
     beyond = client.get(f"{url}?page=52")
@@ -449,6 +449,7 @@ def test_product_page_query_count_does_not_grow_with_variants_tiers_or_images(cl
     add_images(tenant, large, 5)
     for _ in range(10):  # a bigger catalog around it changes nothing either
         make_product(shop, category=fertiliser, attributes=FERTILISER, variants=variants(2))
+    load(small)  # the first look-up fills the shared cache (tenant, settings): measure with it warm
     assert load(small) == load(large) <= 8
 
 

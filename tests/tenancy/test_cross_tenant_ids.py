@@ -480,8 +480,14 @@ class World:
     personal_token: str = ""  # the admin's personal token (the resident API: every tenant)
 
 
-@pytest.fixture
-def world(make_tenant, make_shop, make_user, make_category, make_product) -> World:
+@pytest.fixture(scope="module")
+def world(module_transaction, make_tenant, make_shop, make_user, make_category, make_product) -> World:
+    """Built once for the module: each test's requests act inside its own savepoint, rolled back after it."""
+    with module_transaction.building():
+        return _build_world(make_tenant, make_shop, make_user, make_category, make_product)
+
+
+def _build_world(make_tenant, make_shop, make_user, make_category, make_product) -> World:
     a = make_tenant(slug="tenant-a", kind="market", theme="market")
     b = make_tenant(slug="tenant-b", kind="market", theme="market")
     a_shop = make_shop(a, slug="a-stall", accepts_quotes=True)
