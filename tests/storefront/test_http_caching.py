@@ -19,15 +19,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 _TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
-@pytest.fixture
-def street(make_tenant, make_shop, make_category, make_product):
-    tenant = make_tenant(slug="cache-street", name_zh="缓存测试街")
-    shop = make_shop(tenant, slug="tea-house", name_zh="老茶馆")
-    category = make_category(tenant, slug="tea", name_zh="茶叶")
-    product = make_product(shop, category=category, title="Xinyang Maojian 信阳毛尖", price=8800, stock=50)
-    return tenant, shop, category, product
-
-
 def page_url(tenant, product) -> str:
     return f"/t/{tenant.slug}/p/{product.id}-{product.slug}"
 
@@ -48,8 +39,8 @@ def variant_of(product) -> Variant:
 
 # -- pages --------------------------------------------------------------------------------------------------------
 
-def test_every_storefront_page_answers_304_without_a_body_when_unchanged(client, street):
-    tenant, shop, category, product = street
+def test_every_storefront_page_answers_304_without_a_body_when_unchanged(client, tea_street):
+    tenant, shop, category, product = tea_street
     pages = ["/", f"/t/{tenant.slug}/", f"/t/{tenant.slug}/s/{shop.slug}/", page_url(tenant, product),
              f"/t/{tenant.slug}/c/{category.slug}", f"/t/{tenant.slug}/search?q=毛尖", "/search?q=毛尖"]
     for url in pages:
@@ -64,8 +55,8 @@ def test_every_storefront_page_answers_304_without_a_body_when_unchanged(client,
         assert "Last-Modified" not in first.headers  # no date is exact for a page that mixes this much
 
 
-def test_the_product_form_still_posts_from_the_page_the_browser_kept(client, street, monkeypatch):
-    tenant, _shop, _category, product = street
+def test_the_product_form_still_posts_from_the_page_the_browser_kept(client, tea_street, monkeypatch):
+    tenant, _shop, _category, product = tea_street
     url = page_url(tenant, product)
     first = client.get(url)
     kept_token = _TOKEN.search(text(first)).group(1)
@@ -90,8 +81,8 @@ def test_the_product_form_still_posts_from_the_page_the_browser_kept(client, str
     ("stock", "已售罄"),
     ("title", "Xinyang Maojian 特级信阳毛尖"),
 ])
-def test_a_change_to_the_product_makes_the_kept_page_stale(client, street, change, shown):
-    tenant, _shop, category, product = street
+def test_a_change_to_the_product_makes_the_kept_page_stale(client, tea_street, change, shown):
+    tenant, _shop, category, product = tea_street
     urls = [page_url(tenant, product), f"/t/{tenant.slug}/c/{category.slug}"]
     kept = {url: client.get(url) for url in urls}
     with tenant_scope(tenant):
@@ -108,8 +99,8 @@ def test_a_change_to_the_product_makes_the_kept_page_stale(client, street, chang
         assert again(client, url, fresh).status_code == 304
 
 
-def test_signing_in_and_switching_language_make_the_kept_page_stale(client, street, make_user):
-    tenant, *_rest = street
+def test_signing_in_and_switching_language_make_the_kept_page_stale(client, tea_street, make_user):
+    tenant, *_rest = tea_street
     url = f"/t/{tenant.slug}/"
     anonymous = client.get(url)
     make_user("chayou@shangdu.example", name="茶友小王")
@@ -121,9 +112,9 @@ def test_signing_in_and_switching_language_make_the_kept_page_stale(client, stre
     assert english.status_code == 200 and '<html lang="en">' in text(english) and "Cart" in text(english)
 
 
-def test_a_page_from_another_session_is_not_revalidated(client, make_client, street):
+def test_a_page_from_another_session_is_not_revalidated(client, make_client, tea_street):
     """Its token belongs to a session the server no longer knows: the visitor gets a page that can post."""
-    tenant, _shop, _category, product = street
+    tenant, _shop, _category, product = tea_street
     url = page_url(tenant, product)
     first = client.get(url)
     other_browser = make_client()
@@ -131,9 +122,9 @@ def test_a_page_from_another_session_is_not_revalidated(client, make_client, str
     assert fresh.status_code == 200 and fresh.headers["ETag"] != first.headers["ETag"]
 
 
-def test_another_tenants_page_never_answers_304_to_this_ones_etag(client, street, make_tenant, make_shop,
+def test_another_tenants_page_never_answers_304_to_this_ones_etag(client, tea_street, make_tenant, make_shop,
                                                                   make_category, make_product):
-    tenant, _shop, _category, product = street
+    tenant, _shop, _category, product = tea_street
     other = make_tenant(slug="other-street", name_zh="另一条街")
     other_shop = make_shop(other, slug="tea-house", name_zh="老茶馆")
     other_product = make_product(other_shop, category=make_category(other, slug="tea", name_zh="茶叶"),
@@ -146,8 +137,8 @@ def test_another_tenants_page_never_answers_304_to_this_ones_etag(client, street
         assert answer.status_code == 200 and "另一条街" in text(answer), theirs
 
 
-def test_a_malformed_if_none_match_gets_the_page(client, street):
-    tenant, *_rest = street
+def test_a_malformed_if_none_match_gets_the_page(client, tea_street):
+    tenant, *_rest = tea_street
     for header in ['W/"', '"unterminated', "garbage, ,W/", "\u00e9" * 3]:
         response = client.get(f"/t/{tenant.slug}/", headers={"If-None-Match": header})
         assert response.status_code == 200 and "缓存测试街" in text(response), header
