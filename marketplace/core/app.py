@@ -12,6 +12,14 @@ HOST_TENANT_KEY = "marketplace.host_tenant"
 
 
 class MarketplaceFlask(Flask):
+    def preprocess_request(self):
+        # A stored page (core.page_cache) answers before the tenant is resolved and before anyone is loaded:
+        # what a hit costs is what makes anonymous traffic cheap.
+        from marketplace.core.page_cache import answer_from_cache
+
+        answer = answer_from_cache()
+        return answer if answer is not None else super().preprocess_request()
+
     def send_static_file(self, filename: str):
         # /static/… is kept for a year when the URL names the file's current version (core.http_cache).
         return send_versioned(self.static_folder, filename, self.get_send_file_max_age(filename))

@@ -159,6 +159,13 @@ def put(key: str, value: Any, ttl: int) -> None:
     _call("set", key, value, ttl)
 
 
+def get_with_epochs(key: str, keys: list[str]) -> tuple[Any, list[str | None]] | None:
+    """The entry under ``key`` and the current invalidation tokens of ``keys``, in one round trip; None when the
+    cache does not answer."""
+    values = _call("get_many", key, *(_epoch(each) for each in keys), default=None)
+    return None if values is None else (values[0], list(values[1:]))
+
+
 def epochs(keys: list[str]) -> list[str | None] | None:
     """The current invalidation token of each key (None: never invalidated); None when the cache does not answer."""
     values = _call("get_many", *(_epoch(key) for key in keys), default=None)

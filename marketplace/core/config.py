@@ -74,6 +74,7 @@ SETTINGS: dict[str, Setting] = {
     "MEDIA_MAX_UPLOAD_BYTES": Setting(10 * 1024 * 1024, int, help="largest image upload accepted, in bytes"),
     "MEDIA_MAX_PIXELS": Setting(40_000_000, int, help="largest image accepted, in pixels (width × height)"),
     "SEARCH_PATH": Setting(None, help="folder for the embedded search indexes; default: search/ under the instance folder"),
+    "SEARCH_STATS_FLUSH_S": Setting(10, int, help="searches are counted in each worker and written together this often (0: after each request)"),
     "SEARCH_INDEXING": Setting("auto", help="auto (an RQ job when Redis is configured, else inline) | inline | queue"),
     "ELASTICSEARCH_URL": Setting(None, help="http://… of the Elasticsearch cluster for tenants that choose it"),
     "ELASTICSEARCH_INDEX_PREFIX": Setting("shangdu", help="Elasticsearch index names start with this"),

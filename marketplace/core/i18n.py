@@ -22,10 +22,13 @@ def select_locale() -> str:
     if has_request_context():
         if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
             return current_user.locale
-        chosen = request.cookies.get(LOCALE_COOKIE)
-        if chosen in LOCALES:
-            return chosen
-    return current_app.config["MARKETPLACE"]["DEFAULT_LOCALE"]
+    return visitor_locale()
+
+
+def visitor_locale() -> str:
+    """The locale of a visitor who is not signed in: the cookie's choice, otherwise the platform default."""
+    chosen = request.cookies.get(LOCALE_COOKIE) if has_request_context() else None
+    return chosen if chosen in LOCALES else current_app.config["MARKETPLACE"]["DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:

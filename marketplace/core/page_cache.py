@@ -23,15 +23,15 @@ import hashlib
 import secrets
 
 from flask import current_app, g, request, session
-from flask_babel import get_locale
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.core import cache as shared_cache
+from marketplace.core import http_cache
+from marketplace.core.i18n import visitor_locale
 from marketplace.extensions import db
-from marketplace.tenancy.context import current_tenant, current_tenant_id
+from marketplace.tenancy.context import current_tenant_id
 from marketplace.tenancy.models import Tenant
 
 PLATFORM = "platform"
@@ -49,8 +49,13 @@ UNSHOWN_TABLES = frozenset({
 #: The search statistics count every search, served from the cache or not: what a page's search would have logged
 #: (``search.services.record_query``, written after the response) is kept with the page and logged again on a hit.
 QUERY_LOG = "search_query_log"
+PAGES = "page_cache_pages"
+#: Per process: the tenant each slug named when one of its pages was last rendered here. A hit needs the tenant's
+#: id (its page version) before the tenant is resolved; a slug that now names another tenant misses (the stored
+#: page names the tenant it was rendered for) and is learnt again by the render.
+_owner_of_slug: dict[str, int] = {}
 _HIT = "page_cache_hit"
-_MISS_KEY = "page_cache_key"
+_MISS = "page_cache_miss"
 _MISS_SEARCHES = "page_cache_searches"
 _PLACEHOLDER = "page_cache_placeholder"
 
@@ -64,44 +69,85 @@ def _ttl() -> int:
 
 
 def _anonymous() -> bool:
+    """Nobody in particular: not signed in (no user in the session, no remember cookie), no cart, no message
+    waiting. Read from the session and cookies alone, so that a hit answers before Flask-Login loads anyone; a
+    session naming a user who no longer signs in is treated as signed in (rendered, not stored), which is safe."""
     from marketplace.storefront.cart import GUEST_COOKIE
 
-    return (not current_user.is_authenticated and GUEST_COOKIE not in request.cookies
-            and not session.get("_flashes"))
+    cookies = request.cookies
+    return ("_user_id" not in session and "Authorization" not in request.headers
+            and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
+            and GUEST_COOKIE not in cookies and not session.get("_flashes"))
 
 
-def _page_key() -> str | None:
-    """The key of this request's page, or None when it must be rendered (this transaction changed its rows)."""
-    owner = current_tenant_id() or PLATFORM
-    owners = [version_key(owner), version_key(PLATFORM), version_key(ALL)]
-    session_ = db.session()
-    if any(shared_cache.changed_in_transaction(session_, key) for key in owners):
+def _owner() -> int | str | None:
+    """Whose version the page moves with: the tenant the URL names, as this process last saw it (None: not yet)."""
+    slug = (request.view_args or {}).get("tenant_slug")
+    return PLATFORM if slug is None else _owner_of_slug.get(slug)
+
+
+def _versions(owner) -> list[str]:
+    return [version_key(owner), version_key(PLATFORM), version_key(ALL)]
+
+
+def _page_key() -> str:
+    # The page as this address renders it: links differ on a tenant's own host name (no /t/<slug> prefix) and the
+    # portal link carries the scheme and port. Raw bytes: a query string need not be UTF-8. The locale is the one
+    # an anonymous visitor gets (i18n.visitor_locale), without asking Flask-Login.
+    address = hashlib.sha256(request.host_url.lower().encode("utf-8", "surrogateescape") + b"\0"
+                             + request.path.encode("utf-8", "surrogateescape") + b"?" + request.query_string
+                             + b"\0" + visitor_locale().encode())
+    return f"page:{address.hexdigest()[:40]}"
+
+
+def _cacheable() -> bool:
+    pages = current_app.extensions.get(PAGES, ())
+    return request.method == "GET" and request.endpoint in pages and _ttl() > 0 and _anonymous()
+
+
+def answer_from_cache():
+    """The stored page for an anonymous GET of a cached page, or None to go on and render it.
+
+    Called first thing (``MarketplaceFlask.preprocess_request``), before the tenant is resolved or anyone is
+    loaded: one cache round trip fetches the page with the current versions of its owner, and a page counts only
+    under the versions it was rendered under and for the tenant it was rendered for.
+    """
+    if not _cacheable():
         return None
-    epochs = shared_cache.epochs(owners)
+    owner = _owner()
+    if owner is None:  # this process has not rendered a page of the tenant yet
+        return None
+    found = shared_cache.get_with_epochs(_page_key(), _versions(owner))
+    if found is None:
+        return None
+    entry, epochs = found
+    if not (isinstance(entry, dict) and entry.get("owner") == owner and entry.get("epochs") == epochs
+            and isinstance(entry.get("body"), bytes) and isinstance(entry.get("placeholder"), str)
+            and isinstance(entry.get("digest"), str)):
+        return None
+    g.setdefault(QUERY_LOG, []).extend((*search, None) for search in entry.get("searches", ()))
+    g.setdefault(_PLACEHOLDER, entry["placeholder"])
+    g.setdefault(_HIT, {"digest": entry["digest"], "with_token": bool(entry.get("with_token"))})
+    return current_app.response_class(entry["body"], mimetype="text/html")
+
+
+def prepare_render():
+    """before_request, once the tenant is resolved (after a miss): render with a placeholder token, to store."""
+    if not _cacheable():
+        return None
+    tenant_id = current_tenant_id()
+    slug = (request.view_args or {}).get("tenant_slug") or g.get("tenant_slug")
+    owner = tenant_id if tenant_id is not None else PLATFORM
+    if slug and tenant_id is not None:
+        _owner_of_slug[slug] = tenant_id
+    versions = _versions(owner)
+    session_ = db.session()
+    if any(shared_cache.changed_in_transaction(session_, key) for key in versions):
+        return None
+    epochs = shared_cache.epochs(versions)  # read before rendering: a change meanwhile makes the page stale
     if epochs is None:  # the cache does not answer: render
         return None
-    # The page as this address renders it: links differ on a tenant's own host name (no /t/<slug> prefix) and the
-    # portal link carries the scheme and port. Raw bytes: a query string need not be UTF-8.
-    address = hashlib.sha256(request.host_url.lower().encode("utf-8", "surrogateescape") + b"\0"
-                             + request.path.encode("utf-8", "surrogateescape") + b"?" + request.query_string)
-    return f"page:{owner}:{':'.join(e or '-' for e in epochs)}:{get_locale()}:{address.hexdigest()[:32]}"
-
-
-def serve_from_cache(pages: frozenset[str]):
-    """before_request: the stored page for an anonymous GET of one of ``pages``; None to render it."""
-    if request.method != "GET" or request.endpoint not in pages or _ttl() <= 0 or not _anonymous():
-        return None
-    key = _page_key()
-    if key is None:
-        return None
-    entry = shared_cache.get(key)
-    if isinstance(entry, dict) and isinstance(entry.get("body"), bytes) and isinstance(entry.get("placeholder"), str):
-        tenant = current_tenant._get_current_object()
-        g.setdefault(QUERY_LOG, []).extend((tenant, text, total, None) for text, total in entry.get("searches", ()))
-        g.setdefault(_PLACEHOLDER, entry["placeholder"])
-        g.setdefault(_HIT, True)
-        return current_app.response_class(entry["body"], mimetype="text/html")
-    g.setdefault(_MISS_KEY, key)
+    g.setdefault(_MISS, {"key": _page_key(), "owner": owner, "epochs": epochs})
     # The search statistics' list is emptied after the response, before this module stores the page: held here.
     g.setdefault(_MISS_SEARCHES, g.setdefault(QUERY_LOG, []))
     # Flask-WTF hands out the token it finds in g: the page is rendered with a placeholder instead, a fresh random
@@ -111,22 +157,34 @@ def serve_from_cache(pages: frozenset[str]):
 
 
 def store_and_personalise(response):
-    """after_request: keep a freshly rendered anonymous page; put the visitor's own token in (hit or miss)."""
-    key = g.pop(_MISS_KEY, None)
+    """after_request: keep a freshly rendered anonymous page; put the visitor's own token in (hit or miss).
+
+    The page's ETag is worked out here from the digest of the stored page and the visitor's session, so a hit
+    does not hash the page again, and a hit and the render it came from give the same ETag (core.http_cache).
+    """
+    miss = g.pop(_MISS, None)
     hit = g.pop(_HIT, None)
-    if key is None and hit is None:
+    if miss is None and hit is None:
         return response
     placeholder = g.pop(_PLACEHOLDER)
     if g.get("csrf_token") == placeholder:
         del g.csrf_token
-    if key is not None and _storable(response):
-        searches = [(text, total) for _tenant, text, total, _today in g.pop(_MISS_SEARCHES, ())]
-        shared_cache.put(key, {"body": response.get_data(), "placeholder": placeholder, "searches": searches},
-                         _ttl())
     response.headers["X-Page-Cache"] = "hit" if hit else "miss"
     body = response.get_data()
-    if placeholder.encode() in body:
-        response.set_data(body.replace(placeholder.encode(), generate_csrf().encode()))
+    if hit:
+        digest, with_token = hit["digest"], hit["with_token"]
+    else:
+        digest, with_token = hashlib.sha256(body).hexdigest(), placeholder.encode() in body
+        if _storable(response):
+            shared_cache.put(miss["key"], {
+                "body": body, "placeholder": placeholder, "digest": digest, "with_token": with_token,
+                "owner": miss["owner"], "epochs": miss["epochs"],
+                "searches": [search[:4] for search in g.pop(_MISS_SEARCHES, ())]}, _ttl())
+    token = generate_csrf() if with_token else None
+    if token:
+        response.set_data(body.replace(placeholder.encode(), token.encode()))
+    if response.status_code == 200:
+        response.set_etag(http_cache.etag_of_stored_page(digest, token), weak=True)
     return response
 
 
@@ -141,7 +199,8 @@ def _storable(response) -> bool:
 # -- versions ------------------------------------------------------------------------------------------------------
 
 def install(app, pages: frozenset[str]) -> None:
-    app.before_request(lambda: serve_from_cache(pages))
+    app.extensions[PAGES] = pages
+    app.before_request(prepare_render)
     app.after_request(store_and_personalise)
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)

@@ -6,12 +6,15 @@ themselves (so a card always shows the database's price and stock, even when the
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 from sqlalchemy import func, select, update
@@ -52,6 +55,7 @@ def init_app(app) -> None:
     app.extensions["search_backends"] = load_backends()
     app.extensions["search_instances"] = {}
     indexing.init_app(app)
+    app.extensions["search_query_counts"] = QueryCounts(app)
     app.before_request(_start_query_log)
     app.after_request(_write_query_log)
 
@@ -281,7 +285,7 @@ def record_query(tenant: Tenant, text: str, total: int, today: date | None = Non
         return
     waiting = g.get("search_query_log")
     if waiting is not None:  # inside a page or API call: written once the response is ready
-        waiting.append((tenant, text, total, today))
+        waiting.append((tenant.id, tenant.timezone, text, total, today))
         return
     _write_query(tenant, text, total, today)
 
@@ -291,46 +295,90 @@ def _start_query_log() -> None:
 
 
 def _write_query_log(response):
+    counts = current_app.extensions["search_query_counts"]
     for entry in g.pop("search_query_log", None) or ():
-        _write_query(*entry)
+        counts.add(*entry)
+    if counts.due(current_app.config["MARKETPLACE"].get("SEARCH_STATS_FLUSH_S") or 0):
+        counts.flush()
     return response
 
 
 def _write_query(tenant: Tenant, text: str, total: int, today: date | None) -> None:
-    """One statistic in a write transaction of its own. The read transaction before it is ended first: on
-    SQLite, upgrading it to a write would fail at once ("database is locked") when another worker writes,
-    where a write transaction waits its turn. Nothing uncommitted of the caller's is ever committed with it."""
-    if indexing.has_uncommitted_writes(db.session()):
-        return
-    try:
-        db.session.rollback()
-        with writing():
-            _count_query(tenant, text, total, today)
-    except SQLAlchemyError:
-        log.exception("could not log a search of tenant %s", tenant.slug)
-        db.session.rollback()
+    counts = current_app.extensions["search_query_counts"]
+    counts.add(tenant.id, tenant.timezone, text, total, today)
+    counts.flush()
 
 
-def _count_query(tenant: Tenant, text: str, total: int, today: date | None) -> None:
-    from marketplace.catalog.admin import tenant_today
+class QueryCounts:
+    """Searches counted in one worker and not written yet: (tenant id, day, query) → [searches, zero results].
 
-    day = today or tenant_today(tenant)
-    zero = 1 if total == 0 else 0
-    with tenant_scope(tenant):
-        changed = db.session.execute(
-            update(SearchQueryStat)
-            .where(SearchQueryStat.day == day, SearchQueryStat.query == text)
-            .values(searches=SearchQueryStat.searches + 1, zero_results=SearchQueryStat.zero_results + zero)
-            .execution_options(synchronize_session=False)).rowcount
-        if not changed:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(SearchQueryStat(tenant_id=tenant.id, day=day, query=text, searches=1,
-                                                   zero_results=zero))
-            except IntegrityError:  # another worker logged the same query first: count on its row
-                _count_query(tenant, text, total, day)
-                return
-        db.session.commit()
+    A search page served from the page cache in a millisecond must not wait for a write transaction of its own:
+    the counts are written together every SEARCH_STATS_FLUSH_S seconds (0: after each request) and when the
+    worker stops. A worker killed outright loses at most that many seconds of counts: they are a report.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.pending: dict[tuple[int, date, str], list[int]] = {}
+        self.since = 0.0
+        self.lock = threading.Lock()
+        self.flushed_at_exit = False
+
+    def add(self, tenant_id: int, timezone: str, text: str, total: int, today: date | None) -> None:
+        """One search of ``text`` that found ``total``, on ``today`` or today on the tenant's calendar."""
+        key = (tenant_id, today or datetime.now(ZoneInfo(timezone)).date(), text)
+        with self.lock:
+            if not self.pending:
+                self.since = time.monotonic()
+            counts = self.pending.setdefault(key, [0, 0])
+            counts[0] += 1
+            counts[1] += 1 if total == 0 else 0
+
+    def due(self, every: int) -> bool:
+        if not self.pending:
+            return False
+        if every > 0 and not self.flushed_at_exit:
+            self.flushed_at_exit = True
+            atexit.register(self._flush_at_exit)
+        return every <= 0 or time.monotonic() - self.since >= every
+
+    def _flush_at_exit(self) -> None:
+        with self.app.app_context():
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the counts in one write transaction of its own. The read transaction before it is ended first:
+        on SQLite, upgrading it to a write would fail at once ("database is locked") when another worker writes,
+        where a write transaction waits its turn. Nothing uncommitted of the caller's is ever committed with it:
+        while there is some, the counts wait for the next time."""
+        if not self.pending or indexing.has_uncommitted_writes(db.session()):
+            return
+        with self.lock:
+            pending, self.pending = self.pending, {}
+        try:
+            db.session.rollback()
+            with writing(), all_tenants():
+                for (tenant_id, day, text), (searches, zero) in sorted(pending.items()):  # one lock order for all
+                    _count_query(tenant_id, day, text, searches, zero)
+                db.session.commit()
+        except SQLAlchemyError:
+            log.exception("could not log %d searches", sum(searches for searches, _zero in pending.values()))
+            db.session.rollback()
+
+
+def _count_query(tenant_id: int, day: date, text: str, searches: int, zero: int) -> None:
+    changed = db.session.execute(
+        update(SearchQueryStat)
+        .where(SearchQueryStat.tenant_id == tenant_id, SearchQueryStat.day == day, SearchQueryStat.query == text)
+        .values(searches=SearchQueryStat.searches + searches, zero_results=SearchQueryStat.zero_results + zero)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        try:
+            with db.session.begin_nested():
+                db.session.add(SearchQueryStat(tenant_id=tenant_id, day=day, query=text, searches=searches,
+                                               zero_results=zero))
+        except IntegrityError:  # another worker logged the same query first: count on its row
+            _count_query(tenant_id, day, text, searches, zero)
 
 
 @dataclass(frozen=True)

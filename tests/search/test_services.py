@@ -3,6 +3,8 @@ saving while Redis is down, and the embedded backend's open connections."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -146,3 +148,30 @@ def test_a_search_never_throws_away_the_callers_uncommitted_stock_change(shop_st
         db.session.commit()
         db.session.expire_all()
         assert db.session.get(Variant, variant.id).stock == before - 4
+
+
+def logged_counts(tenant) -> dict[str, tuple[int, int]]:
+    with tenant_scope(tenant):
+        return {row.query: (row.searches, row.zero_results) for row in db.session.scalars(select(SearchQueryStat))}
+
+
+def test_searches_are_counted_in_the_worker_and_written_together_when_due(app, client, shop_street, monkeypatch):
+    """In production a search page does not wait for a write of its own: the counts are kept and written every
+    SEARCH_STATS_FLUSH_S seconds, all at once, and none is lost on the way."""
+    tenant, _shop, _products = shop_street
+    monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_STATS_FLUSH_S", 1)
+    for text in ("跑鞋", "跑鞋", "羽毛球"):
+        assert client.get(f"/t/{tenant.slug}/search", query_string={"q": text}).status_code == 200
+    assert logged_counts(tenant) == {}  # not yet due
+    time.sleep(1.1)
+    client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})
+    assert logged_counts(tenant) == {"跑鞋": (3, 0), "羽毛球": (1, 1)}
+
+
+def test_counts_kept_in_the_worker_are_written_when_it_stops(app, client, shop_street, monkeypatch):
+    tenant, _shop, _products = shop_street
+    monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_STATS_FLUSH_S", 3600)
+    client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})
+    assert logged_counts(tenant) == {}
+    app.extensions["search_query_counts"]._flush_at_exit()  # what the worker's exit runs (atexit)
+    assert logged_counts(tenant) == {"跑鞋": (1, 0)}

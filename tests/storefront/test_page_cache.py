@@ -179,3 +179,16 @@ def test_no_text_on_a_page_can_ask_for_the_visitors_token(client, make_client, t
         page = text(browser.get(url))
         token = _TOKEN.search(page).group(1)
         assert "好茶 @@csrf-token@@ csrf-placeholder" in page and page.count(token) == page.count('name="csrf_token"')
+
+
+def test_a_stored_page_is_revalidated_as_the_page_it_was_rendered_as(client, make_client, tea_street):
+    """The page cache gives the ETag without hashing the page on each visit: the same visitor's browser still gets
+    304 for the page it holds, whether that page was rendered or came from the cache, and nobody else's ETag."""
+    tenant, _shop, _category, product = tea_street
+    url = product_url(tenant, product)
+    rendered = client.get(url)
+    assert rendered.headers["X-Page-Cache"] == "miss"
+    again = client.get(url, headers={"If-None-Match": rendered.headers["ETag"]})
+    assert again.headers["X-Page-Cache"] == "hit" and again.status_code == 304 and again.get_data() == b""
+    stranger = make_client().get(url, headers={"If-None-Match": rendered.headers["ETag"]})
+    assert stranger.status_code == 200 and stranger.headers["ETag"] != rendered.headers["ETag"]
