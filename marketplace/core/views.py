@@ -55,6 +55,8 @@ class Page:
     number: int = 1
     total: int = 0
     size: int = 20
+    #: ``total`` is where counting stopped: there are more rows than that ("2,400+").
+    more: bool = False
 
     @property
     def pages(self) -> int:

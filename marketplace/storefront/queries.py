@@ -120,6 +120,11 @@ def lowest_price_sql():
     return case((tier < base, tier), else_=base)
 
 
+#: A category or shop listing counts its products exactly up to this many pages past the page shown; beyond, it
+#: says "2,400+".
+COUNTED_PAGES_AHEAD = 100
+
+
 def listing(*, category: Category | None = None, shop: Shop | None = None, sort: str = DEFAULT_SORT,
             page: int = 1, size: int = PAGE_SIZE) -> Page:
     """A page of products on sale: of a category and its descendants, and/or of one shop.
@@ -132,10 +137,14 @@ def listing(*, category: Category | None = None, shop: Shop | None = None, sort:
         conditions.append(Product.category_id.in_(_subtree_ids(category)))
     if shop is not None:
         conditions.append(Product.shop_id == shop.id)
-    count = (select(func.count(Product.id)).join(Product.shop)
-             .where(Product.status == ProductStatus.active, Shop.status == ShopStatus.active, *conditions))
-    total = db.session.scalar(count) or 0
-    result = Page(items=[], number=page, total=total, size=size)
+    # Counted only as far as the pages a resident may still click through to: counting a 100,000-product
+    # category exactly would cost every render as much as the rest of the page, and its p95 would grow with it.
+    counted = (page + COUNTED_PAGES_AHEAD) * size
+    rows = (select(Product.id).join(Product.shop)
+            .where(Product.status == ProductStatus.active, Shop.status == ShopStatus.active, *conditions)
+            .limit(counted + 1))
+    total = db.session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+    result = Page(items=[], number=page, total=min(total, counted), size=size, more=total > counted)
     if total == 0 or result.out_of_range:
         return result
     if sort == "price_asc":

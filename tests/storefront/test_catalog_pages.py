@@ -356,6 +356,25 @@ def test_category_pages_24_at_a_time_to_page_50_and_past_the_end(client, make_te
         assert client.get(f"{url}?page={bad}").status_code == 404
 
 
+def test_a_big_category_counts_as_far_as_a_resident_can_click_and_says_so(client, make_tenant, make_shop,
+                                                                           make_category):
+    """Counting 100,000 products on every render would make a big category slow: the page counts 100 pages past
+    the one shown, says "2424+" beyond, and the last pages are still found and counted exactly."""
+    tenant = make_tenant()
+    category = make_category(tenant, slug="huge")
+    _bulk_products(tenant, make_shop(tenant), category, 2_500)
+    url = f"/t/{tenant.slug}/c/huge"
+    first = html_of(client.get(url))
+    assert "2424+ 件商品" in first and "第 1 / 101+ 页" in first and f'href="{url}?page=2"' in first
+    sixtieth = html_of(client.get(f"{url}?page=60"))
+    assert "共 2500 件商品" in sixtieth and "第 60 / 105 页" in sixtieth
+    assert titles_in(html_of(client.get(f"{url}?page=105"))) == [f"批量商品{n:04d}" for n in range(4, 0, -1)]
+    assert client.get(f"{url}?page=106").status_code == 404
+    client.set_cookie("locale", "en")
+    english = html_of(client.get(url))
+    assert "2424+ products" in english and "Page 1 of 101+" in english
+
+
 def test_category_sorts_by_newest_and_by_lowest_price_both_ways(client, make_tenant, make_shop, make_category,
                                                                 make_product):
     tenant = make_tenant()
