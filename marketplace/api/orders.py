@@ -128,7 +128,8 @@ def _signed_in():
     if presented is not None:
         token = auth.authenticate_personal(presented)  # 401
         auth.require_resident_scope(token, resident_scope_of(current_app.view_functions.get(request.endpoint)))  # 403
-        db.session.commit()  # the token's last use, whatever the operation then answers
+        if token in db.session.dirty:
+            db.session.commit()  # the token's last use, whatever the operation then answers
         auth.act_as(db.session.get(User, token.user_id), personal_token=token)
         return
     if not current_user.is_authenticated:

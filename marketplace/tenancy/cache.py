@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from marketplace.core import cache as shared_cache
 from marketplace.extensions import db
-from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 
 _TABLES = {Tenant.__tablename__, TenantDomain.__tablename__, TenantSetting.__tablename__}
+#: Settings read in this request (``g``), by key.
+_READ = "tenant_settings_read"
 
 
 def tenant_key(slug: str) -> str:
@@ -74,15 +76,35 @@ def slug_for_domain(host: str) -> str | None:
 
 
 def stored_settings(tenant: Tenant, module: str) -> dict[str, Any]:
-    """The values stored for ``module`` in ``tenant``, by name (no defaults)."""
+    """The values stored for ``module`` in ``tenant``, by name (no defaults).
+
+    Read once per request: a checkout asks for the payment and order settings a dozen times, and code that will
+    write reads past the shared cache, so each ask would be a query. A setting the request changes is read again.
+    """
+    state = inspect(tenant)
+    tenant_id = state.identity[0] if state.identity else tenant.id  # a tenant a commit expired is not reloaded
+    key = settings_key(tenant_id, module)
+    read = g.setdefault(_READ, {}) if has_request_context() else {}
+    if key in read:
+        return read[key]
 
     def load() -> dict[str, Any]:
-        with tenant_scope(tenant):
-            rows = db.session.execute(
-                select(TenantSetting.name, TenantSetting.value).where(TenantSetting.module == module))
-            return {name: value for name, value in rows}
+        rows = db.session.execute(select(TenantSetting.name, TenantSetting.value)
+                                  .where(TenantSetting.tenant_id == tenant_id, TenantSetting.module == module)
+                                  .execution_options(all_tenants=True))
+        return {name: value for name, value in rows}
 
-    return shared_cache.read_through(settings_key(tenant.id, module), load)
+    values = shared_cache.read_through(key, load)
+    if not shared_cache.changed_in_transaction(db.session(), key):
+        read[key] = values
+    return values
+
+
+def _forget_read(keys: set[str]) -> None:
+    read = g.get(_READ) if has_request_context() else None
+    if read:
+        for key in list(read) if shared_cache.EVERYTHING in keys else keys:
+            read.pop(key, None)
 
 
 # -- invalidation -----------------------------------------------------------------------------------------------
@@ -139,6 +161,7 @@ def _after_flush(session: Session, _context) -> None:
                         for tenant_id in _values(obj, "tenant_id") for module in _values(obj, "module"))
     if keys:
         shared_cache.note_changed(session, keys)
+        _forget_read(keys)
 
 
 def _after_bulk_statement(state) -> None:
@@ -148,3 +171,4 @@ def _after_bulk_statement(state) -> None:
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in _TABLES:
         shared_cache.note_changed(state.session, {shared_cache.EVERYTHING})
+        _forget_read({shared_cache.EVERYTHING})

@@ -11,6 +11,7 @@ import redis
 from sqlalchemy import update
 
 from marketplace.core import cache as shared_cache
+from marketplace.core.db import writing
 from marketplace.extensions import cache, db
 from marketplace.tenancy.cache import tenant_key
 from marketplace.tenancy.context import current_tenant
@@ -159,6 +160,25 @@ def test_a_rolled_back_setting_is_never_cached(make_tenant):
     assert search.get(tenant, "provider") == "elasticsearch"
     db.session.rollback()
     assert search.get(tenant, "provider") == "embedded"
+
+
+def test_a_request_reads_settings_once_and_again_after_changing_them(app, make_tenant, count_queries):
+    """A checkout asks for the payment settings a dozen times, reading past the shared cache (it writes): one
+    query in the request; a change it makes is read back at once, and a rolled-back one is forgotten."""
+    tenant = make_tenant()
+    search = module_settings["search"]
+    with app.test_request_context(f"/t/{tenant.slug}/checkout", method="POST"), writing():
+        with count_queries() as statements:
+            for _ in range(5):
+                assert search.get(tenant, "provider") == "embedded"
+        assert len([s for s in statements if "tenant_settings" in s]) == 1
+        search.set(tenant, "provider", "elasticsearch")
+        assert search.get(tenant, "provider") == "elasticsearch"
+        db.session.rollback()
+        assert search.get(tenant, "provider") == "embedded"
+        search.set(tenant, "provider", "elasticsearch")
+        db.session.commit()
+        assert search.get(tenant, "provider") == "elasticsearch"
 
 
 def test_two_tenants_never_see_each_others_cached_values(client, make_tenant):
