@@ -120,8 +120,10 @@ def revalidate(response):
         return response
     if response.get_etag()[0] is None:  # the page cache sets it for the pages it serves
         response.set_etag(page_etag(response.get_data()), weak=True)
-    personal = (current_user.is_authenticated or bool(session) or bool(request.cookies)
-                or "Set-Cookie" in response.headers)
+    # Cheapest first: asking for current_user loads the user (and Flask-Login's session checks) when nothing else
+    # has, as on a page from the page cache.
+    personal = ("Set-Cookie" in response.headers or bool(request.cookies) or bool(session)
+                or current_user.is_authenticated)
     response.headers["Cache-Control"] = "private, no-cache" if personal else "public, no-cache"
     response.vary.add("Cookie")  # the language and the signed-in user come from cookies
     return response.make_conditional(request)

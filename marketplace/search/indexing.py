@@ -196,7 +196,8 @@ def init_app(app) -> None:
 
 
 def _run_pending_after_request(response):
-    run_pending(everyone=False)
+    if _committed(current_app):  # most requests commit nothing to index: they do not even open a session
+        run_pending(everyone=False)
     return response
 
 
