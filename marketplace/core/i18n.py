@@ -19,9 +19,8 @@ LOCALE_COOKIE = "locale"
 
 def select_locale() -> str:
     """The user's choice (account, then cookie); otherwise the platform default, zh_CN."""
-    if has_request_context():
-        if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-            return current_user.locale
+    if has_request_context() and current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
     return visitor_locale()
 
 
