@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 WORKERS ?= 2
 
-.PHONY: run dev test lint translations extract-messages clean bench
+.PHONY: run dev test test-reliability lint translations extract-messages clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ dev: $(VENV)/.dev translations
 
 test: $(VENV)/.dev translations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The reliability suite alone (docs/reliability.md): races, faults and hostile input against gunicorn. On PostgreSQL
+# too with MARKETPLACE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test.
+test-reliability: $(VENV)/.dev translations
+	$(BIN)/pytest tests/reliability $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check marketplace tests migrations bench wsgi.py gunicorn.conf.py

@@ -10,12 +10,14 @@ a tenant (``Permission.operate_tenant``); personal tokens act as their resident,
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 
 from flask import after_this_request, g
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.authz import Permission, can
@@ -23,9 +25,13 @@ from marketplace.accounts.models import User
 from marketplace.api import scopes as api_scopes
 from marketplace.api.models import ApiToken, OperatorToken, PersonalToken, StatisticsToken
 from marketplace.core import audit
-from marketplace.core.db import utcnow
+from marketplace.core.db import utcnow, write_intended, writing
 from marketplace.extensions import db, login_manager
 from marketplace.tenancy.models import Tenant
+
+log = logging.getLogger(__name__)
+#: Every kind of token the API takes (their rows note their last use).
+_TOKENS = (ApiToken, OperatorToken, PersonalToken, StatisticsToken)
 
 #: Tokens start with this, so that secret scanners and people can tell what one is.
 TOKEN_PREFIX = "occ_"
@@ -89,6 +95,39 @@ def _presented(model, token: str | None):
     if row is None or row.is_revoked:
         raise ApiAuthError(401, "token_invalid", _("令牌无效或已被吊销。"))
     return row
+
+
+def _mark_used(row, now=None) -> None:
+    """Note the token's use, to the minute (LAST_USE_PRECISION): a busy integration does not write its key's row
+    on every request. Saved by ``save_last_use``."""
+    now = now or utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USE_PRECISION:
+        row.last_used_at = now
+
+
+def save_last_use() -> None:
+    """Commit what authentication noted (the token's last use) before the operation runs.
+
+    On SQLite a read request's transaction cannot become a write one while another worker writes ("database is
+    locked" at once, not after the busy timeout): there the last use is written in a write transaction of its
+    own, which waits its turn, and a database still too busy skips it. The time of last use is a convenience for
+    the key's owner, never worth failing the request for.
+    """
+    session = db.session()
+    used = [(type(row), row.id, row.last_used_at) for row in session.dirty if isinstance(row, _TOKENS)]
+    if (not used or write_intended() or len(used) != len(session.dirty) or session.new or session.deleted
+            or session.get_bind().dialect.name != "sqlite"):
+        session.commit()
+        return
+    session.rollback()
+    try:
+        with writing():
+            for model, row_id, when in used:
+                session.execute(update(model).where(model.id == row_id).values(last_used_at=when))
+            session.commit()
+    except OperationalError:
+        session.rollback()
+        log.warning("the last use of a token was not saved: the database stayed busy")
 
 
 def _holder(row) -> User:
@@ -196,7 +235,7 @@ def authorise(token: ApiToken, shop) -> User:
     user = db.session.get(User, token.user_id)
     if not can(user, Permission.view_shop, shop):
         raise ApiAuthError(403, "token_forbidden", _("令牌的持有人已不再是该店铺的店主或店员。"))
-    token.last_used_at = utcnow()
+    _mark_used(token)
     return user
 
 
@@ -230,7 +269,7 @@ def authenticate_statistics(token: str | None) -> StatisticsToken:
     """The live statistics token for a presented token; raises ApiAuthError(401) when there is none. Marks it
     used (saved with the request's commit)."""
     row = _presented(StatisticsToken, token)
-    row.last_used_at = utcnow()
+    _mark_used(row)
     return row
 
 
@@ -286,7 +325,7 @@ def authorise_operator(token: OperatorToken, tenant: Tenant) -> User:
     user = db.session.get(User, token.user_id)
     if not can(user, Permission.operate_tenant, tenant):
         raise ApiAuthError(403, "token_forbidden", _("令牌的持有人已不再是该商业街或市场的运营方。"))
-    token.last_used_at = utcnow()
+    _mark_used(token)
     return user
 
 
@@ -350,8 +389,7 @@ def authenticate_personal(token: str | None) -> PersonalToken:
     if row.is_expired(now):
         raise ApiAuthError(401, "token_invalid", _("令牌已过期。请在“我的账号 → 个人令牌”中新建一个。"))
     _holder(row)
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USE_PRECISION:
-        row.last_used_at = now
+    _mark_used(row, now)
     return row
 
 

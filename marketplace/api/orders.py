@@ -128,8 +128,7 @@ def _signed_in():
     if presented is not None:
         token = auth.authenticate_personal(presented)  # 401
         auth.require_resident_scope(token, resident_scope_of(current_app.view_functions.get(request.endpoint)))  # 403
-        if token in db.session.dirty:
-            db.session.commit()  # the token's last use, whatever the operation then answers
+        auth.save_last_use()  # whatever the operation then answers
         auth.act_as(db.session.get(User, token.user_id), personal_token=token)
         return
     if not current_user.is_authenticated:
@@ -654,7 +653,7 @@ def list_shop_orders(limit: int, cursor: str | None = None, status: str | None =
     最新的在前，可按状态（status=paid 等）和下单时间（since、until）筛选。每个订单的 actions 列出现在可以做的
     操作。同步新订单：记下已处理的最新下单时间，下次用 since 从那里取。
     """
-    db.session.commit()  # the token's last use
+    auth.save_last_use()
     query = _shop_orders()
     if status:
         query = query.where(Order.status == status)
@@ -685,7 +684,7 @@ def transition_order(data: dict, number: str):
     key = _idempotency_key()
     action, reason = handling.ACTIONS[data["action"]], data["reason"].strip()
     if _replayed(order, key, g.api_user.id, action.to):
-        db.session.commit()  # the token's last use
+        auth.save_last_use()
         return order  # a retry of the move already made: same answer, no second entry
     refused = handling.refusal(action, order, reason, data["code"])
     if refused is not None:

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from marketplace.api import auth, views
 from marketplace.api.views import ApiBlueprint
-from marketplace.extensions import csrf, db
+from marketplace.extensions import csrf
 from marketplace.reports import definitions, figures
 
 blueprint = ApiBlueprint(
@@ -94,7 +94,7 @@ def statistics(period: str, by: str = "tenant"):
     except definitions.PeriodError as error:
         return views.problem_response(422, "validation_failed", errors={"period": str(error)})
     answer = as_json(figures.figures(figures.Scope(), chosen, (by,)), by)
-    db.session.commit()  # the token's last use
+    auth.save_last_use()
     return answer
 
 
