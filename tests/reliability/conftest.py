@@ -131,6 +131,13 @@ class Platform:
         assert tracebacks == [], self.server.log_tail()
 
 
+def as_browser(browser) -> dict[str, str]:
+    """The headers a request needs to come from ``browser`` (tests.orders.live_server.Browser): its cookies, and
+    its User-Agent, which the session is bound to (Flask-Login's strong session protection)."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in browser.cookies.items()),
+            "User-Agent": "race-test", "Accept-Language": "zh-CN,zh;q=0.9"}
+
+
 def _values_of(tree, key: str) -> set:
     if isinstance(tree, dict):
         return {tree[key]} if key in tree else set().union(*(_values_of(value, key) for value in tree.values()))
