@@ -127,8 +127,11 @@ class Platform:
         broken = invariants.check(self.app, self.initial_stock)
         assert not broken, f"invariants broken on {self.database}:\n{broken}"
         assert self.statuses[500] == 0, f"{self.statuses[500]} answers 500\n{self.server.log_tail()}"
-        tracebacks = [line for line in self.server.log().splitlines() if "Traceback" in line or "Exception on " in line]
-        assert tracebacks == [], self.server.log_tail()
+        # Unhandled errors only: Flask logs "Exception on <path>", gunicorn "Error handling request". A fault the
+        # platform handles (Redis gone: "could not queue …; indexing it in this process") is logged, and allowed.
+        unhandled = [line for line in self.server.log().splitlines()
+                     if "Exception on " in line or "Error handling request" in line]
+        assert unhandled == [], self.server.log_tail()
 
 
 def as_browser(browser) -> dict[str, str]:
@@ -208,23 +211,30 @@ def _database(kind: str, instance):
 RUN_DATABASE = "postgresql" if (configured_database_url() or "").startswith("postgresql") else "sqlite"
 
 
-@pytest.fixture(scope="module", params=[RUN_DATABASE])
-def platform(request, tmp_path_factory):
-    instance = tmp_path_factory.mktemp(f"reliability-{request.param}")
-    with _database(request.param, instance) as database_url:
+@contextlib.contextmanager
+def launched(kind: str, instance, extra_env: dict[str, str] | None = None):
+    """A seeded platform under gunicorn on a database of ``kind`` (a SQLite file, or a new PostgreSQL database
+    dropped afterwards), with ``extra_env`` in the server's environment."""
+    with _database(kind, instance) as database_url:
         env = server_environment(instance, database_url)
         # The crowd comes from one address: the API's limits would refuse the case, not the platform.
         env.update({"MARKETPLACE_API_RATE_LIMIT": "1000000 per minute",
-                    "MARKETPLACE_API_RATE_LIMIT_ANONYMOUS": "1000000 per minute"})
+                    "MARKETPLACE_API_RATE_LIMIT_ANONYMOUS": "1000000 per minute", **(extra_env or {})})
         migrate(env)
         app = make_test_app(instance, database_url)
         try:
             tokens, shops, category_id = _seed(app)
             server = start_server(env, instance / "gunicorn.log", workers=4)
             try:
-                yield Platform(server, app, request.param, tokens, shops, category_id)
+                yield Platform(server, app, kind, tokens, shops, category_id)
             finally:
                 server.stop()
         finally:
             with app.app_context():
                 db.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=[RUN_DATABASE])
+def platform(request, tmp_path_factory):
+    with launched(request.param, tmp_path_factory.mktemp(f"reliability-{request.param}")) as running:
+        yield running
