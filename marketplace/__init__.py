@@ -13,6 +13,7 @@ from pathlib import Path
 
 from marketplace.core.app import MarketplaceFlask
 from marketplace.core.config import flask_config, load_settings
+from marketplace.core.db import end_session_safely
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ def create_app(config: dict | None = None) -> MarketplaceFlask:
     _init_plugins(app)
     _init_themes(app)
     _init_cli(app)
+    # Registered last, so that it runs first (teardowns run last first): before any other teardown touches a
+    # connection the database may have cut.
+    app.teardown_appcontext(end_session_safely)
     return app
 
 

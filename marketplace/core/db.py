@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -126,3 +127,17 @@ def set_write_intent(value: bool) -> contextvars.Token:
 
 def reset_write_intent(token: contextvars.Token) -> None:
     _write_intent.reset(token)
+
+
+def end_session_safely(_exc=None) -> None:
+    """teardown_appcontext, before Flask-SQLAlchemy's own: close the session, and when the database cut the
+    connection (a restart, a failover) so that even the closing rollback fails, invalidate the connection instead.
+    Otherwise ending the request would raise an error of its own, past every error handler: a bare 500."""
+    from marketplace.extensions import db
+
+    if not db.session.registry.has():
+        return
+    try:
+        db.session.close()  # what Flask-SQLAlchemy's teardown does; objects keep what they loaded
+    except SQLAlchemyError:
+        db.session.invalidate()

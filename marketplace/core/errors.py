@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from marketplace.core.themes import render_themed
@@ -95,6 +95,21 @@ def register(app) -> None:
         db.session.rollback()
         log.warning("database refused request data: %s", exc.orig)
         return _render(400, "invalid_data", str(_l("提交的内容含有无法保存的字符或数值，请检查后重试。")))
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError):
+        # The database went away (restarted, this connection cut) or stayed busy past its timeout: the request's
+        # transaction did not commit, and the client may simply try again (the next connection is checked first:
+        # pool_pre_ping). A 503 with Retry-After says so; a 500 would say the platform is broken.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.remove()
+        log.warning("database unavailable for %s %s: %s", request.method, request.path, exc.orig)
+        response = make_response(_render(503, "database_unavailable",
+                                         str(_l("数据库暂时无法访问，您的操作没有保存，请稍后重试。"))))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(UnicodeDecodeError)
     def _bad_encoding(exc: UnicodeDecodeError):

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from tests.fixtures.app import configured_database_url
 from tests.orders.live_server import Browser, free_port
 from tests.reliability.conftest import RUN_DATABASE, SLUG, in_parallel, launched
 
@@ -78,3 +84,58 @@ def test_with_redis_stopped_checkout_still_sells_and_the_pages_still_answer(plat
     print(f"\n[{platform.database}] Redis stopped: {BUYERS} checkouts in {took:.1f}s, all placed; health 503 "
           f"naming Redis; pages and search answer")
     platform.check()
+
+
+# PostgreSQL's alone: the embedded default has no server connections to cut.
+@pytest.mark.parametrize("platform", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_postgresql_connections_cut_every_5_seconds_answer_503_not_500_and_health_recovers(platform):
+    """A database restart or failover cuts every connection: requests caught in it are told to try again (503,
+    Retry-After), nothing half-done is kept, and the next requests reconnect. While the database refuses
+    connections, /healthz says so; once it takes them again, /healthz is green."""
+    variant = platform.product("金龙鱼花生油 5L", stock=100_000, price=8990)
+    database = make_url(platform.app.config["SQLALCHEMY_DATABASE_URI"]).database
+    admin = create_engine(configured_database_url(), isolation_level="AUTOCOMMIT")
+    cut_all = text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                   "WHERE datname = :database AND pid <> pg_backend_pid()")
+    stop, cuts, answers = threading.Event(), [], Counter()
+
+    def cutter():
+        while not stop.wait(5):
+            with admin.connect() as connection:
+                cuts.append(connection.execute(cut_all, {"database": database}).scalar())
+
+    def buyer(n: int) -> None:
+        while not stop.is_set():
+            added = platform.add_to_cart(200 + n, variant)
+            answers[added.status] += 1
+            if added.status == 200:
+                answers[platform.checkout(200 + n).status] += 1
+
+    try:
+        cutting = threading.Thread(target=cutter)
+        cutting.start()
+        with ThreadPoolExecutor(8) as pool:
+            buyers = [pool.submit(buyer, n) for n in range(8)]
+            time.sleep(21)
+            stop.set()
+            for done in buyers:
+                done.result()
+        cutting.join()
+
+        with admin.connect() as connection:  # a failover: connections refused for a moment
+            connection.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
+            connection.execute(cut_all, {"database": database})
+        red, report = health(platform)
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+        green, _report = health(platform)
+    finally:
+        stop.set()
+        admin.dispose()
+
+    print(f"\n[{platform.database}] connections cut {len(cuts)} times ({sum(cuts)} backends) under 8 buyers: "
+          f"answers {dict(answers)}; health {red} while refused, then {green}")
+    assert len(cuts) == 4 and sum(cuts) > 0
+    assert answers[201] > 0 and set(answers) <= {200, 201, 503}
+    assert red == 503 and report["checks"]["database"]["ok"] is False and green == 200
+    platform.check()  # no 500 at all, and nothing half-done: stock, orders and payments still balance
