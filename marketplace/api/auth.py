@@ -114,6 +114,8 @@ def save_last_use() -> None:
     the key's owner, never worth failing the request for.
     """
     session = db.session()
+    if not (session.dirty or session.new or session.deleted):
+        return  # used within the minute: nothing to save
     used = [(type(row), row.id, row.last_used_at) for row in session.dirty if isinstance(row, _TOKENS)]
     if (not used or write_intended() or len(used) != len(session.dirty) or session.new or session.deleted
             or session.get_bind().dialect.name != "sqlite"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -19,8 +19,12 @@ from marketplace.extensions import db
 from marketplace.tenancy.models import Tenant, TenantDomain, TenantSetting
 
 _TABLES = {Tenant.__tablename__, TenantDomain.__tablename__, TenantSetting.__tablename__}
-#: Settings read in this request (``g``), by key.
-_READ = "tenant_settings_read"
+#: Settings read in this request, by key: kept in the request's own environ (not ``g``, which an application
+#: context shares with every request made inside it, as tests and CLI commands do).
+_READ = "marketplace.tenant_settings_read"
+_GENERATION = "changes seen"
+#: How many times a session of this process has flushed a change to settings (or bulk SQL on them).
+_changes = [0]
 
 
 def tenant_key(slug: str) -> str:
@@ -84,7 +88,7 @@ def stored_settings(tenant: Tenant, module: str) -> dict[str, Any]:
     state = inspect(tenant)
     tenant_id = state.identity[0] if state.identity else tenant.id  # a tenant a commit expired is not reloaded
     key = settings_key(tenant_id, module)
-    read = g.setdefault(_READ, {}) if has_request_context() else {}
+    read = _read_in_request()
     if key in read:
         return read[key]
 
@@ -100,11 +104,20 @@ def stored_settings(tenant: Tenant, module: str) -> dict[str, Any]:
     return values
 
 
-def _forget_read(keys: set[str]) -> None:
-    read = g.get(_READ) if has_request_context() else None
-    if read:
-        for key in list(read) if shared_cache.EVERYTHING in keys else keys:
-            read.pop(key, None)
+def _read_in_request() -> dict[str, Any]:
+    """This request's settings read so far; emptied when any session of this process has changed settings since
+    (a request reads its own changes, and those of requests made inside it, as tests and commands make them)."""
+    if not has_request_context():
+        return {}
+    read = request.environ.setdefault(_READ, {})
+    if read.get(_GENERATION) != _changes[0]:
+        read.clear()
+        read[_GENERATION] = _changes[0]
+    return read
+
+
+def _settings_changed() -> None:
+    _changes[0] += 1
 
 
 # -- invalidation -----------------------------------------------------------------------------------------------
@@ -161,7 +174,7 @@ def _after_flush(session: Session, _context) -> None:
                         for tenant_id in _values(obj, "tenant_id") for module in _values(obj, "module"))
     if keys:
         shared_cache.note_changed(session, keys)
-        _forget_read(keys)
+        _settings_changed()
 
 
 def _after_bulk_statement(state) -> None:
@@ -171,4 +184,4 @@ def _after_bulk_statement(state) -> None:
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in _TABLES:
         shared_cache.note_changed(state.session, {shared_cache.EVERYTHING})
-        _forget_read({shared_cache.EVERYTHING})
+        _settings_changed()
