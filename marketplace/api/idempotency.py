@@ -16,8 +16,10 @@ the caller rather than of the request (401, 403, 429, a missing CSRF token), whi
 and a clash with the present state (409), which may be gone when the same request comes again.
 
 The answer is stored right after the operation's own commit, not in the same transaction (the views commit
-themselves, and the body exists only once the view has answered): a process that dies between the two leaves the
-claim pending, which is taken over after ``CLAIM_TIMEOUT``. That is why the per-resource recognition of retries
+themselves, and the body exists only once the view has answered): a process that dies between the two (killed by
+the kernel for memory, by gunicorn for its timeout, by an operator) leaves the claim pending. The claim names the
+process that made it (``claimant``): a retry served on the same machine takes a dead process's claim over at once;
+one served elsewhere, which cannot see that process, after ``CLAIM_TIMEOUT``. That is why the per-resource recognition of retries
 (an order group per key, an order move's key on its history entry…) stays in place as the second line.
 
 "The caller" is the identity the request authenticated as (``caller()``): a key row for API keys (shop keys,
@@ -29,6 +31,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from datetime import datetime, timedelta
 
 from apispec import BasePlugin
@@ -103,9 +106,46 @@ class IdempotencyRecord(db.Model):
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: The process running the claim (``claimant()``); None where it cannot say (no /proc).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
 
     def __repr__(self) -> str:
         return f"<IdempotencyRecord {self.who} {self.key!r} {self.status}>"
+
+
+# -- the process holding a claim --------------------------------------------------------------------------------
+
+def _started(pid: int | str) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, /proc/<pid>/stat field 22); None if there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _machine() -> str | None:
+    """This kernel's boot and PID namespace: where a process id means the same process as here."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as boot:
+            return f"{boot.read().strip()}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return None
+
+
+def claimant() -> str | None:
+    """This process, as a claim names it: machine, pid and start (a reused pid is another process)."""
+    machine, started = _machine(), _started(os.getpid())
+    return f"{machine}/{os.getpid()}/{started}" if machine and started else None
+
+
+def claimant_gone(claimed_by: str | None) -> bool:
+    """Whether the process named by a claim is known to be gone: only a process of this machine can be checked."""
+    machine = _machine()
+    if not claimed_by or not machine or not claimed_by.startswith(machine + "/"):
+        return False
+    pid, _sep, started = claimed_by[len(machine) + 1:].partition("/")
+    return not pid.isdigit() or _started(pid) != started
 
 
 # -- the parts of a request ---------------------------------------------------------------------------------------
@@ -193,7 +233,7 @@ def _claim(who: str, key: str, print_: str) -> IdempotencyRecord | Response:
             tenant_id = g.tenant.id if g.get("tenant") is not None else None
             record = IdempotencyRecord(who=who, key=key, tenant_id=tenant_id, method=request.method,
                                        endpoint=(request.endpoint or "")[:100], path=request.path[:500],
-                                       fingerprint=print_, created_at=now)
+                                       fingerprint=print_, created_at=now, claimed_by=claimant())
             db.session.add(record)
             try:
                 db.session.commit()
@@ -213,10 +253,11 @@ def _claim(who: str, key: str, print_: str) -> IdempotencyRecord | Response:
                 continue
             db.session.commit()
             return response
-        if record.created_at < now - CLAIM_TIMEOUT:  # its request died without answering: take the claim over
+        if record.created_at < now - CLAIM_TIMEOUT or claimant_gone(record.claimed_by):
+            # Its request died without answering: take the claim over (one retry wins; the others are told to wait).
             taken = db.session.execute(update(IdempotencyRecord).where(
                 IdempotencyRecord.id == record.id, IdempotencyRecord.status.is_(None),
-                IdempotencyRecord.created_at == record.created_at).values(created_at=now)
+                IdempotencyRecord.created_at == record.created_at).values(created_at=now, claimed_by=claimant())
                 .execution_options(synchronize_session=False)).rowcount
             db.session.commit()
             if taken == 1:

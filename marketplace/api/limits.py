@@ -12,15 +12,20 @@ process keeps its own count (four gunicorn workers allow four times the limit): 
 
 from __future__ import annotations
 
+import logging
+
 from apispec import BasePlugin
 from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.api import auth
 from marketplace.api.models import ApiToken, OperatorToken, PersonalToken, StatisticsToken
 from marketplace.extensions import db
+
+log = logging.getLogger(__name__)
 
 #: Documented on every operation of the OpenAPI document.
 RATE_LIMITED = "请求太频繁（code: too_many_requests）：按 Retry-After 头给出的秒数等待后再试。"
@@ -39,7 +44,16 @@ def _token_key(token: str) -> str | None:
     if model is None:
         return None
     digest = auth.hash_token(token)
-    row = db.session.scalar(select(model).where(model.token_sha256 == digest, model.revoked_at.is_(None)))
+    try:
+        row = db.session.scalar(select(model).where(model.token_sha256 == digest, model.revoked_at.is_(None)))
+    except SQLAlchemyError as exc:
+        # Flask-Limiter swallows its key function's errors: a connection cut here would leave the request's
+        # session on a dead transaction, and the request's next query would fail with a bare 500. Rolled back,
+        # the request goes on with a fresh connection (or answers 503 if the database is really gone), counted
+        # by address this once.
+        db.session.rollback()
+        log.warning("rate limit: could not look the token up (%s); counting by address", exc.orig)
+        return None
     if row is None:
         return None
     if isinstance(row, PersonalToken):

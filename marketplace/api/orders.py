@@ -62,6 +62,8 @@ shop_orders_blueprint = ApiBlueprint(
     description="商户订单处理：查看本店订单、接单、备货、交付、完成或取消（Authorization: Bearer <令牌>）。")
 
 SESSION = [{"sessionCookie": []}]
+#: Seconds a resident's app waits before paying again when the payment provider could not be reached.
+PAYMENT_RETRY_AFTER_S = 30
 #: Placement refusals about the chosen delivery: taken by someone else between the quote and the booking.
 DELIVERY_TAKEN = frozenset({"slot_full", "quote_used"})
 
@@ -94,9 +96,10 @@ def _errors(blueprint: ApiBlueprint, *statuses: int):
 class ApiProblem(Exception):
     """A refusal this module decides itself, answered as problem JSON (nothing written: the session rolls back)."""
 
-    def __init__(self, status: int, code: str, detail: str | None = None, errors: dict[str, str] | None = None):
+    def __init__(self, status: int, code: str, detail: str | None = None, errors: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(detail or code)
-        self.status, self.code, self.detail, self.errors = status, code, detail, errors
+        self.status, self.code, self.detail, self.errors, self.headers = status, code, detail, errors, headers
 
 
 # -- shared steps ---------------------------------------------------------------------------------------------------
@@ -291,9 +294,15 @@ def checkout(data: dict):
     key = _idempotency_key()
     _check_csrf()
     tenant = current_tenant._get_current_object()
-    if orders._group_for_key(current_user.id, key) is not None:
-        return _my_group(_existing_number(key)), 200
     choice = _payment_choice(tenant, data["payment"], default_offline=True)
+    existing = orders._group_for_key(current_user.id, key)
+    if existing is not None:
+        # The same submission again. If the request that placed it died before recording the payment (its worker
+        # killed), the payment is recorded and started now: a group is never left without one.
+        payment = web.first_payment(existing, choice) if existing.paid_at is None else None
+        if payment is not None:
+            _start(tenant, existing, payment)
+        return _my_group(_existing_number(key)), 200
     cart = _my_cart()
     if cart is None:
         raise ApiProblem(409, "empty_cart", _("购物车是空的。"))
@@ -378,14 +387,19 @@ def _payment_choice(tenant, chosen: dict | None, *, default_offline: bool) -> Ch
     return found
 
 
-def _start(tenant, group: OrderGroup, payment) -> None:
-    """Ask the provider to collect; what it answered goes into this response only (``payment_out``)."""
+def _start(tenant, group: OrderGroup, payment) -> bool:
+    """Ask the provider to collect; what it answered goes into this response only (``payment_out``). False when
+    the provider could not be reached."""
     try:
         action = payments.start_payment(tenant, payment, return_url=web.return_url(group))
-    except (ProviderUnavailable, ProviderError, payments.PaymentError):
+    except ProviderUnavailable:
         db.session.rollback()
-        return  # recorded as failed (or left pending, never asked): the answer shows it, with may_retry
+        return False  # recorded as failed: the answer shows it, with may_retry
+    except (ProviderError, payments.PaymentError):
+        db.session.rollback()
+        return True  # refused (a declined card) or left pending, never asked: the answer shows it
     g.payment_actions = {**g.get("payment_actions", {}), payment.id: action}
+    return True
 
 
 def payment_out(group: OrderGroup) -> dict | None:
@@ -463,6 +477,7 @@ def retry_my_payment(data: dict, number: str):
     为还没有付款的订单组发起一次新的付款：上一次付款失败，或支付平台当时无法连接（payment.may_retry 为 true）。
     可在 payment 中换一种付款方式。上一次付款仍在进行中时（包括用同一个 Idempotency-Key 重试本请求）回答 200 和
     订单组，不再发起新的付款。已付款的回答 409（code: already_paid），订单都已取消的回答 409（code: nothing_to_pay）。
+    支付平台暂时无法连接时回答 503（code: payment_unavailable）和 Retry-After：这次尝试记为失败，订单仍保留到付款期限。
     """
     group = _my_group(number)
     if group is None:
@@ -478,7 +493,10 @@ def retry_my_payment(data: dict, number: str):
     payment, code, problem = web.new_attempt(tenant, group, f"{choice.provider}:{choice.method}" if choice else "")
     if payment is None:
         raise ApiProblem(422 if code == "unknown_payment_method" else 409, code, problem)
-    _start(tenant, group, payment)
+    if not _start(tenant, group, payment):
+        # Nothing new to show but a failed try: the provider is down, the orders are still held. Try later.
+        raise ApiProblem(503, "payment_unavailable", _("支付平台暂时无法连接，订单仍为您保留到付款期限，请稍后重新付款。"),
+                         headers={"Retry-After": str(PAYMENT_RETRY_AFTER_S)})
     return _my_group(number), 201
 
 
@@ -705,7 +723,7 @@ def transition_order(data: dict, number: str):
 
 def _on_problem(exc: ApiProblem):
     db.session.rollback()
-    headers = {"WWW-Authenticate": 'Cookie realm="api"'} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": 'Cookie realm="api"'} if exc.status == 401 else exc.headers
     return problem_response(exc.status, exc.code, detail=exc.detail, errors=exc.errors, headers=headers)
 
 

@@ -137,7 +137,8 @@ def end_session_safely(_exc=None) -> None:
 
     if not db.session.registry.has():
         return
+    session = db.session()  # the session itself: the scoped proxy has no invalidate()
     try:
-        db.session.close()  # what Flask-SQLAlchemy's teardown does; objects keep what they loaded
+        session.close()  # what Flask-SQLAlchemy's teardown does; objects keep what they loaded
     except SQLAlchemyError:
-        db.session.invalidate()
+        session.invalidate()

@@ -37,6 +37,7 @@ from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import event, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
@@ -85,7 +86,7 @@ def order_placed(tenant: Tenant, group: OrderGroup) -> None:
 
     The buyer hears of the group (number, total, payment deadline); each shop hears of its own order.
     """
-    _safely(_placed, tenant, group)
+    prepare_safely(_placed, tenant, group)
 
 
 def order_moved(order: Order, from_status: str, to_status: str, *, actor_id: int | None = None,
@@ -94,15 +95,20 @@ def order_moved(order: Order, from_status: str, to_status: str, *, actor_id: int
 
     ``note`` is the reason given with the move; a cancellation quotes it to the buyer.
     """
-    _safely(_moved, order, from_status, to_status, actor_id, note)
+    prepare_safely(_moved, order, from_status, to_status, actor_id, note)
 
 
-def _safely(func, *args) -> None:
-    # A notice is a courtesy: working it out must never stop an order from being placed or moved.
+def prepare_safely(func, *args) -> None:
+    """Work out notices with ``func(*args)`` inside the caller's transaction. A notice is a courtesy: its own
+    failure must never stop an order, a complaint or a notice from moving. A database error is not its own: the
+    transaction is lost with it (PostgreSQL aborts it, a cut connection is gone), so it is raised for the caller to
+    roll back and answer (503); swallowed, it would fail the caller's commit instead, with a bare 500."""
     try:
         func(*args)
+    except SQLAlchemyError:
+        raise
     except Exception:
-        log.exception("could not prepare the order notices (%s)", func.__name__)
+        log.exception("could not prepare the notices (%s.%s)", func.__module__, func.__name__)
 
 
 # -- who hears what -----------------------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def _collection(tenant: Tenant, order: Order, shop: Shop, locale: str) -> tuple[
 
 def pickup_reminder(tenant: Tenant, order: Order, code: str) -> None:
     """The goods still wait at the pickup point: remind the buyer once (``delivery.pickup``)."""
-    _safely(_reminder, tenant, order, code)
+    prepare_safely(_reminder, tenant, order, code)
 
 
 def _reminder(tenant: Tenant, order: Order, code: str) -> None:

@@ -295,15 +295,22 @@ def _give_back(order: Order, payment: Payment, amount: int, note: str) -> None:
 
 
 def offline_group_paid(group: OrderGroup) -> None:
-    """The merchants confirmed every order of an offline group: its offline payment succeeded. Flushes."""
+    """The merchants confirmed every order of an offline group: its offline payment succeeded. Flushes.
+
+    The money they took is recorded even when the group has no attempt waiting (the checkout's process died
+    between placing the orders and recording the payment, and the buyer never came back to it): paid at the
+    counter, for the group's total."""
     payment = db.session.scalar(select(Payment).where(Payment.group_id == group.id, Payment.provider == OFFLINE,
                                                       Payment.status == PaymentStatus.pending)
                                 .order_by(Payment.id.desc()).limit(1))
-    if payment is not None:
-        payment.status = PaymentStatus.succeeded
-        payment.amount_captured = payment.amount
-        payment.succeeded_at = utcnow()
-        db.session.flush()
+    if payment is None:
+        payment = Payment(tenant_id=group.tenant_id, group_id=group.id, provider=OFFLINE, method="pay_at_stall",
+                          amount=group.total, currency=group.currency)
+        db.session.add(payment)
+    payment.status = PaymentStatus.succeeded
+    payment.amount_captured = payment.amount
+    payment.succeeded_at = utcnow()
+    db.session.flush()
 
 
 def confirm_bank_transfer(payment: Payment, *, actor_id: int) -> int:

@@ -480,11 +480,9 @@ def complaint_outcomes(shop: Shop, since: datetime) -> dict[str, int]:
 # -- notices ------------------------------------------------------------------------------------------------------
 
 def _notify(complaint: Complaint, kind: str) -> None:
-    # A notice is a courtesy: working it out must never stop a complaint from moving.
-    try:
-        _prepare(complaint, kind)
-    except Exception:
-        log.exception("could not prepare the complaint notices (%s)", kind)
+    from marketplace.orders.notifications import prepare_safely
+
+    prepare_safely(_prepare, complaint, kind)
 
 
 def _operators(tenant: Tenant):

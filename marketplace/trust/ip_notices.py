@@ -454,11 +454,9 @@ def run_due(tenant: Tenant, now: datetime | None = None) -> DueRun:
 # -- notices ------------------------------------------------------------------------------------------------------
 
 def _notify(notice: IpNotice, kind: str) -> None:
-    # A message is a courtesy: working it out must never stop a notice from moving.
-    try:
-        _prepare(notice, kind)
-    except Exception:
-        log.exception("could not prepare the ip notice messages (%s)", kind)
+    from marketplace.orders.notifications import prepare_safely
+
+    prepare_safely(_prepare, notice, kind)
 
 
 def _prepare(notice: IpNotice, kind: str) -> None:

@@ -7,9 +7,12 @@ Every POST of the API is either ``@idempotent`` or on ``EXEMPT`` with its reason
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -232,6 +235,37 @@ def test_a_claim_still_running_is_refused_with_retry_after(client, stocked):
     db.session.commit()
     taken = client.post(url, data=body, headers={**headers, "Content-Type": "application/json"})
     assert taken.status_code == 200 and _stock(merchant) == 11
+
+
+def test_a_claim_of_a_process_that_died_is_taken_over_at_once_and_a_living_ones_is_not(client, stocked):
+    """A worker killed mid-request (out of memory, a timeout, kill -9) must not keep a phone's retry waiting for
+    the claim timeout: on the same machine the retry sees the claimant is gone and runs the operation."""
+    merchant, _product = stocked
+    url = f"{merchant.base}/variants/stock"
+    body = '{"items":[{"sku":"FERT-1","adjust":1}]}'
+    headers = {**merchant.headers, "Content-Type": "application/json"}
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.token_sha256 == hash_token(merchant.token)))
+    with client.application.test_request_context(url, method="POST", data=body,
+                                                 headers={"Content-Type": "application/json"}):
+        fingerprint = idempotency.fingerprint()
+    worker = subprocess.Popen([sys.executable, "-c", "from marketplace.api.idempotency import claimant; "
+                               "print(claimant(), flush=True); import time; time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        claimed_by = worker.stdout.readline().strip()
+        assert claimed_by.endswith(f"/{worker.pid}/{idempotency._started(worker.pid)}")
+        db.session.add(IdempotencyRecord(who=f"api_tokens:{token_id}", key=headers["Idempotency-Key"],
+                                         tenant_id=None, method="POST", endpoint="api_merchant.set_stock", path=url,
+                                         fingerprint=fingerprint, claimed_by=claimed_by))
+        db.session.commit()
+        assert_problem(client.post(url, data=body, headers=headers), 409, "idempotency_key_in_use")  # still alive
+    finally:
+        worker.kill()
+        worker.communicate()
+    taken = client.post(url, data=body, headers=headers)
+    assert taken.status_code == 200 and _stock(merchant) == 11
+    replayed = client.post(url, data=body, headers=headers)
+    assert replayed.headers["Idempotent-Replayed"] == "true" and _stock(merchant) == 11
 
 
 def test_records_older_than_a_day_are_purged_and_no_longer_replayed(app, client, stocked):

@@ -15,6 +15,7 @@ from marketplace.extensions import db
 from marketplace.orders import returns
 from marketplace.orders import services as orders
 from marketplace.orders.models import Cart, CartLine, OrderEvent, OrderGroup
+from marketplace.payments.models import Payment
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 from tests.api.conftest import assert_problem, token_for
@@ -311,6 +312,40 @@ def test_the_group_is_paid_when_its_last_order_is_confirmed(client, resident, st
     assert move(client, street, placed["liji"], "confirm_payment", "pay-1", shop="liji",
                 token=liji_token).get_json()["status"] == "paid"
     assert resident.get(f"{street.base}/orders/{placed['group']}").get_json()["paid_at"] is not None
+
+
+def test_a_checkout_whose_worker_died_after_placing_gets_its_payment_on_the_retry_or_at_the_counter(
+        client, resident, street):
+    """The process placing a checkout killed between committing the orders and recording their payment: the
+    phone's retry with the same key records and starts it; if the buyer never retries, the merchants' confirmation
+    still records the money taken at the counter. No paid group is ever without its payment."""
+    def payments_of(number):
+        with tenant_scope(street.tenant):
+            db.session.commit()
+            group = db.session.scalar(select(OrderGroup).where(OrderGroup.number == number))
+            return [(p.status, p.amount_captured, group.total) for p in
+                    db.session.scalars(select(Payment).where(Payment.group_id == group.id).order_by(Payment.id))]
+
+    def placed_by_a_worker_that_died(key):  # what the killed request left: the orders, committed, and no payment
+        with tenant_scope(street.tenant):
+            cart = orders.cart_for(street.tenant, user_id=street.buyer.id, create=True)
+            orders.set_line(cart, street.variants["apples"], 1)
+            db.session.commit()
+            return orders.place_order(street.tenant, street.buyer.id, cart, key).number
+
+    retried = placed_by_a_worker_that_died("killed-1")
+    assert payments_of(retried) == []
+    again = checkout(resident, street, key="killed-1")
+    assert again.status_code == 200 and again.get_json()["number"] == retried
+    assert again.get_json()["payment"]["status"] == "pending" and again.get_json()["payment"]["instructions"]
+    assert len(payments_of(retried)) == 1
+    assert checkout(resident, street, key="killed-1").status_code == 200 and len(payments_of(retried)) == 1
+
+    abandoned = placed_by_a_worker_that_died("killed-2")
+    order = resident.get(f"{street.base}/orders/{abandoned}").get_json()["orders"][0]["number"]
+    assert move(client, street, order, "confirm_payment", "pay-abandoned").get_json()["status"] == "paid"
+    [(status, captured, total)] = payments_of(abandoned)
+    assert status == "succeeded" and captured == total
 
 
 def test_an_online_payment_cannot_be_confirmed_by_hand(client, street):

@@ -101,6 +101,25 @@ def test_card_checkout_answers_the_client_secret_once_and_a_retry_starts_a_new_a
     assert _count(Payment) == 2
 
 
+def test_with_stripe_unreachable_paying_again_is_a_clear_503(resident, use_stripe, monkeypatch, app):  # noqa: F811
+    """The order is still placed and held; paying again while the provider is down says so and when to retry."""
+    from tests.orders.live_server import free_port
+
+    _set(resident.tenant, "stripe", methods=["card"])
+    monkeypatch.setitem(app.config["MARKETPLACE"], "STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")  # no one
+    app.extensions.pop("payment_providers", None)
+    placed = _checkout(resident, payment={"provider": "stripe", "method": "card"})
+    assert placed.status_code == 201  # the goods are held for the buyer until the payment deadline
+    payment = placed.get_json()["payment"]
+    assert payment["status"] == "failed" and payment["may_retry"] is True and "Stripe" in payment["problem"]
+    again = resident.post(f"{BASE}/orders/{placed.get_json()['number']}/payments", json={},
+                          headers={**resident.headers, "Idempotency-Key": "retry-down"})
+    assert_problem(again, 503, "payment_unavailable")
+    assert int(again.headers["Retry-After"]) > 0
+    with all_tenants():
+        assert db.session.scalar(select(OrderGroup.paid_at)) is None
+
+
 def test_a_paid_group_refuses_a_retry(resident):
     body = _checkout(resident).get_json()
     with tenant_scope(resident.tenant):

@@ -4,6 +4,7 @@ of the site is not limited; every operation documents the 429."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event, text
 
 from tests.api.conftest import token_for
 
@@ -90,3 +91,44 @@ def test_each_operator_token_has_its_own_allowance(limits, app, make_tenant, mak
     assert client.get(url, headers=first).status_code == 429
     second = {"Authorization": f"Bearer {operator_token_for(operator, tenant, '第二个')}"}
     assert client.get(url, headers=second).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.no_transaction
+def test_a_connection_cut_while_the_key_is_looked_up_does_not_fail_the_request(app, make_tenant, make_shop, make_user):
+    """Flask-Limiter swallows its key function's errors. The database cutting the connection just as the limit
+    looks the key up (a restart, a failover) must not leave the request on a dead transaction, to fail later with
+    a bare 500: the request goes on with a fresh connection."""
+    from marketplace.accounts.models import Role, User
+    from marketplace.extensions import db
+    from tests.search.test_indexing import purge
+
+    with app.app_context():
+        tenant = make_tenant()
+        users = []
+        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        cuts = []
+
+        def cut_before_the_lookup(connection, _cursor, statement, *_args):
+            if not cuts and "FROM api_tokens" in statement and "revoked_at IS NULL" in statement:
+                pid = connection.connection.dbapi_connection.info.backend_pid
+                with admin.connect() as other:
+                    cuts.append(other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar())
+
+        try:
+            shop = make_shop(tenant, slug="duanxian")
+            owner = make_user(role=Role.merchant_owner, tenant=tenant, shop=shop)
+            users.append(owner.id)
+            headers = {"Authorization": f"Bearer {token_for(owner, shop)}"}
+            db.session.commit()
+            event.listen(db.engine, "before_cursor_execute", cut_before_the_lookup)
+            try:
+                answer = app.test_client().get(f"/api/v1/tenants/{tenant.slug}/shops/duanxian/orders", headers=headers)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", cut_before_the_lookup)
+            assert cuts == [True]
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+        finally:
+            purge(tenant.id)
+            with db.engine.begin() as connection:
+                connection.execute(User.__table__.delete().where(User.id.in_(users)))

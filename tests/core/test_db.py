@@ -76,3 +76,17 @@ def test_unsafe_requests_open_write_transactions_and_reads_do_not(file_app):
     begins_on_post = [s for s in statements if s.startswith("BEGIN")]
     assert begins_on_get and all(s == "BEGIN" for s in begins_on_get)
     assert begins_on_post and all(s == "BEGIN IMMEDIATE" for s in begins_on_post)
+
+
+@pytest.mark.postgres
+@pytest.mark.no_transaction
+def test_a_request_whose_connection_the_database_cut_ends_cleanly_and_the_next_one_reconnects(app):
+    """A database restart or failover cuts connections in the middle of a transaction: ending the request must not
+    raise (a bare 500 past every error handler), and the next request gets a working connection."""
+    with app.app_context():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # a transaction open on it
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+            assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+        # The request ends here: its teardown's rollback (core.db.end_session_safely) is the first to meet the cut.
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1

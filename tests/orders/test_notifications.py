@@ -9,13 +9,15 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.catalog.models import Variant
 from marketplace.core.config import ConfigError, load_settings
 from marketplace.core.mail import MailSender
 from marketplace.core.sms import Sms, SmsSender, send_sms
 from marketplace.extensions import db
+from marketplace.orders import notifications
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.tenancy.context import tenant_scope
@@ -300,6 +302,22 @@ def test_a_failing_sender_does_not_stop_the_order(market, outbox, broken_senders
         assert db.session.get(Order, group.orders[0].id).status == OrderStatus.paid
     assert any("could not send an order notice" in r.getMessage() for r in caplog.records)
     assert all(BUYER_MOBILE not in r.getMessage() and BUYER_EMAIL not in r.getMessage() for r in caplog.records)
+
+
+def test_notices_that_cannot_be_worked_out_never_stop_the_move_but_a_database_failure_is_not_hidden(app_ctx, caplog):
+    """A notice's own failure is logged and the order moves on. A database error inside the transaction is the
+    move's failure too (the transaction is lost with it): hidden, it would surface at the commit as a bare 500."""
+    def missing_template():
+        raise KeyError("subject")
+
+    def database_gone():
+        db.session.execute(text("SELECT * FROM no_such_table"))
+
+    with caplog.at_level(logging.ERROR, logger="marketplace.orders.notifications"):
+        notifications.prepare_safely(missing_template)
+    assert any("missing_template" in r.getMessage() for r in caplog.records)
+    with pytest.raises(SQLAlchemyError):
+        notifications.prepare_safely(database_gone)
 
 
 def test_an_unknown_sms_sender_stops_start_up():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import subprocess
 import threading
 import uuid
 from collections import Counter
@@ -120,6 +121,11 @@ class Platform:
     def checkout(self, resident: int, key: str | None = None) -> Answer:
         return self.call("POST", "/checkout", self.residents[resident], {"confirm_exclusions": True},
                          key=key or uuid.uuid4().hex)
+
+    def workers(self) -> set[int]:
+        """The gunicorn workers serving now: the master's children (this test's processes, nothing else)."""
+        found = subprocess.run(["pgrep", "-P", str(self.server.process.pid)], capture_output=True, text=True)
+        return {int(pid) for pid in found.stdout.split()}
 
     # -- the checks every case ends with ----------------------------------------------------------------------
 

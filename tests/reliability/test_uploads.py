@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import subprocess
 import uuid
 
 import pytest
@@ -56,11 +55,6 @@ def upload(browser: Browser, path: str, token: str, filename: str, data: bytes) 
         connection.close()
 
 
-def workers(platform) -> set[str]:
-    found = subprocess.run(["pgrep", "-P", str(platform.server.process.pid)], capture_output=True, text=True)
-    return set(found.stdout.split())
-
-
 def test_hostile_pictures_are_refused_by_name_and_reason_and_no_worker_dies(platform):
     variant_id = platform.product("云南小粒咖啡豆 500g", stock=20)
     with platform.app.app_context(), all_tenants():
@@ -71,7 +65,7 @@ def test_hostile_pictures_are_refused_by_name_and_reason_and_no_worker_dies(plat
     edit = merchant.get(f"{base}/edit")
     assert edit.status == 200, edit.summary()
     token = edit.csrf_token()
-    alive = workers(platform)
+    alive = platform.workers()
     assert len(alive) == 4
 
     answers = {name: upload(merchant, f"{base}/images", token, name, data) for name, data in HOSTILE.items()}
@@ -80,12 +74,12 @@ def test_hostile_pictures_are_refused_by_name_and_reason_and_no_worker_dies(plat
                for name, (status, text) in answers.items()
                if status != 400 or not re.search(rf'role="alert"[^>]*>[^<]*{re.escape(name)}：[^<]+<', text)}
     print(f"\n[{platform.database}] {len(HOSTILE)} hostile pictures: {len(HOSTILE) - len(unclear)} refused by name "
-          f"and reason; workers before {sorted(alive)}, after {sorted(workers(platform))}")
+          f"and reason; workers before {sorted(alive)}, after {sorted(platform.workers())}")
     assert unclear == {}
     with platform.app.app_context(), all_tenants():
         assert db.session.scalar(select(func.count()).select_from(ProductImage)
                                  .where(ProductImage.product_id == product_id)) == 0
-    assert workers(platform) == alive  # not one worker killed (out of memory, timeout) and replaced
+    assert platform.workers() == alive  # not one worker killed (out of memory, timeout) and replaced
     assert "WORKER TIMEOUT" not in platform.server.log() and "SIGKILL" not in platform.server.log()
     good = upload(merchant, f"{base}/images", token, "coffee.jpg", _JPEG)
     assert good[0] == 303  # the form still works for a real picture
