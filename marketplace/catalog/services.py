@@ -229,12 +229,19 @@ def _replace_variants(product: Product, inputs: list[VariantInput], *, existing:
         kept.append(variant)
     dropped = [v.id for v in existing.values() if v not in kept and v.id is not None]
     if dropped:
-        quoted = db.session.scalars(select(Variant.sku).join(Quote, Quote.variant_id == Variant.id).where(
-            Variant.id.in_(dropped),
-            Quote.status.in_([QuoteStatus.requested, QuoteStatus.answered, QuoteStatus.accepted]))).all()
-        if quoted:
+        quoted = db.session.execute(select(Variant.sku, Quote.status).join(Quote, Quote.variant_id == Variant.id).where(
+            Variant.id.in_(dropped), Quote.status.in_([QuoteStatus.requested, QuoteStatus.answered,
+                                                       QuoteStatus.accepted, QuoteStatus.ordered]))).all()
+        still_open = sorted({sku for sku, status in quoted if status != QuoteStatus.ordered})
+        if still_open:
             raise CatalogError(_("规格 %(skus)s 还有未结束的询价，不能删除；可以把库存设为 0。",
-                                 skus="、".join(sorted(set(quoted)))), "variants")
+                                 skus="、".join(still_open)), "variants")
+        # A quote that priced an order is part of that order's record, kept for the legal period (ECL Art. 31);
+        # deleting the variant would take it along (quotes.variant_id cascades).
+        priced_orders = sorted({sku for sku, _status in quoted})
+        if priced_orders:
+            raise CatalogError(_("规格 %(skus)s 的报价已用于订单，须随订单记录保存，不能删除；可以把库存设为 0。",
+                                 skus="、".join(priced_orders)), "variants")
     product.variants = kept
     db.session.flush()
 

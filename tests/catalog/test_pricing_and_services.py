@@ -201,6 +201,37 @@ def test_a_variant_with_an_open_quote_cannot_be_deleted(market, make_product, ma
                 variants=[catalog.VariantInput(sku="NEW-1", price=100, stock=1)]))
 
 
+def test_a_variant_whose_quote_priced_an_order_cannot_be_deleted(market, make_product, make_user):
+    """The quote is part of the order's record (kept three years): removing the SKU would delete it along."""
+    from marketplace.catalog.models import Quote
+    from marketplace.orders import services as orders
+    from marketplace.orders.models import OrderLine
+
+    tenant, shop = market
+    with tenant_scope(tenant):
+        shop.accepts_quotes = True
+        db.session.commit()
+    product = make_product(shop, sku="SOLD-BY-QUOTE", stock=50)
+    buyer = make_user()
+    with tenant_scope(tenant):
+        quote = catalog.request_quote(buyer, product.variants[0], 20)
+        catalog.answer_quote(quote, 900, date.today() + timedelta(days=7))
+        catalog.accept_quote(quote, buyer)
+        cart = orders.cart_for(tenant, user_id=buyer.id, create=True)
+        orders.quote_line(cart, quote, date.today())
+        group = orders.place_order(tenant, buyer.id, cart, "priced-by-quote")
+        db.session.commit()
+        assert quote.status == QuoteStatus.ordered
+        with pytest.raises(catalog.CatalogError, match="报价已用于订单"):
+            catalog.update_product(product, catalog.ProductInput(
+                category=product.category, title=product.title,
+                variants=[catalog.VariantInput(sku="NEW-1", price=100, stock=1)]))
+        db.session.rollback()
+        assert db.session.get(Quote, quote.id) is not None
+        line = db.session.scalar(select(OrderLine).where(OrderLine.order_id == group.orders[0].id))
+        assert (line.quote_id, line.price_source) == (quote.id, "quote")
+
+
 def test_the_daily_command_takes_gated_products_offline_when_a_licence_runs_out(app, market, make_product,
                                                                                 make_category, make_user):
     tenant, shop = market
