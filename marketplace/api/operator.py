@@ -64,6 +64,7 @@ def _authenticate():
     token = auth.authenticate_operator(auth.bearer_token(request.headers.get("Authorization")))
     user = auth.authorise_operator(token, current_tenant._get_current_object())
     auth.require_operator_scope(token, operator_scope_of(current_app.view_functions.get(request.endpoint)))
+    auth.save_last_use()  # before the operation reads anything: in a read's transaction SQLite may refuse the write
     auth.act_as(user, operator_token=token, api_user=user)  # the services' audit entries name the operator
 
 

@@ -77,6 +77,7 @@ def as_json(found: figures.Figures, by: str) -> dict:
 @blueprint.before_request
 def _authenticate():
     auth.authenticate_statistics(auth.bearer_token(request.headers.get("Authorization")))
+    auth.save_last_use()  # before the figures are read: in a read's transaction SQLite may refuse the write
 
 
 @blueprint.route("")

@@ -524,6 +524,7 @@ def _authenticate():
     g.api_shop = shop
     g.api_token = token  # the caller, for Idempotency-Key records
     auth.require_scope(token, scope_of(current_app.view_functions.get(request.endpoint)))  # then its scope (403)
+    auth.save_last_use()  # before the operation reads anything: in a read's transaction SQLite may refuse the write
 
 
 def _own_product(product_id: int):

@@ -457,6 +457,15 @@ def count_products(shop) -> int:
 MAX_IMAGES = 12
 
 
+def _pictures_locked(product: Product) -> None:
+    """Take the product's row lock, then read its pictures again: two people changing one product's pictures at the
+    same moment do it one after the other, each on what the other left (renumbering a picture the other just
+    deleted was an answer 500 on PostgreSQL). SQLite's writers queue already (BEGIN IMMEDIATE)."""
+    db.session.flush()  # a product made in this transaction has its id
+    db.session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
+    db.session.expire(product, ["images"])
+
+
 def add_image(product: Product, data: bytes | None = None, *, stored=None, alt_zh: str = "",
               alt_en: str = "") -> ProductImage:
     """Store an uploaded picture (checked and cleaned by marketplace.media) and queue its smaller sizes.
@@ -467,6 +476,7 @@ def add_image(product: Product, data: bytes | None = None, *, stored=None, alt_z
     from marketplace.media.images import ingest_image
     from marketplace.media.jobs import enqueue
 
+    _pictures_locked(product)
     if len(product.images) >= MAX_IMAGES:
         raise CatalogError(_("每个商品最多 %(n)d 张图片。", n=MAX_IMAGES), "images")
     stored = stored or ingest_image(data)
@@ -490,6 +500,7 @@ def set_image_alt(image: ProductImage, alt_zh: str, alt_en: str) -> None:
 
 def reorder_images(product: Product, image_ids: list[int]) -> None:
     """Put the product's images in this order; ids not of this product are refused."""
+    _pictures_locked(product)
     own = {image.id: image for image in product.images}
     if sorted(image_ids) != sorted(own):
         raise CatalogError(_("图片顺序与商品的图片不符。"), "images")
@@ -500,6 +511,8 @@ def reorder_images(product: Product, image_ids: list[int]) -> None:
 
 
 def remove_image(product: Product, image_id: int) -> None:
+    """Delete one of the product's images (CatalogError when it is not, or no longer, one); the rest close up."""
+    _pictures_locked(product)
     image = next((i for i in product.images if i.id == image_id), None)
     if image is None:
         raise CatalogError(_("找不到这张图片。"), "images")

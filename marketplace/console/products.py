@@ -393,7 +393,10 @@ def image_alt(shop_slug: str, product_id: int, image_id: int):
 def delete_image(shop_slug: str, product_id: int, image_id: int):
     shop = _shop(shop_slug)
     product = _product(shop, product_id)
-    catalog.remove_image(product, _image(product, image_id).id)
+    try:
+        catalog.remove_image(product, _image(product, image_id).id)
+    except catalog.CatalogError:  # deleted meanwhile, by someone else's click
+        abort(404)
     db.session.commit()
     flash(_("图片已删除。"), "success")
     return _back_to(shop, product, "#product-images")

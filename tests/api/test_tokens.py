@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import Role, RoleGrant
-from marketplace.api.auth import TokenError, issue_token, revoke_token
-from marketplace.api.models import ApiToken
+from marketplace.api.auth import TokenError, issue_statistics_token, issue_token, revoke_token
+from marketplace.api.models import ApiToken, OperatorToken, StatisticsToken
 from marketplace.api.scopes import ALL_SCOPES
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
-from tests.api.conftest import assert_problem, token_for
+from tests.api.conftest import assert_problem, operator_token_for, token_for
 
+TOKEN_MODELS = (ApiToken, OperatorToken, StatisticsToken)
 NEW_PRODUCT = {"category": "tools", "title": "锄头", "variants": [{"sku": "HOE-1", "price": 2500, "stock": 3}]}
 
 
@@ -134,3 +136,32 @@ def test_the_cli_refuses_someone_without_rights(app, merchant, make_user):
                                                 merchant.shop.slug, "--user", outsider.email, "脚本"])
     assert result.exit_code != 0 and "不是店铺" in result.output
     assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == outsider.id)) is None
+
+
+def test_a_read_saves_its_tokens_last_use_before_it_reads_anything(client, merchant, make_user):
+    """Noting a token's use is a write. Left to the read's first query (autoflush), it was made inside the read's
+    transaction, which SQLite refuses when another worker wrote meanwhile: a shop's, an operator's or the statistics
+    office's read answered 503 under load (found by tests/reliability/test_policy.py). Each API's authentication
+    now saves it first, in a transaction of its own, as the resident API's does."""
+    operator = make_user(role=Role.tenant_operator, tenant=merchant.tenant)
+    operator_token = operator_token_for(operator, merchant.tenant)
+    statistics_token = issue_statistics_token("市统计局", make_user(role=Role.platform_admin))
+    db.session.commit()
+    unsaved: list[str] = []
+
+    def note_unsaved_uses(state):
+        if state.is_select:
+            unsaved.extend(type(row).__name__ for row in state.session.dirty if isinstance(row, TOKEN_MODELS))
+
+    event.listen(Session, "do_orm_execute", note_unsaved_uses)
+    try:
+        for path, token, status in ((f"{merchant.base}/returns/1", merchant.token, 404),  # looked up, not found
+                                    (f"/api/v1/tenants/{merchant.tenant.slug}/operator/applications", operator_token,
+                                     200), ("/api/v1/statistics?period=2026-11", statistics_token, 200)):
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == status, response.get_data(as_text=True)
+    finally:
+        event.remove(Session, "do_orm_execute", note_unsaved_uses)
+    assert unsaved == []
+    db.session.expire_all()
+    assert all(row.last_used_at is not None for model in TOKEN_MODELS for row in db.session.scalars(select(model)))

@@ -11,11 +11,11 @@ import re
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import Product, Variant
+from marketplace.catalog.models import Product, ProductImage, Variant
 from marketplace.extensions import db
 from marketplace.tenancy.context import tenant_scope
 from tests.console.conftest import database_rows
@@ -463,6 +463,25 @@ def test_images_are_reordered_with_the_arrow_buttons_and_deleted(world, as_role,
     assert "图片已删除。" in follow(owner, owner.submit(f"{url}/images/{blue.id}/delete", {},
                                                       page_url=f"{url}/edit"))
     assert [(i.id, i.position) for i in shop_products(world)[0].images] == [(red.id, 0)]
+
+
+
+def test_deleting_a_picture_another_person_just_deleted_a_sibling_of_renumbers_only_what_is_left(world, make_product,
+                                                                                                media_root):
+    """Two people deleting two pictures of one product at once: the second reads the pictures again under the
+    product's lock, rather than renumbering the one the first just deleted (an answer 500 on PostgreSQL)."""
+    product = make_product(world.x)
+    with tenant_scope(world.a):
+        first, second, third = (catalog.add_image(product, jpeg((40 * n, 0, 0))).id for n in range(3))
+        db.session.commit()
+        assert [image.position for image in product.images] == [0, 1, 2]  # the page read them
+        db.session.execute(delete(ProductImage).where(ProductImage.id == second)  # the other request, committed
+                           .execution_options(synchronize_session=False))
+        catalog.remove_image(product, first)
+        db.session.commit()
+        with pytest.raises(catalog.CatalogError):  # the same picture twice: not found (the console answers 404)
+            catalog.remove_image(product, second)
+    assert [(image.id, image.position) for image in shop_products(world)[0].images] == [(third, 0)]
 
 
 # -- the list -------------------------------------------------------------------------------------------------
