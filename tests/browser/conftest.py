@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.fixtures.live import CHROMIUM
+from tests.fixtures.live import CHROMIUM_SKIP_REASON as SKIP_REASON
 from tests.orders.live_server import PROJECT_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-SKIP_REASON = "needs Chromium: apt-get install chromium fonts-wqy-microhei (.ci/run does)"
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 STEP_TIMEOUT_MS = 15_000
@@ -33,17 +32,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -r requirements-dev.txt)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @dataclass

@@ -19,11 +19,9 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from marketplace.accounts import services as accounts
@@ -36,15 +34,14 @@ from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.tenancy.settings import module_settings
+from tests.fixtures.live import CHROMIUM
+from tests.fixtures.live import CHROMIUM_SKIP_REASON as SKIP_REASON
 from tests.media.samples import encode, picture
 from tests.orders.live_server import Browser, Page
 from tests.reliability.conftest import SLUG, as_browser
 
 pytestmark = pytest.mark.no_transaction  # the server commits: each case's rows must be there for it
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's, as tests/browser uses it; never `playwright install`
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-SKIP_REASON = "needs Chromium at /usr/bin/chromium: apt-get install chromium fonts-wqy-microhei (.ci/run does)"
 PASSWORD = "correct-horse-42"
 
 #: Payload templates, one a line: "@@" becomes the payload's number, ⏎ a line break and ⇥ a tab.
@@ -994,7 +991,7 @@ def look_as_operator(platform, chromium: Chromium, written: Written) -> None:
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=SKIP_REASON)
-def test_hostile_text_from_merchants_and_residents_never_runs_on_any_page(platform):
+def test_hostile_text_from_merchants_and_residents_never_runs_on_any_page(platform, chromium):
     started = time.monotonic()
     payloads, written = Payloads(), Written(equip(platform))
     for write in (write_shops, write_products, write_queries, write_people, write_orders, write_after_sales,
@@ -1002,32 +999,30 @@ def test_hostile_text_from_merchants_and_residents_never_runs_on_any_page(platfo
         write(platform, payloads, written)
     writing = time.monotonic() - started
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            chromium = Chromium.open(browser, f"http://127.0.0.1:{platform.server.port}")
-            chromium.calibrate()
-            look_as_passer_by(chromium, written)
-            look_as_residents(platform, chromium, written)
-            look_as_merchants(platform, chromium, written)
-            look_as_operator(platform, chromium, written)
-        finally:
-            browser.close()
+    tab = Chromium.open(chromium, f"http://127.0.0.1:{platform.server.port}")
+    try:
+        tab.calibrate()
+        look_as_passer_by(tab, written)
+        look_as_residents(platform, tab, written)
+        look_as_merchants(platform, tab, written)
+        look_as_operator(platform, tab, written)
+    finally:
+        tab.page.context.close()  # the run's one Chromium goes on (tests.fixtures.live)
 
     kinds = {kind: len(numbers) for kind, numbers in payloads.fields.items()}
     least = min(sum(n in numbers for numbers in payloads.fields.values()) for n in range(len(PAYLOADS)))
-    viewers = ", ".join(f"{count} as {viewer}" for viewer, count in chromium.pages.items())
+    viewers = ", ".join(f"{count} as {viewer}" for viewer, count in tab.pages.items())
     print(f"\n[{platform.database}] {len(PAYLOADS)} payloads in {len(kinds)} kinds of text, each payload in {least} "
-          f"kinds or more; {sum(chromium.pages.values())} pages opened ({viewers}): {len(chromium.ran)} ran, "
-          f"{sum(map(len, chromium.armed.values()))} elements armed, {chromium.texts['found']} of "
-          f"{chromium.texts['looked for']} written texts shown as text; {sum(written.refused.values())} texts with "
+          f"kinds or more; {sum(tab.pages.values())} pages opened ({viewers}): {len(tab.ran)} ran, "
+          f"{sum(map(len, tab.armed.values()))} elements armed, {tab.texts['found']} of "
+          f"{tab.texts['looked for']} written texts shown as text; {sum(written.refused.values())} texts with "
           f"control characters refused ({dict(written.refused)}); {writing:.0f} s writing, "
           f"{time.monotonic() - started:.0f} s in all")
     print("  payloads by kind: " + ", ".join(f"{kind} {count}" for kind, count in kinds.items()))
-    assert chromium.ran == []
-    assert chromium.armed == {}
-    assert chromium.outside == []
-    assert chromium.unshown == {}
+    assert tab.ran == []
+    assert tab.armed == {}
+    assert tab.outside == []
+    assert tab.unshown == {}
     assert {kind for kind, count in kinds.items() if count == len(PAYLOADS)} >= {
         "product description", "review", "review reply", "shop description"}
     platform.check()
