@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from flask import abort, g
 
-from marketplace.api import auth, paging, views
 from marketplace.api import orders as order_api
+from marketplace.api import paging, views
 from marketplace.api import return_schemas as schemas
 from marketplace.api.idempotency import IDEMPOTENCY, idempotent
 from marketplace.api.orders import ApiProblem
@@ -76,7 +76,6 @@ def list_shop_returns(limit: int, cursor: str | None = None, status: str | None 
     最新的在前，可按状态（status=requested 为待处理）和申请时间（since、until）筛选。respond_by 为答复期限，逾期
     平台按店铺地址自动同意；actions 列出现在可以做的决定。
     """
-    auth.save_last_use()
     query = order_api.return_query().where(ReturnRequest.shop_id == g.api_shop.id)
     if status:
         query = query.where(ReturnRequest.status == status)
@@ -94,7 +93,6 @@ def get_shop_return(return_id: int):
     按退货申请的 id。别的店铺、别的街区或市场的申请回答 404。
     """
     found = _own_return(return_id)
-    auth.save_last_use()
     return found
 
 
@@ -130,7 +128,6 @@ def decide_return(data: dict, return_id: int):
     order_api._idempotency_key()
     action = data["action"]
     if _already(found, action):
-        auth.save_last_use()
         return found
     try:
         if action == "approve":

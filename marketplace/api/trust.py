@@ -24,8 +24,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from marketplace.api import auth, paging, views
 from marketplace.api import orders as order_api
+from marketplace.api import paging, views
 from marketplace.api import services as catalog_api
 from marketplace.api import trust_schemas as schemas
 from marketplace.api.idempotency import idempotent
@@ -430,7 +430,6 @@ def list_shop_complaints(limit: int, cursor: str | None = None, status: str | No
     最新的在前，可按状态（status=filed 为待答复）和提出时间（since、until）筛选。due_at 为答复期限，逾期自动转交
     市场运营方处理；actions 列出现在可以做的事（answer）。
     """
-    auth.save_last_use()
     return _complaint_page(Complaint.shop_id == g.api_shop.id, limit, cursor, status, since, until)
 
 
@@ -456,7 +455,6 @@ def answer_complaint(data: dict, complaint_number: str):
     order_api._idempotency_key()  # required (documented); the complaint's one answer makes a retry safe
     text = data["answer"].replace("\r\n", "\n").strip()
     if complaint.answered_at is not None and complaint.answered_by == g.api_user.id and complaint.answer == text:
-        auth.save_last_use()
         return complaint
     if complaint.status != ComplaintStatus.filed:
         raise _not_now(complaint)

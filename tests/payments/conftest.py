@@ -95,14 +95,19 @@ class LiveStripe:
         return db.session.get(Tenant, self.tenant_id)
 
     def post_webhook(self, body: bytes, headers: dict) -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
-        try:
-            connection.request("POST", "/payments/notifications/stripe", body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        finally:
-            connection.close()
+        return post_notification(self.server.port, body, headers)
+
+
+def post_notification(port: int, body: bytes, headers: dict) -> int:
+    """One Stripe notification POSTed to the platform on ``port``, as Stripe sends it; the answer's status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", "/payments/notifications/stripe", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")

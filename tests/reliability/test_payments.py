@@ -3,7 +3,6 @@ sends them: more than once, at the same moment, in any order, forged — and Str
 
 from __future__ import annotations
 
-import http.client
 import os
 import random
 import signal
@@ -22,7 +21,7 @@ from marketplace.payments.models import Payment, PaymentEvent
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.tenancy.settings import module_settings
-from tests.payments.conftest import start_localstripe, stripe_settings
+from tests.payments.conftest import post_notification, start_localstripe, stripe_settings
 from tests.payments.emulator import signed
 from tests.reliability.conftest import RUN_DATABASE, SLUG, all_at_once, in_parallel, launched
 
@@ -68,15 +67,7 @@ def pay_by_card(platform, resident: int, variant: int):
 
 
 def send(platform, body: bytes, headers: dict) -> int:
-    """One notification POSTed as Stripe does; its status."""
-    connection = http.client.HTTPConnection("127.0.0.1", platform.server.port, timeout=60)
-    try:
-        connection.request("POST", "/payments/notifications/stripe", body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
+    return post_notification(platform.server.port, body, headers)
 
 
 def post_webhook(platform, event: dict) -> int:
