@@ -89,11 +89,23 @@ def console_access() -> ConsoleAccess:
 
 def require(permission: Permission, obj=None) -> None:
     """Stop the request unless the current user may: signed-out users go to login, others get 403 — or 404 for a
-    tenant they do not operate, whose operator pages are none of their business to know about."""
+    tenant they do not operate, and for the people of one tenant (its operators, merchants and staff) at a shop of
+    another: another tenant's consoles are none of their business to know about, as every cross-tenant request is
+    a 404. A resident, who belongs to no tenant, or someone at a page of their own tenant they may not open
+    (another shop's, the owner's only), is told 403."""
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())
     if not can(current_user, permission, obj):
-        abort(404 if permission == Permission.operate_tenant else 403)
+        abort(404 if permission == Permission.operate_tenant or _of_another_tenant(permission, obj) else 403)
+
+
+def _of_another_tenant(permission: Permission, shop) -> bool:
+    """Whether ``shop`` (of a shop permission) is in a tenant where the current user holds no role, though they
+    hold one in another."""
+    if permission not in (Permission.view_shop, Permission.edit_shop) or shop is None:
+        return False
+    tenants = {grant.tenant_id for grant in grants_of(current_user)} - {None}
+    return bool(tenants) and shop.tenant_id not in tenants
 
 
 def permission_required(permission: Permission):

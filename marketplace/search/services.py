@@ -314,7 +314,8 @@ class QueryCounts:
 
     A search page served from the page cache in a millisecond must not wait for a write transaction of its own:
     the counts are written together every SEARCH_STATS_FLUSH_S seconds (0: after each request) and when the
-    worker stops. A worker killed outright loses at most that many seconds of counts: they are a report.
+    worker stops; counts a write could not save (the database away) wait for the next. A worker killed outright
+    loses at most that many seconds of counts: they are a report.
     """
 
     def __init__(self, app):
@@ -362,8 +363,16 @@ class QueryCounts:
                     _count_query(tenant_id, day, text, searches, zero)
                 db.session.commit()
         except SQLAlchemyError:
-            log.exception("could not log %d searches", sum(searches for searches, _zero in pending.values()))
+            log.exception("could not log %d searches; kept for the next try",
+                          sum(searches for searches, _zero in pending.values()))
             db.session.rollback()
+            with self.lock:  # back with those counted meanwhile, to be written when next due
+                if not self.pending:
+                    self.since = time.monotonic()
+                for key, (searches, zero) in pending.items():
+                    counts = self.pending.setdefault(key, [0, 0])
+                    counts[0] += searches
+                    counts[1] += zero
 
 
 def _count_query(tenant_id: int, day: date, text: str, searches: int, zero: int) -> None:

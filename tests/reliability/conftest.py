@@ -40,6 +40,8 @@ SLUG = "reliable-street"
 #: Residents with a personal token each: the flash sale's crowd.
 RESIDENTS = 500
 SHOPS = 3
+#: Tenants are served at <slug>.PLATFORM_DOMAIN too (tenancy.hosts).
+PLATFORM_DOMAIN = "shangdu.test"
 
 
 @dataclass
@@ -224,7 +226,8 @@ def launched(kind: str, instance, extra_env: dict[str, str] | None = None):
     with _database(kind, instance) as database_url:
         env = server_environment(instance, database_url)
         # The crowd comes from one address: the API's limits would refuse the case, not the platform.
-        env.update({"MARKETPLACE_API_RATE_LIMIT": "1000000 per minute",
+        env.update({"MARKETPLACE_PLATFORM_DOMAIN": PLATFORM_DOMAIN,
+                    "MARKETPLACE_API_RATE_LIMIT": "1000000 per minute",
                     "MARKETPLACE_API_RATE_LIMIT_ANONYMOUS": "1000000 per minute", **(extra_env or {})})
         migrate(env)
         app = make_test_app(instance, database_url)

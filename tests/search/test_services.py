@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
 from marketplace.search import indexing, services
@@ -166,6 +167,28 @@ def test_searches_are_counted_in_the_worker_and_written_together_when_due(app, c
     time.sleep(1.1)
     client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})
     assert logged_counts(tenant) == {"跑鞋": (3, 0), "羽毛球": (1, 1)}
+
+
+def test_counts_a_failed_write_could_not_save_are_written_the_next_time(app, client, shop_street, monkeypatch):
+    """The database refusing the write (a failover, a full disk) delays the counts; it does not lose them."""
+    tenant, _shop, _products = shop_street
+    monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_STATS_FLUSH_S", 3600)
+    counts = app.extensions["search_query_counts"]
+    client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})
+
+    def refuse(_connection, _cursor, statement, parameters, _context, _many):
+        if "search_query_stats" in statement:
+            raise OperationalError(statement, parameters, Exception("the database went away"))
+
+    event.listen(db.engine, "before_cursor_execute", refuse)
+    try:
+        counts.flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", refuse)
+    assert logged_counts(tenant) == {}
+    client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})  # counted meanwhile
+    counts.flush()
+    assert logged_counts(tenant) == {"跑鞋": (2, 0)}
 
 
 def test_counts_kept_in_the_worker_are_written_when_it_stops(app, client, shop_street, monkeypatch):

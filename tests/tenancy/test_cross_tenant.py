@@ -215,8 +215,8 @@ def test_same_shop_slug_in_two_tenants_shows_each_tenants_own_shop(client, world
 def test_owner_of_a_shop_cannot_open_the_same_slug_in_another_tenant(client, world, make_shop):
     make_shop(world.b, slug="a-fruit", name_zh="乙市场同名店")
     client.login(world.logins["owner"], PASSWORD)
-    assert client.get("/merchant/tenant-b/a-fruit/").status_code == 403
-    assert client.get("/merchant/tenant-b/a-fruit/profile").status_code == 403
+    assert client.get("/merchant/tenant-b/a-fruit/").status_code == 404
+    assert client.get("/merchant/tenant-b/a-fruit/profile").status_code == 404
     assert client.get("/merchant/tenant-a/a-fruit/").status_code == 200
 
 
