@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
+import time
 from collections.abc import Callable
 
 from flask import current_app, has_app_context
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "marketplace"
 _PACKAGE = "marketplace."
 _worker_app = None  # the application a worker process builds for its jobs (see run_in_app)
+#: While the queue stays unreachable, each process logs a traceback at most this often, one line in between.
+QUEUE_FAILURE_TRACEBACK_EVERY_S = 60
+_last_traceback = float("-inf")  # time.monotonic() of this process's last queue-failure traceback
 
 
 def resolve(func_path: str) -> Callable:
@@ -72,6 +77,19 @@ def enqueue(func_path: str, *args) -> str | None:
     job = _queue(url).enqueue(run_in_app, func_path, *args)
     log.info("queued %s%r as job %s", func_path, args, job.id)
     return job.id
+
+
+def log_queue_failure(logger: logging.Logger, message: str, *args) -> None:
+    """Log, from the ``except`` block of a failed ``enqueue``, that the work is done another way: with the
+    traceback the first time in a minute, as one line after that. With Redis down, every checkout fails to queue
+    its notices and its index update: a traceback each would bury the one that says why."""
+    global _last_traceback
+    now = time.monotonic()
+    if now - _last_traceback >= QUEUE_FAILURE_TRACEBACK_EVERY_S:
+        _last_traceback = now
+        logger.exception(message, *args)
+    else:
+        logger.warning(message + " (the queue is still unreachable: %s)", *args, sys.exc_info()[1])
 
 
 def run_in_app(func_path: str, *args):

@@ -48,7 +48,7 @@ from marketplace.core.mail import send_mail
 from marketplace.core.sms import send_sms
 from marketplace.core.text import masked_contact
 from marketplace.extensions import db
-from marketplace.media.jobs import enqueue
+from marketplace.media.jobs import enqueue, log_queue_failure
 from marketplace.orders.models import Order, OrderGroup, OrderStatus
 from marketplace.shops.models import STREET_SIDES, Shop
 from marketplace.tenancy.models import Tenant
@@ -345,7 +345,7 @@ def send(notices: list[Notice]) -> None:
                         notice.body)
                 continue
             except Exception:  # Redis down: send it from here rather than lose it
-                log.exception("could not queue an order notice; sending it in this process")
+                log_queue_failure(log, "could not queue an order notice; sending it in this process")
         try:
             deliver(notice.channel, notice.to, notice.subject, notice.body)
         except Exception:

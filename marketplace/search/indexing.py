@@ -34,7 +34,7 @@ from marketplace.catalog.models import Category, PriceTier, Product, Variant
 from marketplace.core import page_cache
 from marketplace.core.db import reset_write_intent, set_write_intent, writing
 from marketplace.extensions import db
-from marketplace.media.jobs import enqueue
+from marketplace.media.jobs import enqueue, log_queue_failure
 from marketplace.search import documents
 from marketplace.search.models import SearchJournal
 from marketplace.shops.models import Shop
@@ -104,7 +104,7 @@ def _after_commit(session: Session) -> None:
                 enqueue("marketplace.search.indexing.sync", *args)  # no SQL here: between transactions
                 continue
             except Exception:  # Redis down: the change is saved; index it in this process instead of losing it
-                log.exception("could not queue a search index update; indexing it in this process")
+                log_queue_failure(log, "could not queue a search index update; indexing it in this process")
         with _lock:
             _committed(current_app).append((_context_id(), args))
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from marketplace.core import crypto
 from marketplace.core.db import utcnow, writing
 from marketplace.extensions import db
-from marketplace.media.jobs import enqueue
+from marketplace.media.jobs import enqueue, log_queue_failure
 from marketplace.tenancy.context import all_tenants, tenant_scope
 from marketplace.tenancy.models import Tenant
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -440,7 +440,8 @@ def _queue_new(session, *_args) -> None:
     try:
         enqueue("marketplace.webhooks.services.send_now", sorted(new))
     except Exception:  # noqa: BLE001 - never the committed request's failure: cron sends them within a minute
-        log.exception("could not queue %d webhook deliveries; the next `flask webhooks deliver` sends them", len(new))
+        log_queue_failure(log, "could not queue %d webhook deliveries; the next `flask webhooks deliver` sends them",
+                          len(new))
 
 
 def _drop_new(session, previous) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
+from marketplace.media import jobs
 from marketplace.search import indexing, services
 from marketplace.search.backend import SearchQuery, TenantIndex
 from marketplace.search.embedded import MAX_OPEN_PER_THREAD, EmbeddedBackend
@@ -81,14 +82,20 @@ def test_a_query_that_folds_longer_than_the_log_column_is_logged_cut(shop_street
 
 
 def test_saving_still_works_when_redis_is_down_and_the_change_is_indexed_here(app, shop_street, make_product,
-                                                                             monkeypatch):
+                                                                             monkeypatch, caplog):
+    """…and the log says why once, with the traceback, then a line per failure: not a traceback per request."""
     tenant, shop, _products = shop_street
     monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_INDEXING", "auto")
     monkeypatch.setitem(app.config["MARKETPLACE"], "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(jobs, "_last_traceback", float("-inf"))
     app.extensions.pop("marketplace.jobs.redis", None)
     product = make_product(shop, title="李宁羽毛球拍")  # commits: the queue is unreachable
+    racket = make_product(shop, title="尤尼克斯羽毛球拍")
     with tenant_scope(tenant):
-        assert services.search(tenant, SearchQuery(text="羽毛球拍")).result.ids == [product.id]
+        assert sorted(services.search(tenant, SearchQuery(text="羽毛球拍")).result.ids) == [product.id, racket.id]
+    failures = [r for r in caplog.records if r.getMessage().startswith("could not queue a search index update")]
+    assert len(failures) >= 2 and [r.exc_info is not None for r in failures] == [True] + [False] * (len(failures) - 1)
+    assert all("still unreachable" in r.getMessage() and "Connection refused" in r.getMessage() for r in failures[1:])
 
 
 def test_a_thread_keeps_a_bounded_number_of_index_files_open(tmp_path, search_analyser):
