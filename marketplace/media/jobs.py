@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
-import time
 from collections.abc import Callable
 
 from flask import current_app, has_app_context
+
+from marketplace.core.outage_log import OutageLog
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "marketplace"
 _PACKAGE = "marketplace."
 _worker_app = None  # the application a worker process builds for its jobs (see run_in_app)
-#: While the queue stays unreachable, each process logs a traceback at most this often, one line in between.
-QUEUE_FAILURE_TRACEBACK_EVERY_S = 60
-_last_traceback = float("-inf")  # time.monotonic() of this process's last queue-failure traceback
+#: Failures to queue, whichever work they were for: one outage of Redis.
+queue_failures = OutageLog("the queue is still unreachable")
 
 
 def resolve(func_path: str) -> Callable:
@@ -81,15 +80,9 @@ def enqueue(func_path: str, *args) -> str | None:
 
 def log_queue_failure(logger: logging.Logger, message: str, *args) -> None:
     """Log, from the ``except`` block of a failed ``enqueue``, that the work is done another way: with the
-    traceback the first time in a minute, as one line after that. With Redis down, every checkout fails to queue
-    its notices and its index update: a traceback each would bury the one that says why."""
-    global _last_traceback
-    now = time.monotonic()
-    if now - _last_traceback >= QUEUE_FAILURE_TRACEBACK_EVERY_S:
-        _last_traceback = now
-        logger.exception(message, *args)
-    else:
-        logger.warning(message + " (the queue is still unreachable: %s)", *args, sys.exc_info()[1])
+    traceback the first time in a minute, as one line after that (with Redis down, every checkout fails to queue
+    its notices and its index update)."""
+    queue_failures.failed(logger, message, *args)
 
 
 def run_in_app(func_path: str, *args):

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from marketplace.core.db import writing
+from marketplace.core.outage_log import OutageLog
 from marketplace.extensions import db
 from marketplace.search import analysis, indexing
 from marketplace.search.analysis import Analyser
@@ -309,13 +310,21 @@ def _write_query(tenant: Tenant, text: str, total: int, today: date | None) -> N
     counts.flush()
 
 
+#: Counts a failed write kept for the next try: at most this many (tenant, day, query) entries, the most searched,
+#: so that a long database outage does not grow a worker without bound.
+MAX_PENDING_QUERIES = 10_000
+#: A database outage fails every flush of every worker.
+_write_failures = OutageLog("the database still refuses the write")
+
+
 class QueryCounts:
     """Searches counted in one worker and not written yet: (tenant id, day, query) → [searches, zero results].
 
     A search page served from the page cache in a millisecond must not wait for a write transaction of its own:
     the counts are written together every SEARCH_STATS_FLUSH_S seconds (0: after each request) and when the
-    worker stops; counts a write could not save (the database away) wait for the next. A worker killed outright
-    loses at most that many seconds of counts: they are a report.
+    worker stops; counts a write could not save (the database away) wait for the next, up to
+    MAX_PENDING_QUERIES queries. A worker killed outright loses at most that many seconds of counts: they are a
+    report.
     """
 
     def __init__(self, app):
@@ -363,8 +372,8 @@ class QueryCounts:
                     _count_query(tenant_id, day, text, searches, zero)
                 db.session.commit()
         except SQLAlchemyError:
-            log.exception("could not log %d searches; kept for the next try",
-                          sum(searches for searches, _zero in pending.values()))
+            _write_failures.failed(log, "could not log %d searches; kept for the next try",
+                                   sum(searches for searches, _zero in pending.values()))
             db.session.rollback()
             with self.lock:  # back with those counted meanwhile, to be written when next due
                 if not self.pending:
@@ -373,6 +382,19 @@ class QueryCounts:
                     counts = self.pending.setdefault(key, [0, 0])
                     counts[0] += searches
                     counts[1] += zero
+                dropped = self._drop_least_searched()
+            if dropped:
+                log.warning("dropped the counts of %d queries (%d searches) waiting for the database: at most %d "
+                            "are kept", len(dropped), sum(searches for searches, _zero in dropped), MAX_PENDING_QUERIES)
+
+    def _drop_least_searched(self) -> list[list[int]]:
+        """Keep the MAX_PENDING_QUERIES most searched queries (a report shows the top ones); returns the counts
+        of the others. Called with the lock held."""
+        if len(self.pending) <= MAX_PENDING_QUERIES:
+            return []
+        ranked = sorted(self.pending.items(), key=lambda item: item[1][0], reverse=True)
+        self.pending = dict(ranked[:MAX_PENDING_QUERIES])
+        return [counts for _key, counts in ranked[MAX_PENDING_QUERIES:]]
 
 
 def _count_query(tenant_id: int, day: date, text: str, searches: int, zero: int) -> None:

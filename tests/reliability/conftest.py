@@ -28,11 +28,11 @@ from marketplace.api.auth import issue_personal_token, issue_token
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category
 from marketplace.extensions import db
-from marketplace.shops.models import Merchant, Shop
+from marketplace.shops.models import Shop
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
 from tests.fixtures.app import configured_database_url, make_test_app
-from tests.fixtures.factories import approve_merchant
+from tests.fixtures.factories import create_merchant, create_shop
 from tests.orders.live_server import LiveServer, migrate, postgresql_database, server_environment, start_server
 from tests.reliability import invariants
 
@@ -184,15 +184,9 @@ def _seed(app) -> tuple[list[str], list[tuple[int, str, str]], int]:
         with tenant_scope(tenant):
             for n in range(SHOPS):
                 owner = accounts.register_user(f"merchant{n}@reliable.example", "correct-horse-42", f"店主{n}")
-                merchant = Merchant(kind="individual_business", legal_name=f"可靠商户{n}（个体工商户）")
-                db.session.add(merchant)
-                db.session.flush()
-                shop = Shop(tenant_id=tenant.id, merchant_id=merchant.id, slug=f"shop-{n}", name_zh=f"可靠商店{n}",
-                            opening_hours={})
-                db.session.add(shop)
-                db.session.flush()
-                accounts.grant_role(owner, Role.merchant_owner, tenant=tenant, shop=shop)
-                approve_merchant(merchant)
+                shop = create_shop(tenant, slug=f"shop-{n}", name_zh=f"可靠商店{n}",
+                                   merchant=create_merchant(legal_name=f"可靠商户{n}（个体工商户）"),
+                                   grants=[(owner, Role.merchant_owner)])
                 shops.append((shop, owner))
             category = Category(slug="goods", name_zh="百货", product_type="general.goods")
             db.session.add(category)

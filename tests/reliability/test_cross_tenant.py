@@ -29,12 +29,12 @@ from marketplace.accounts.models import Role
 from marketplace.accounts.policy import Audience, policy_of
 from marketplace.api.auth import issue_operator_token, issue_token
 from marketplace.api.scopes import ALL_OPERATOR_SCOPES, ALL_SCOPES
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.models import Product
 from marketplace.extensions import db
 from marketplace.shops.models import Merchant, Shop
 from marketplace.tenancy.context import tenant_scope
 from marketplace.tenancy.models import Tenant
-from tests.fixtures.factories import approve_merchant
+from tests.fixtures.factories import create_merchant, create_shop
 from tests.orders.live_server import Browser
 from tests.reliability.conftest import PLATFORM_DOMAIN, SLUG
 from tests.reliability.test_policy import (
@@ -45,6 +45,7 @@ from tests.reliability.test_policy import (
     UNSAFE,
     URL_VALUES,
     World,
+    admitted,
     build_world,
 )
 
@@ -97,25 +98,17 @@ class Ask:
 
 
 def _tenant_a(platform, world: World) -> tuple[dict[str, str], dict[str, str]]:
-    """dehua-street's shop, its staff and owner and their key, its operator's key. Returns the logins and the tokens by caller."""
+    """dehua-street's shop, its staff and owner and their key, its operator's key. Returns the logins and the tokens
+    by caller."""
     with platform.app.app_context():
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == OTHER_SLUG))
         operator = accounts.find_user(world.logins["other_operator"])
         with tenant_scope(tenant):
-            merchant = Merchant(kind="individual_business", legal_name="德化商户（个体工商户）")
-            db.session.add(merchant)
-            db.session.flush()
-            shop = Shop(tenant_id=tenant.id, merchant_id=merchant.id, slug=SHOP_A, name_zh="德化商店",
-                        opening_hours={})
-            db.session.add(shop)
-            db.session.flush()
-            approve_merchant(merchant)
             owner = accounts.register_user("dehua-owner@reliable.example", PASSWORD, "德化店主")
             staff = accounts.register_user("dehua-staff@reliable.example", PASSWORD, "德化店员")
-            db.session.flush()
-            accounts.grant_role(owner, Role.merchant_owner, tenant=tenant, shop=shop)
-            accounts.grant_role(staff, Role.merchant_staff, tenant=tenant, shop=shop)
-            db.session.add(Category(slug="dehua-goods", name_zh="德化百货", product_type="general.goods"))
+            shop = create_shop(tenant, slug=SHOP_A, name_zh="德化商店",
+                               merchant=create_merchant(legal_name="德化商户（个体工商户）"),
+                               grants=[(owner, Role.merchant_owner), (staff, Role.merchant_staff)])
             tokens = {"shop_key_a": issue_token(owner, shop, "跨租户矩阵", ALL_SCOPES),
                       "operator_token_a": issue_operator_token(operator, tenant, "跨租户矩阵", ALL_OPERATOR_SCOPES),
                       "personal_token": world.tokens["personal_token"]}
@@ -126,23 +119,26 @@ def _tenant_a(platform, world: World) -> tuple[dict[str, str], dict[str, str]]:
     return logins, tokens
 
 
+def public_names(platform, slug: str) -> tuple[str, str]:
+    """The tenant's names (Chinese, English), as its pages show them."""
+    with platform.app.app_context():
+        return tuple(db.session.execute(select(Tenant.name_zh, Tenant.name_en).where(Tenant.slug == slug)).one())
+
+
 def identifiers_of_b(platform, world: World) -> set[str]:
     """What names B or its things and could not turn up on A's pages by chance: numbers, tokens, titles, names."""
     values = world.values
-    found = {SLUG, "可靠街", "Reliable Street", values["order_number"], values["number"], values["tracking_token"],
-             values["complaint_number"], values["notice_number"], values["serial"], values["product_slug"]}
+    found = {SLUG, values["order_number"], values["number"], values["tracking_token"], values["complaint_number"],
+             values["notice_number"], values["serial"], values["product_slug"]}
     with platform.app.app_context():
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == SLUG))
+        found |= {tenant.name_zh, tenant.name_en}
         with tenant_scope(tenant):
             found |= set(db.session.scalars(select(Product.title)))
             found |= set(db.session.scalars(select(Shop.name_zh)))
             found |= set(db.session.scalars(select(Merchant.legal_name).join(Shop)))
         db.session.rollback()
     return {text for text in found if text}
-
-
-def _admitted(policy: frozenset[Audience], caller: str, membership=MEMBERSHIP) -> bool:
-    return bool(policy & ({A.public} | membership[caller]))
 
 
 def asks(app, world: World) -> tuple[list[tuple[Ask, str]], set[str]]:
@@ -183,14 +179,14 @@ def asks(app, world: World) -> tuple[list[tuple[Ask, str]], set[str]]:
                                 body))
                 ways.append(Ask(rule.endpoint, method, "host+B", host_a, f"/t/{SLUG}" + path[len(f"/t/{OTHER_SLUG}"):],
                                 api, form, body))
-            callers = [c for c in MEMBERSHIP if (c in SESSIONS) != api and _admitted(policy, c)]
+            callers = [c for c in MEMBERSHIP if (c in SESSIONS) != api and admitted(policy, c, rule, MEMBERSHIP)]
             if api:  # the API also takes a session's cookie (as the web pages' own scripts do)
-                callers += [c for c in SESSIONS if _admitted(policy, c)]
+                callers += [c for c in SESSIONS if admitted(policy, c, rule, MEMBERSHIP)]
             cells += [(ask, caller) for ask in ways for caller in callers]
             # B's own URL, asked by A's people and keys that may use the endpoint in A but not in B
             b_values = values | {"tenant_slug": SLUG} | ({"shop_slug": "shop-0"} if "shop_slug" in ids else {})
             own = adapter.build(rule.endpoint, b_values, method=method)
-            strangers = [c for c in STRANGERS if c in callers and not _admitted(policy, c, STRANGERS)]
+            strangers = [c for c in STRANGERS if c in callers and not admitted(policy, c, rule, STRANGERS)]
             cells += [(Ask(rule.endpoint, method, "B", None, own, api, form, body), c) for c in strangers]
     return cells, {endpoint for endpoint, _ in seen}
 
@@ -241,7 +237,8 @@ def test_no_role_of_one_tenant_finds_anything_of_another(platform):
     logins, tokens = _tenant_a(platform, world)
     cells, endpoints = asks(platform.app, world)
     sessions = _sessions(platform.server.port, logins)
-    for slug, name in ((OTHER_SLUG, "德化街"), (SLUG, "可靠街")):  # each host name serves its own tenant's home
+    names = {slug: public_names(platform, slug) for slug in (OTHER_SLUG, SLUG)}
+    for slug, (name, _english) in names.items():  # each host name serves its own tenant's home
         status, text = send(platform.server.port, Ask("tenant.home", "GET", "host", f"{slug}.{PLATFORM_DOMAIN}", "/",
                                                       False, {}, None), "resident", sessions, tokens)
         assert status == 200 and name in text.partition("</title>")[0], (slug, status, text[:300])
@@ -259,7 +256,7 @@ def test_no_role_of_one_tenant_finds_anything_of_another(platform):
             wrong.append(f"{where}: {status} {text[:160]!r}")
         asked = f"{ask.path} {ask.form} {json.dumps(ask.body, ensure_ascii=False)}"
         if ask.way == "B":  # the request named B: its not-found page may carry B's public name
-            asked += " 可靠街 Reliable Street"
+            asked += " " + " ".join(names[SLUG])
         shown = sorted(secret for secret in secrets if secret in text and secret not in asked)
         if shown:
             leaks.append(f"{where}: shows {shown}")

@@ -60,7 +60,7 @@ from marketplace.payments import settlement
 from marketplace.payments.models import Payment
 from marketplace.search import placements
 from marketplace.shops import applications as shop_applications
-from marketplace.shops.models import Merchant, Shop
+from marketplace.shops.models import Shop
 from marketplace.spec import reports, statement
 from marketplace.spec.runner import run as run_conformance
 from marketplace.tenancy import agreements
@@ -69,6 +69,7 @@ from marketplace.tenancy.models import Tenant
 from marketplace.tenancy.settings import module_settings
 from marketplace.trust import badges, complaints, ip_notices, onboarding, public_records, reviews
 from marketplace.webhooks import services as webhooks
+from tests.fixtures.factories import create_merchant, create_shop
 from tests.media.samples import encode, picture
 from tests.orders.live_server import Browser
 from tests.reliability.conftest import SLUG
@@ -385,12 +386,8 @@ def _street(tenant, shop, world: World, people: dict[str, int]) -> None:
 def _pending_shop(tenant, values: dict, operator_id: int) -> int:
     """A shop whose merchant was never verified (no badge, no renewal), with a decided verification application
     that has no ID number on file (nothing to reveal). Returns the merchant's id."""
-    merchant = Merchant(kind="individual_business", legal_name="待审商户（个体工商户）")
-    db.session.add(merchant)
-    db.session.flush()
-    shop = Shop(tenant_id=tenant.id, merchant_id=merchant.id, slug="shop-pending", name_zh="待审商店", opening_hours={})
-    db.session.add(shop)
-    db.session.flush()
+    shop = create_shop(tenant, slug="shop-pending", name_zh="待审商店", approved=False,
+                       merchant=create_merchant(legal_name="待审商户（个体工商户）"))
     application = onboarding.submit_application(shop, onboarding.ApplicationInput(
         kind="natural_person", legal_name="王建军", resident_id="11010519491231002X", id_consent=True,
         contact_name="王建军", contact_phone="13900139000", business_address="可靠街 9 号",
@@ -398,7 +395,7 @@ def _pending_shop(tenant, values: dict, operator_id: int) -> int:
     application.resident_id_token = ""
     onboarding.reject_application(application, "材料不全", actor_id=operator_id, tenant=tenant)
     values.update(shop_id=shop.id, verification_id=application.id)  # no badge for its shop: not verified
-    return merchant.id
+    return shop.merchant_id
 
 
 def _completed_order(platform, tokens: dict[str, str], variant_id: int) -> tuple[str, str]:
@@ -422,9 +419,10 @@ def _completed_order(platform, tokens: dict[str, str], variant_id: int) -> tuple
 
 # -- the matrix -------------------------------------------------------------------------------------------------------
 
-def admitted(policy: frozenset[Audience], caller: str, rule) -> bool:
-    """Whether ``caller`` belongs to one of the policy's audiences on ``rule``'s URL."""
-    belongs = {A.public} | MEMBERSHIP[caller]
+def admitted(policy: frozenset[Audience], caller: str, rule,
+             membership: dict[str, set[Audience]] = MEMBERSHIP) -> bool:
+    """Whether ``caller`` belongs to one of the policy's audiences on ``rule``'s URL (by ``membership``)."""
+    belongs = {A.public} | membership[caller]
     if "shop_slug" not in rule.arguments:
         belongs |= ANY_SHOP.get(caller, set())
     if "tenant_slug" not in rule.arguments:

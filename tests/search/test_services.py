@@ -3,6 +3,7 @@ saving while Redis is down, and the embedded backend's open connections."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -87,7 +88,7 @@ def test_saving_still_works_when_redis_is_down_and_the_change_is_indexed_here(ap
     tenant, shop, _products = shop_street
     monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_INDEXING", "auto")
     monkeypatch.setitem(app.config["MARKETPLACE"], "REDIS_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(jobs, "_last_traceback", float("-inf"))
+    monkeypatch.setattr(jobs.queue_failures, "last_traceback", float("-inf"))
     app.extensions.pop("marketplace.jobs.redis", None)
     product = make_product(shop, title="李宁羽毛球拍")  # commits: the queue is unreachable
     racket = make_product(shop, title="尤尼克斯羽毛球拍")
@@ -176,12 +177,9 @@ def test_searches_are_counted_in_the_worker_and_written_together_when_due(app, c
     assert logged_counts(tenant) == {"跑鞋": (3, 0), "羽毛球": (1, 1)}
 
 
-def test_counts_a_failed_write_could_not_save_are_written_the_next_time(app, client, shop_street, monkeypatch):
-    """The database refusing the write (a failover, a full disk) delays the counts; it does not lose them."""
-    tenant, _shop, _products = shop_street
-    monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_STATS_FLUSH_S", 3600)
-    counts = app.extensions["search_query_counts"]
-    client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})
+@contextlib.contextmanager
+def query_log_refused():
+    """The database refusing every write of the query log (a failover, a full disk)."""
 
     def refuse(_connection, _cursor, statement, parameters, _context, _many):
         if "search_query_stats" in statement:
@@ -189,13 +187,39 @@ def test_counts_a_failed_write_could_not_save_are_written_the_next_time(app, cli
 
     event.listen(db.engine, "before_cursor_execute", refuse)
     try:
-        counts.flush()
+        yield
     finally:
         event.remove(db.engine, "before_cursor_execute", refuse)
+
+
+def test_counts_a_failed_write_could_not_save_are_written_the_next_time(app, client, shop_street, monkeypatch):
+    """The database refusing the write (a failover, a full disk) delays the counts; it does not lose them."""
+    tenant, _shop, _products = shop_street
+    monkeypatch.setitem(app.config["MARKETPLACE"], "SEARCH_STATS_FLUSH_S", 3600)
+    counts = app.extensions["search_query_counts"]
+    client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})
+    with query_log_refused():
+        counts.flush()
     assert logged_counts(tenant) == {}
     client.get(f"/t/{tenant.slug}/search", query_string={"q": "跑鞋"})  # counted meanwhile
     counts.flush()
     assert logged_counts(tenant) == {"跑鞋": (2, 0)}
+
+
+def test_a_long_outage_keeps_a_bounded_number_of_counts_the_most_searched(app, shop_street, monkeypatch, caplog):
+    """Each failed write keeps its counts for the next: an outage of hours must not grow the worker without bound."""
+    tenant, _shop, _products = shop_street
+    monkeypatch.setattr(services, "MAX_PENDING_QUERIES", 3)
+    counts = app.extensions["search_query_counts"]
+    for text, searches in (("跑鞋", 3), ("羽毛球", 2), ("网球", 1), ("乒乓球", 4), ("篮球", 1)):
+        for _ in range(searches):
+            counts.add(tenant.id, tenant.timezone, text, 1, None)
+    with query_log_refused():
+        counts.flush()
+    dropped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("dropped the counts")]
+    assert dropped == ["dropped the counts of 2 queries (2 searches) waiting for the database: at most 3 are kept"]
+    counts.flush()
+    assert logged_counts(tenant) == {"乒乓球": (4, 0), "跑鞋": (3, 0), "羽毛球": (2, 0)}
 
 
 def test_counts_kept_in_the_worker_are_written_when_it_stops(app, client, shop_street, monkeypatch):
