@@ -12,6 +12,15 @@ HOST_TENANT_KEY = "marketplace.host_tenant"
 
 
 class MarketplaceFlask(Flask):
+    def wsgi_app(self, environ, start_response):
+        # An anonymous visitor's stored page is answered before Flask's own machinery (core.page_cache).
+        from marketplace.core.page_cache import answer_before_flask
+
+        answer = answer_before_flask(self, environ)
+        if answer is not None:
+            return answer(environ, start_response)
+        return super().wsgi_app(environ, start_response)
+
     def preprocess_request(self):
         # A stored page (core.page_cache) answers before the tenant is resolved and before anyone is loaded:
         # what a hit costs is what makes anonymous traffic cheap.

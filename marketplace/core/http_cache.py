@@ -122,8 +122,13 @@ def revalidate(response):
         response.set_etag(page_etag(response.get_data()), weak=True)
     # Cheapest first: asking for current_user loads the user (and Flask-Login's session checks) when nothing else
     # has, as on a page from the page cache.
-    personal = ("Set-Cookie" in response.headers or bool(request.cookies) or bool(session)
-                or current_user.is_authenticated)
+    mark_page(response, personal="Set-Cookie" in response.headers or bool(request.cookies) or bool(session)
+              or current_user.is_authenticated)
+    return response.make_conditional(request)
+
+
+def mark_page(response, *, personal: bool) -> None:
+    """Keep it but ask every time; only in the visitor's own browser when it is ``personal`` (anything from their
+    session or cookies may be in it)."""
     response.headers["Cache-Control"] = "private, no-cache" if personal else "public, no-cache"
     response.vary.add("Cookie")  # the language and the signed-in user come from cookies
-    return response.make_conditional(request)

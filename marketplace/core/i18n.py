@@ -24,9 +24,12 @@ def select_locale() -> str:
     return visitor_locale()
 
 
-def visitor_locale() -> str:
-    """The locale of a visitor who is not signed in: the cookie's choice, otherwise the platform default."""
-    chosen = request.cookies.get(LOCALE_COOKIE) if has_request_context() else None
+def visitor_locale(cookies=None) -> str:
+    """The locale of a visitor who is not signed in: the cookie's choice, otherwise the platform default.
+    ``cookies``: the request's, where there is no request context yet (core.page_cache)."""
+    if cookies is None and has_request_context():
+        cookies = request.cookies
+    chosen = cookies.get(LOCALE_COOKIE) if cookies is not None else None
     return chosen if chosen in LOCALES else current_app.config["MARKETPLACE"]["DEFAULT_LOCALE"]
 
 

@@ -15,25 +15,39 @@ move it, or every add-to-cart would empty the cache. A transaction that has chan
 yet renders pages from the database and does not store them.
 
 What is only time-based on a page (a shop's "open now", say) is at most ``PAGE_CACHE_TTL_S`` old.
+
+A hit is answered before Flask's request machinery runs (``answer_before_flask``): its context, its hooks and
+its response processing would cost as much again as the hit itself. Whatever that path does not fully
+understand (a signed-in visitor, a search to count, an error) goes on to Flask, where ``answer_from_cache``
+serves the same page the same way. So no ``before_request`` or ``after_request`` hook runs for a hit: a header
+every page must carry is set in ``_answer_early`` too.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import os
 import secrets
 
 from flask import current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from marketplace.core import cache as shared_cache
 from marketplace.core import http_cache
 from marketplace.core.i18n import visitor_locale
+from marketplace.core.outage_log import OutageLog
 from marketplace.extensions import db
 from marketplace.tenancy.context import current_tenant_id
 from marketplace.tenancy.models import Tenant
 
+log = logging.getLogger(__name__)
+_early_failures = OutageLog("the early answer still fails")
 PLATFORM = "platform"
 #: Moves every page's version: bulk SQL with no current tenant changed rows no one can name.
 ALL = "all"
@@ -68,21 +82,21 @@ def _ttl() -> int:
     return int(current_app.config["MARKETPLACE"].get("PAGE_CACHE_TTL_S") or 0)
 
 
-def _anonymous() -> bool:
+def _anonymous(app, request_, session_) -> bool:
     """Nobody in particular: not signed in (no user in the session, no remember cookie), no cart, no message
     waiting. Read from the session and cookies alone, so that a hit answers before Flask-Login loads anyone; a
     session naming a user who no longer signs in is treated as signed in (rendered, not stored), which is safe."""
     from marketplace.storefront.cart import GUEST_COOKIE
 
-    cookies = request.cookies
-    return ("_user_id" not in session and "Authorization" not in request.headers
-            and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
-            and GUEST_COOKIE not in cookies and not session.get("_flashes"))
+    cookies = request_.cookies
+    return ("_user_id" not in session_ and "Authorization" not in request_.headers
+            and app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in cookies
+            and GUEST_COOKIE not in cookies and not session_.get("_flashes"))
 
 
-def _owner() -> int | str | None:
+def _owner(view_args) -> int | str | None:
     """Whose version the page moves with: the tenant the URL names, as this process last saw it (None: not yet)."""
-    slug = (request.view_args or {}).get("tenant_slug")
+    slug = (view_args or {}).get("tenant_slug")
     return PLATFORM if slug is None else _owner_of_slug.get(slug)
 
 
@@ -90,19 +104,100 @@ def _versions(owner) -> list[str]:
     return [version_key(owner), version_key(PLATFORM), version_key(ALL)]
 
 
-def _page_key() -> str:
+def _page_key(request_) -> str:
     # The page as this address renders it: links differ on a tenant's own host name (no /t/<slug> prefix) and the
     # portal link carries the scheme and port. Raw bytes: a query string need not be UTF-8. The locale is the one
     # an anonymous visitor gets (i18n.visitor_locale), without asking Flask-Login.
-    address = hashlib.sha256(request.host_url.lower().encode("utf-8", "surrogateescape") + b"\0"
-                             + request.path.encode("utf-8", "surrogateescape") + b"?" + request.query_string
-                             + b"\0" + visitor_locale().encode())
+    address = hashlib.sha256(request_.host_url.lower().encode("utf-8", "surrogateescape") + b"\0"
+                             + request_.path.encode("utf-8", "surrogateescape") + b"?" + request_.query_string
+                             + b"\0" + visitor_locale(request_.cookies).encode())
     return f"page:{address.hexdigest()[:40]}"
 
 
 def _cacheable() -> bool:
     pages = current_app.extensions.get(PAGES, ())
-    return request.method == "GET" and request.endpoint in pages and _ttl() > 0 and _anonymous()
+    return (request.method == "GET" and request.endpoint in pages and _ttl() > 0
+            and _anonymous(current_app, request, session))
+
+
+def _stored(request_, owner) -> dict | None:
+    """The page kept for this address, if it was rendered for ``owner`` under the versions current now (one cache
+    round trip for both); None when there is none, it is stale, or the cache does not answer."""
+    if owner is None:  # this process has not rendered a page of the tenant yet
+        return None
+    found = shared_cache.get_with_epochs(_page_key(request_), _versions(owner))
+    if found is None:
+        return None
+    entry, epochs = found
+    if not (isinstance(entry, dict) and entry.get("owner") == owner and entry.get("epochs") == epochs
+            and isinstance(entry.get("body"), bytes) and isinstance(entry.get("placeholder"), str)
+            and isinstance(entry.get("digest"), str)):
+        return None
+    return entry
+
+
+def answer_before_flask(app, environ):
+    """The response to an anonymous GET of a stored page, made without Flask's request context and hooks; None
+    for every other request, which Flask then handles as usual (``answer_from_cache`` included).
+
+    It does what the hooks would have done to a hit and no more: the visitor's own CSRF token (Flask-WTF's format,
+    a new session when they have none), the session cookie, the ETag and 304, Cache-Control and Vary. A search
+    page goes on to Flask, whose hooks count the search.
+    """
+    if (environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ
+            or not app.config["MARKETPLACE"].get("PAGE_CACHE_TTL_S")):
+        return None
+    request_ = app.request_class(environ)
+    try:
+        rule, view_args = app.create_url_adapter(request_).match(return_rule=True)
+    except HTTPException:  # not found, a redirect to the canonical URL, a wrong method: Flask answers
+        return None
+    if rule.endpoint not in app.extensions.get(PAGES, ()):
+        return None
+    try:
+        with app.app_context():
+            return _answer_early(app, request_, view_args)
+    except Exception:  # never worse than no cache: Flask serves the request
+        _early_failures.failed(log, "the page cache's early answer failed; Flask serves the page")
+        return None
+
+
+def _answer_early(app, request_, view_args):
+    session_ = app.session_interface.open_session(app, request_)
+    if session_ is None or not _anonymous(app, request_, session_):
+        return None
+    entry = _stored(request_, _owner(view_args))
+    if entry is None or entry.get("searches"):
+        return None
+    token = None
+    if entry.get("with_token"):
+        token = _csrf_token(app, session_)
+        if token is None:
+            return None
+    body = entry["body"]
+    response = app.response_class(body.replace(entry["placeholder"].encode(), token.encode()) if token else body,
+                                  mimetype="text/html")
+    response.headers["X-Page-Cache"] = "hit"
+    response.set_etag(http_cache.etag_of_stored_page(entry["digest"], token), weak=True)
+    app.session_interface.save_session(app, session_, response)
+    http_cache.mark_page(response, personal=bool(request_.cookies) or bool(session_))
+    return response.make_conditional(request_)
+
+
+def _csrf_token(app, session_) -> str | None:
+    """The token Flask-WTF's ``generate_csrf`` would give this session (its secret made when the session has none);
+    None when the session holds something else under its name (Flask-WTF then makes a new one)."""
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field not in session_:
+        session_[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+    if not isinstance(session_[field], str):
+        return None
+    return _csrf_serializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key).dumps(session_[field])
+
+
+@functools.lru_cache(maxsize=8)
+def _csrf_serializer(secret) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="wtf-csrf-token")
 
 
 def answer_from_cache():
@@ -114,16 +209,8 @@ def answer_from_cache():
     """
     if not _cacheable():
         return None
-    owner = _owner()
-    if owner is None:  # this process has not rendered a page of the tenant yet
-        return None
-    found = shared_cache.get_with_epochs(_page_key(), _versions(owner))
-    if found is None:
-        return None
-    entry, epochs = found
-    if not (isinstance(entry, dict) and entry.get("owner") == owner and entry.get("epochs") == epochs
-            and isinstance(entry.get("body"), bytes) and isinstance(entry.get("placeholder"), str)
-            and isinstance(entry.get("digest"), str)):
+    entry = _stored(request, _owner(request.view_args))
+    if entry is None:
         return None
     g.setdefault(QUERY_LOG, []).extend((*search, None) for search in entry.get("searches", ()))
     g.setdefault(_PLACEHOLDER, entry["placeholder"])
@@ -147,7 +234,7 @@ def prepare_render():
     epochs = shared_cache.epochs(versions)  # read before rendering: a change meanwhile makes the page stale
     if epochs is None:  # the cache does not answer: render
         return None
-    g.setdefault(_MISS, {"key": _page_key(), "owner": owner, "epochs": epochs})
+    g.setdefault(_MISS, {"key": _page_key(request), "owner": owner, "epochs": epochs})
     # The search statistics' list is emptied after the response, before this module stores the page: held here.
     g.setdefault(_MISS_SEARCHES, g.setdefault(QUERY_LOG, []))
     # Flask-WTF hands out the token it finds in g: the page is rendered with a placeholder instead, a fresh random

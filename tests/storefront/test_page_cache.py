@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import request
 from sqlalchemy import select, update
 
 from marketplace.catalog.models import Variant
@@ -192,3 +193,40 @@ def test_a_stored_page_is_revalidated_as_the_page_it_was_rendered_as(client, mak
     assert again.headers["X-Page-Cache"] == "hit" and again.status_code == 304 and again.get_data() == b""
     stranger = make_client().get(url, headers={"If-None-Match": rendered.headers["ETag"]})
     assert stranger.status_code == 200 and stranger.headers["ETag"] != rendered.headers["ETag"]
+
+
+def test_a_hit_is_answered_before_flasks_request_hooks_with_the_headers_they_would_set(client, make_client,
+                                                                                     tea_street, app, monkeypatch):
+    """What a hit costs is what makes anonymous traffic cheap: it is answered before Flask's request context and
+    hooks (core.page_cache.answer_before_flask), and still carries what the hooks give a page."""
+    tenant, _shop, _category, product = tea_street
+    url = product_url(tenant, product)
+    ran = []
+    monkeypatch.setitem(app.after_request_funcs, None,
+                        [*app.after_request_funcs[None], lambda response: ran.append(request.path) or response])
+    assert client.get(url).headers["X-Page-Cache"] == "miss" and ran == [url]
+    newcomer = make_client().get(url)
+    assert newcomer.headers["X-Page-Cache"] == "hit" and ran == [url]
+    assert newcomer.headers["Cache-Control"] == "private, no-cache" and newcomer.headers["Vary"] == "Cookie"
+    assert newcomer.headers["Content-Type"] == "text/html; charset=utf-8"
+    cookie = newcomer.headers["Set-Cookie"]  # a new session holding the new visitor's CSRF secret
+    assert cookie.startswith("session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # A search page is counted in the statistics by Flask's hooks: its hits go through them.
+    indexing.run_pending()  # the street's products: indexed now, not by the first search (which renews the page)
+    search = f"/t/{tenant.slug}/search"
+    client.get(search + "?q=maojian")
+    assert client.get(search + "?q=maojian").headers["X-Page-Cache"] == "hit" and ran == [url, search, search]
+
+
+def test_a_returning_visitor_keeps_their_session_and_posts_with_the_token_of_a_stored_page(client, tea_street):
+    tenant, _shop, _category, product = tea_street
+    url = product_url(tenant, product)
+    first = client.get(url)
+    assert "Set-Cookie" in first.headers
+    again = client.get(url)
+    assert again.headers["X-Page-Cache"] == "hit" and "Set-Cookie" not in again.headers
+    token = _TOKEN.search(text(again)).group(1)
+    assert token.rsplit(".", 2)[0] == _TOKEN.search(text(first)).group(1).rsplit(".", 2)[0]  # the same secret
+    added = client.post(f"/t/{tenant.slug}/cart/add", data={
+        "csrf_token": token, "quantity": "1", "variant_id": str(variant_of(product).id)})
+    assert added.status_code == 303
