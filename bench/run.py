@@ -307,10 +307,10 @@ def measure_pages(server: Server, paths: dict[str, list[str]], duration: int,
     ``ceiling``, it is sampled just before each page too, into ``samples``."""
     measured = {}
     for page, urls in paths.items():
+        if ceiling is not None:  # before the visits: stored pages live PAGE_CACHE_TTL_S (30 s) from them
+            samples.append(ceiling())
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(_visit, [server.base + url for url in urls]))
-        if ceiling is not None:
-            samples.append(ceiling())
         measured[page] = wrk(server.base, WRK_SCRIPT % {"paths": _lua_strings(urls)}, duration=duration)
         print(f"  {page:12} {measured[page]['per_second']:8.1f} req/s  p95 {measured[page]['p95_ms']:7.1f} ms"
               f"  errors {measured[page]['errors']}", flush=True)
